@@ -1,0 +1,111 @@
+"""forward(): the output size of one layer in one framework, or the framework's refusal."""
+
+from dataclasses import dataclass, replace
+
+from .arithmetic import Traced, is_symbolic
+from .checks import Checks
+from .frameworks import module, not_available
+
+
+@dataclass(frozen=True)
+class AxisResult:
+    input: object
+    output: object  # None where the caller chooses (tf conv_transpose without --output-size)
+    pads: tuple | None  # (before, after) as the framework applies them
+    output_padding: object
+    formula: str  # the formula with this axis's numbers: "(126-1)×2-0-0+1×(4-1)+0+1 = 254"
+    accepted: tuple | None  # every output the caller may choose (convT), else None
+
+
+@dataclass(frozen=True)
+class ForwardResult:
+    framework: str
+    layer: str
+    input: tuple
+    output: tuple | None
+    axes: tuple
+    accepted_outputs: tuple | None
+    condition: str | None  # symbolic sizes: when the framework accepts the layer
+    warnings: tuple
+    notes: tuple
+    code: str
+
+
+def forward(layer, size):
+    """The output of ``layer`` for input ``size`` (ints, or symbol names for symbolic sizes).
+
+    >>> from tconvcalc.layer import build_layer
+    >>> forward(build_layer("convT", "torch", 1, kernel=4, stride=2, padding=1), (126,)).output
+    (252,)
+
+    Raises ShapeError, in the framework's words, where the framework refuses.
+    """
+    if len(size) != layer.rank:
+        raise ValueError(f"size {size} has {len(size)} axes, the layer {layer.rank}")
+    compute = module(layer.framework).LAYERS.get(layer.kind)
+    if compute is None:
+        not_available(f"{layer.framework} has no {layer.kind} layer")
+    symbolic = any(isinstance(n, str) for n in size)
+    if symbolic:
+        from .symbolic import symbols
+
+        sizes, traced_layer = symbols(size), layer
+    else:
+        sizes, traced_layer = tuple(Traced(n) for n in size), _traced(layer)
+    checks = Checks()
+    axes = compute(traced_layer, sizes, checks)
+    condition = None
+    if symbolic:
+        from .symbolic import describe_condition, simplify
+
+        axes = [replace(ax, output=None if ax.output is None else simplify(ax.output)) for ax in axes]
+        condition = describe_condition(checks.conditions)
+    results = tuple(_axis_result(n, ax) for n, ax in zip(size, axes))
+    outputs = tuple(r.output for r in results)
+    return ForwardResult(
+        framework=layer.framework,
+        layer=layer.kind,
+        input=tuple(size),
+        output=None if None in outputs else outputs,
+        axes=results,
+        accepted_outputs=(tuple(r.accepted for r in results)
+                          if layer.kind == "convT" and not symbolic else None),
+        condition=condition,
+        warnings=tuple(dict.fromkeys(checks.warnings)),
+        notes=tuple(checks.notes),
+        code=module(layer.framework).code(layer, axes),
+    )
+
+
+def _traced(layer):
+    """The layer with every number traced, so formulas show them substituted."""
+    def trace(values):
+        return None if values is None else tuple(Traced(v) for v in values)
+
+    padding = layer.padding
+    if not isinstance(padding, str):
+        padding = tuple((Traced(b), Traced(a)) for b, a in padding)
+    return replace(layer, kernel=trace(layer.kernel), stride=trace(layer.stride),
+                   dilation=trace(layer.dilation), padding=padding,
+                   output_padding=trace(layer.output_padding))
+
+
+def _plain(value):
+    if value is None:
+        return None
+    if is_symbolic(value):
+        return str(value)
+    return int(value)
+
+
+def _axis_result(n, ax):
+    output = ax.output
+    if output is None:
+        formula = "chosen by the caller"
+    elif isinstance(output, Traced) and output.text != str(int(output)):
+        formula = f"{output.text} = {int(output)}"
+    else:
+        formula = str(output)
+    pads = None if ax.pads is None else tuple(_plain(p) for p in ax.pads)
+    accepted = None if ax.accepted is None else tuple(_plain(a) for a in ax.accepted)
+    return AxisResult(n, _plain(output), pads, _plain(ax.output_padding), formula, accepted)

@@ -1,0 +1,222 @@
+"""The Layer: one framework's layer, normalised to per-axis tuples; and parsing of what users type.
+
+Everything a user writes (``126x100``, ``4x3``, ``1:2``, ``same``) is parsed here, once,
+into plain tuples; the core never sees text. Nothing here evaluates user text.
+"""
+
+import re
+from dataclasses import dataclass
+
+from .errors import InputError
+
+FRAMEWORKS = ("torch", "keras", "tf", "jax", "onnx")
+KINDS = ("conv", "convT", "maxpool", "avgpool", "upsample", "pixelshuffle", "unpool")
+_KIND_ALIASES = {
+    "conv": "conv", "convolution": "conv",
+    "convt": "convT", "conv-transpose": "convT", "conv_transpose": "convT", "convtranspose": "convT",
+    "deconv": "convT", "transpose": "convT",
+    "maxpool": "maxpool", "max-pool": "maxpool", "max_pool": "maxpool",
+    "avgpool": "avgpool", "avg-pool": "avgpool", "avg_pool": "avgpool",
+    "upsample": "upsample", "interpolate": "upsample",
+    "pixelshuffle": "pixelshuffle", "pixel-shuffle": "pixelshuffle", "pixel_shuffle": "pixelshuffle",
+    "depth_to_space": "pixelshuffle",
+    "unpool": "unpool", "maxunpool": "unpool", "max-unpool": "unpool", "max_unpool": "unpool",
+}
+PADDING_WORDS = ("valid", "same", "same_upper", "same_lower", "causal")
+KERAS_BACKENDS = ("tensorflow", "jax", "torch")
+
+# Which options each kind of layer takes (the CLI's option names, for messages).
+OPTIONS = {
+    "conv": {"kernel", "stride", "padding", "dilation"},
+    "convT": {"kernel", "stride", "padding", "dilation", "output_padding", "output_size"},
+    "maxpool": {"kernel", "stride", "padding", "dilation", "ceil_mode"},
+    "avgpool": {"kernel", "stride", "padding", "ceil_mode"},
+    "upsample": {"scale"},
+    "pixelshuffle": {"scale"},
+    "unpool": {"kernel", "stride", "padding", "output_size"},
+}
+FLAG = {
+    "kernel": "-k/--kernel", "stride": "-s/--stride", "padding": "-p/--padding",
+    "dilation": "-d/--dilation", "output_padding": "--output-padding",
+    "output_size": "--output-size", "ceil_mode": "--ceil-mode", "scale": "--scale",
+}
+MAX_INT = 2**31 - 1  # no framework indexes beyond this per axis in practice; larger is a typo
+_SYMBOL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_INT = re.compile(r"[+-]?\d+\Z")
+_AXIS_SEPARATOR = re.compile(r"\s*[x×,]\s*")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of one framework, every per-axis value a tuple of length ``rank``.
+
+    ``padding`` is a padding word (``"same"``, ``"valid"``, ...) or a (before, after) pair per axis.
+    ``output_padding`` None means the framework's default (Keras: inferred).
+    """
+
+    kind: str
+    framework: str
+    rank: int
+    kernel: tuple = ()
+    stride: tuple = ()
+    dilation: tuple = ()
+    padding: object = ()
+    output_padding: tuple | None = None
+    output_size: tuple | None = None
+    ceil_mode: bool = False
+    scale: tuple | None = None
+    backend: str = "tensorflow"
+
+    @property
+    def symmetric_pads(self):
+        """Per-axis ints when every explicit pad is symmetric, else None."""
+        if isinstance(self.padding, str) or any(b != a for b, a in self.padding):
+            return None
+        return tuple(b for b, _ in self.padding)
+
+
+# ---- parsing ----------------------------------------------------------------------------
+
+
+def parse_kind(text):
+    kind = _KIND_ALIASES.get(str(text).strip().lower())
+    if kind is None:
+        raise InputError(f"unknown layer {text!r}; expected one of: {', '.join(KINDS)}")
+    return kind
+
+
+def parse_framework(text):
+    name = str(text).strip().lower()
+    name = {"pytorch": "torch", "tensorflow": "tf", "ort": "onnx", "onnxruntime": "onnx"}.get(name, name)
+    if name not in FRAMEWORKS:
+        raise InputError(f"unknown framework {text!r}; expected one of: {', '.join(FRAMEWORKS)}")
+    return name
+
+
+def parse_int(text, name, minimum=1):
+    """One integer in [minimum, MAX_INT]."""
+    text = str(text).strip()
+    if not _INT.match(text):
+        raise InputError(f"{name} must be an integer, got {text!r}")
+    value = int(text)
+    if value < minimum:
+        rule = "positive" if minimum == 1 else f"at least {minimum}"
+        raise InputError(f"{name} must be {rule}, got {value}")
+    if abs(value) > MAX_INT:
+        raise InputError(f"{name} {value} is too large (at most {MAX_INT})")
+    return value
+
+
+def _axes(text):
+    if isinstance(text, (tuple, list)):
+        return [str(part) for part in text]
+    parts = _AXIS_SEPARATOR.split(str(text).strip())
+    if not all(parts):
+        raise InputError(f"malformed value {text!r}: expected numbers separated by 'x', like 126x100")
+    return parts
+
+
+def parse_size(text):
+    """``126`` -> (126,); ``8x126x126`` -> (8, 126, 126); ``HxW`` -> ('H', 'W') (symbol names)."""
+    parts = _axes(text)
+    if len(parts) > 3:
+        raise InputError(f"size {text!r} has {len(parts)} axes; 1-D, 2-D and 3-D are supported")
+    size = []
+    for part in parts:
+        if _SYMBOL.match(part):
+            size.append(part)
+        else:
+            size.append(parse_int(part, "size"))
+    return tuple(size)
+
+
+def parse_per_axis(text, rank, name, minimum=1):
+    """``4`` -> (4,)*rank; ``4x3`` -> (4, 3), which must have ``rank`` entries."""
+    values = tuple(parse_int(part, name, minimum) for part in _axes(text))
+    return _broadcast(values, rank, name, text)
+
+
+def _broadcast(values, rank, name, text):
+    if len(values) == 1:
+        return values * rank
+    if len(values) != rank:
+        raise InputError(f"{name} {text!r} has {len(values)} axes but the size has {rank}")
+    return values
+
+
+def parse_padding(text, rank):
+    """A padding word, or per-axis ints where ``b:a`` gives an asymmetric (before, after) pair."""
+    word = str(text).strip().lower()
+    if word in PADDING_WORDS:
+        return word
+    if re.fullmatch(r"[a-z_]+", word):
+        raise InputError(f"unknown padding {text!r}; expected an integer or one of: {', '.join(PADDING_WORDS)}")
+    pairs = []
+    for part in _axes(text):
+        ends = part.split(":")
+        if len(ends) > 2:
+            raise InputError(f"malformed padding {part!r}: expected P or BEFORE:AFTER")
+        before, after = (parse_int(end, "padding", minimum=-MAX_INT) for end in (ends * 2)[:2])
+        pairs.append((before, after))
+    return _broadcast(tuple(pairs), rank, "padding", text)
+
+
+def parse_scale(text, rank):
+    values = []
+    for part in _axes(text):
+        try:
+            value = float(part)
+        except ValueError:
+            raise InputError(f"scale must be a number, got {part!r}") from None
+        if not 0 < value < 1e9:  # also rejects nan and inf
+            raise InputError(f"scale must be positive and finite, got {part!r}")
+        values.append(value)
+    return _broadcast(tuple(values), rank, "scale", text)
+
+
+def build_layer(kind, framework="torch", rank=1, *, kernel=None, stride=None, padding=None,
+                dilation=None, output_padding=None, output_size=None, ceil_mode=False, scale=None,
+                backend=None):
+    """Parse and validate every option once; the result is the only thing the core sees."""
+    from .frameworks import module
+
+    kind, framework = parse_kind(kind), parse_framework(framework)
+    given = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation,
+             "output_padding": output_padding, "output_size": output_size,
+             "ceil_mode": ceil_mode or None, "scale": scale}
+    for option, value in given.items():
+        if value is not None and option not in OPTIONS[kind]:
+            takers = [k for k in KINDS if option in OPTIONS[k]]
+            raise InputError(f"{FLAG[option]} does not apply to {kind} (it applies to {', '.join(takers)})")
+    if backend is not None and framework != "keras":
+        raise InputError("--backend applies to -f keras only")
+    backend = backend or "tensorflow"
+    backend = {"tf": "tensorflow"}.get(backend, backend)
+    if backend not in KERAS_BACKENDS:
+        raise InputError(f"unknown keras backend {backend!r}; expected one of: {', '.join(KERAS_BACKENDS)}")
+
+    fields = {}
+    if "kernel" in OPTIONS[kind]:
+        if kernel is None:
+            raise InputError(f"{kind} needs a kernel size: -k/--kernel")
+        fields["kernel"] = parse_per_axis(kernel, rank, "kernel")
+        default_stride = fields["kernel"] if kind in ("maxpool", "avgpool", "unpool") else (1,) * rank
+        fields["stride"] = default_stride if stride is None else parse_per_axis(stride, rank, "stride")
+        fields["dilation"] = (1,) * rank if dilation is None else parse_per_axis(dilation, rank, "dilation")
+        fields["padding"] = (module(framework).DEFAULT_PADDING if padding is None
+                             else parse_padding(padding, rank))
+        if fields["padding"] == "zeros":
+            fields["padding"] = ((0, 0),) * rank
+    if output_padding is not None:
+        fields["output_padding"] = parse_per_axis(output_padding, rank, "output_padding", minimum=0)
+    if output_size is not None:
+        fields["output_size"] = parse_per_axis(output_size, rank, "output size")
+    if kind in ("upsample", "pixelshuffle"):
+        if scale is None:
+            raise InputError(f"{kind} needs a scale factor: --scale")
+        fields["scale"] = parse_scale(scale, rank)
+        if kind == "pixelshuffle":
+            factors = fields["scale"]
+            if any(f != int(f) for f in factors) or len(set(factors)) > 1:
+                raise InputError(f"pixelshuffle takes one integer upscale factor, got {scale!r}")
+    return Layer(kind, framework, rank, ceil_mode=bool(ceil_mode), backend=backend, **fields)
