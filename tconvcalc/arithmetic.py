@@ -179,8 +179,10 @@ def same_total_pad(n, kernel, stride, dilation):
 
 def split_pad(total, extra_at_end=True):
     """(before, after) for a total pad; the odd pixel goes to the end or to the start."""
-    small = floor_div(total, 2)
-    return (small, total - small) if extra_at_end else (total - small, small)
+    # The pads are shown in their own column, so formulas use them as plain numbers.
+    total = settle(total)
+    small = settle(floor_div(total, 2))
+    return (small, settle(total - small)) if extra_at_end else (settle(total - small), small)
 
 
 def conv_preimage(out, kernel, stride, dilation, before, after):

@@ -1,0 +1,125 @@
+"""The command line: parse -> core -> render, nothing else.
+
+Errors are turned into one line on stderr and an exit code here, in one place:
+2 for input tconvcalc cannot use, 1 where the framework refuses or nothing is found.
+"""
+
+import functools
+import json
+import sys
+
+import click
+
+from . import render
+from .errors import TconvError
+from .forward import forward as forward_size
+from .layer import build_layer, parse_size
+
+
+class OneLineErrors(click.Group):
+    """click's own usage errors also become one line: 'tconvcalc: <what is wrong>'."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        extra.pop("standalone_mode", None)
+        try:
+            code = super().main(args, prog_name=prog_name or "tconvcalc", standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            click.echo("tconvcalc: aborted", err=True)
+            sys.exit(1)
+        except click.ClickException as error:
+            message = error.format_message().replace("\n", " ")
+            hint = f" (see: tconvcalc {error.ctx.info_name} --help)" if getattr(error, "ctx", None) else ""
+            click.echo(f"tconvcalc: {message}{hint}", err=True)
+            sys.exit(error.exit_code)
+        sys.exit(code or 0)
+
+
+def reports(command):
+    """Adds --json, and turns TconvError into one line (and {"error": ...} with --json)."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (see README: JSON output).")
+    @functools.wraps(command)
+    def wrapper(as_json, **options):
+        try:
+            return command(as_json=as_json, **options)
+        except TconvError as error:
+            message = " ".join(str(error).split("\n"))
+            if as_json:
+                click.echo(json.dumps({"error": message, "exit_code": error.exit_code}))
+            click.echo(f"tconvcalc: {message}", err=True)
+            sys.exit(error.exit_code)
+
+    return wrapper
+
+
+def layer_options(command):
+    """The options that describe one layer, shared by every command that takes a layer."""
+    options = [
+        click.option("-l", "--layer", "kind", default="convT", show_default=True,
+                     help="conv, convT (conv-transpose, deconv), maxpool, avgpool, upsample, pixelshuffle, unpool."),
+        click.option("-f", "--framework", default="torch", show_default=True,
+                     help="torch, keras, tf, jax or onnx."),
+        click.option("-k", "--kernel", help="Kernel size: 4, or per axis 4x3."),
+        click.option("-s", "--stride", help="Stride (default 1; pools and unpool: the kernel)."),
+        click.option("-p", "--padding",
+                     help="Integers (per axis 1x2, asymmetric BEFORE:AFTER), or valid, same, "
+                          "same_upper, same_lower, causal."),
+        click.option("-d", "--dilation", help="Dilation (default 1)."),
+        click.option("--output-padding", help="Transposed conv output_padding (default: the framework's)."),
+        click.option("--output-size", help="The output the caller asks for (torch output_size=, tf/onnx output_shape)."),
+        click.option("--ceil-mode", is_flag=True, default=None, help="Pools: round the output up (torch, onnx)."),
+        click.option("--scale", help="Upsample scale factor (2, or per axis 2x1.5); pixelshuffle upscale factor."),
+        click.option("--backend", help="Keras backend: tensorflow (default), jax or torch."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def make_layer(rank, kind, framework, **options):
+    return build_layer(kind, framework, rank, **options)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tconvcalc", message="%(version)s")
+def cli():
+    """Exact output sizes of convolution, transposed convolution, pooling and upsampling
+    in PyTorch, Keras, TensorFlow, JAX and ONNX -- and the layers that give a size."""
+
+
+# Sizes and pads may be negative numbers, which click would take for options.
+SIZE_COMMAND = {"ignore_unknown_options": True}
+
+
+@cli.command(context_settings=SIZE_COMMAND)
+@click.argument("size")
+@layer_options
+@click.option("--explain", is_flag=True, help="Show the derivation and the framework rules that applied.")
+@click.option("--emit", is_flag=True, help="Print only the constructor code for the framework.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the output size (126x126 form).")
+@reports
+def forward(size, as_json, explain, emit, quiet, **options):
+    """The output size of one layer for input SIZE (126, 126x100, 8x126x126, or symbols: H, HxW).
+
+    \b
+    tconvcalc forward 126 -l convT -k 4 -s 2 -p 1          # torch: 252
+    tconvcalc forward 126 -l convT -f tf -k 4 -s 2 -p same  # tf: which output_shape it accepts
+    tconvcalc forward H -l conv -k 3 -s 2                   # symbolic
+    """
+    sizes = parse_size(size)
+    result = forward_size(make_layer(len(sizes), **options), sizes)
+    out, err = render.consoles()
+    if as_json:
+        click.echo(render.to_json(result))
+    elif emit:
+        click.echo(result.code)
+    elif quiet:
+        click.echo(render.size_text(result.output) if result.output else "")
+    else:
+        render.print_forward(result, out, explain)
+    if not as_json:
+        render.print_warnings(result.warnings, err)
+
+
+def main():
+    cli.main()

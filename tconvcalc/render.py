@@ -1,0 +1,82 @@
+"""Presenting results: rich tables for people, JSON for scripts. The core never prints."""
+
+import json
+from dataclasses import asdict
+
+from rich.console import Console
+from rich.table import Table
+
+AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def to_json(result):
+    """The JSON contract: the result dataclass as a dict (documented in the README)."""
+    return json.dumps(asdict(result), ensure_ascii=False)
+
+
+def size_text(values):
+    return "x".join("?" if v is None else str(v) for v in values)
+
+
+def forward_table(result):
+    rank = len(result.input)
+    axes = result.axes
+    table = Table(title=f"{result.framework} {result.layer} {rank}-D: "
+                        f"{size_text(result.input)} -> {size_text(result.output or [None] * rank)}",
+                  title_justify="left", show_edge=False)
+    columns = [("axis", lambda name, ax: name),
+               ("in", lambda name, ax: str(ax.input)),
+               ("out", lambda name, ax: "?" if ax.output is None else str(ax.output))]
+    if any(ax.pads is not None for ax in axes):
+        columns.append(("pads", lambda name, ax: "" if ax.pads is None else f"{ax.pads[0]}, {ax.pads[1]}"))
+    if any(ax.output_padding is not None for ax in axes):
+        columns.append(("out pad", lambda name, ax: "" if ax.output_padding is None else str(ax.output_padding)))
+    if any(ax.accepted for ax in axes):
+        columns.append(("accepted outputs", lambda name, ax: _ranges(ax.accepted)))
+    if any(ax.formula != str(ax.output) for ax in axes):
+        columns.append(("formula", lambda name, ax: ax.formula))
+    for header, _ in columns:
+        table.add_column(header, overflow="fold", style="bold" if header == "out" else None,
+                         justify="left" if header in ("axis", "formula", "pads", "accepted outputs") else "right")
+    for name, ax in zip(AXIS_NAMES[rank], axes):
+        table.add_row(*(cell(name, ax) for _, cell in columns))
+    return table
+
+
+def _ranges(values):
+    """254, 255, 256 -> '254..256'; gaps are listed."""
+    if not values:
+        return ""
+    values = list(values)
+    if len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]}..{values[-1]}"
+    return ", ".join(map(str, values))
+
+
+def print_forward(result, console, explain=False):
+    console.print(forward_table(result))
+    if result.condition:
+        console.print(f"valid when: {result.condition}")
+    if result.output is None:
+        console.print("the output size is the caller's choice: pass one of the accepted sizes "
+                      "(--output-size picks it)")
+    if explain:
+        console.print("\n[bold]how[/bold]")
+        for ax, name in zip(result.axes, AXIS_NAMES[len(result.input)]):
+            console.print(f"  {name}: {ax.formula}")
+        for note in result.notes:
+            console.print(f"  - {note}")
+        console.print(f"\n[bold]code[/bold]\n  {result.code}")
+
+
+def print_warnings(warnings, console):
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+
+
+def consoles():
+    """(stdout, stderr) consoles; rich honours NO_COLOR and plain output when not a terminal."""
+    out = Console(highlight=False)
+    if not out.is_terminal:  # pipes and CI logs: don't fold formulas at 80 columns
+        out = Console(highlight=False, width=160)
+    return out, Console(stderr=True, highlight=False, width=160)

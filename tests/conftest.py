@@ -1,0 +1,27 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from tconvcalc.cli import cli
+
+
+@pytest.fixture
+def run():
+    """Run the CLI in-process: returns (exit_code, stdout, stderr)."""
+    def invoke(*args):
+        result = CliRunner().invoke(cli, [str(a) for a in args])
+        assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), \
+            result.exception
+        return result.exit_code, result.stdout, result.stderr
+
+    return invoke
+
+
+@pytest.fixture
+def run_json(run):
+    def invoke(*args):
+        code, out, err = run(*args, "--json")
+        return code, json.loads(out), err
+
+    return invoke
