@@ -1,0 +1,221 @@
+"""JAX: jax.lax conv_general_dilated, conv_transpose and reduce_window (max / add pools), jax 0.10.x.
+
+Rules from jax/_src/lax/convolution.py (conv_general_dilated, conv_transpose, _conv_transpose_padding,
+conv_shape_tuple), jax/_src/lax/lax.py (padtype_to_pads), jax/_src/lax/windowed_reductions.py
+(reduce_window_shape_tuple) and jax/_src/core.py (stride_dim: max(0, ...), so jax clamps an
+empty window count to 0 instead of refusing); checked against jax itself in tests/frameworks/test_jax.py.
+Layout: NCHW (conv_general_dilated's default), so pools carry N and C in their window dimensions.
+"""
+
+from ..arithmetic import (all_of, any_of, ceil_div, conv_out, effective_kernel, maximum, same_out,
+                          same_total_pad, split_pad)
+from . import AxisOut, call, not_available
+
+DEFAULT_PADDING = "valid"
+
+_WORDS = ("VALID", "SAME", "SAME_LOWER")  # PaddingType: every string padtype_to_pads accepts
+_STRING_TRANSPOSE = ("String padding is not implemented for transposed convolution using this op. "
+                     "Please either exactly specify the required padding or use conv_transpose.")
+
+
+class _Quoted(str):
+    """A string that shows itself in double quotes in emitted code: padding="SAME"."""
+
+    def __repr__(self):
+        return '"' + self + '"'
+
+
+def _word(layer):
+    """Our padding word as jax spells it: 'same' -> 'SAME', 'same_lower' -> 'SAME_LOWER'."""
+    return layer.padding.upper()
+
+
+def _unrecognized(word):
+    return f"Unrecognized padding type: expected 'VALID', 'SAME', or 'SAME_LOWER', got {word}."
+
+
+def _refuse_word(layer, checks):
+    word = _word(layer)
+    hint = ""
+    if word == "CAUSAL":
+        hint = " (jax.lax has no causal padding: pass explicit pads ((d*(k-1), 0),) instead)"
+    elif word == "SAME_UPPER":
+        hint = " (jax's 'SAME' is ONNX's SAME_UPPER: the odd pixel at the end)"
+    checks.refuse(_unrecognized(word) + hint)
+
+
+def _window_pads(layer, sizes, checks):
+    """padtype_to_pads: (before, after) per axis for a forward window (conv or pool)."""
+    if not isinstance(layer.padding, str):
+        return list(layer.padding)
+    word = _word(layer)
+    if word not in _WORDS:
+        _refuse_word(layer, checks)
+    if word == "VALID":
+        return [(0, 0)] * layer.rank
+    # SAME: total max(0, (ceil(n/s)-1)*s + ek - n); SAME puts the odd pixel at the end, SAME_LOWER at the start.
+    checks.note(f"padding='{word}': total max(0, (⌈n/s⌉-1)×s + ek - n), the extra pixel "
+                + ("after" if word == "SAME" else "before"))
+    return [split_pad(same_total_pad(n, kj, sj, dj), extra_at_end=word == "SAME")
+            for n, kj, sj, dj in zip(sizes, layer.kernel, layer.stride, layer.dilation)]
+
+
+def _shapes(values):
+    """conv_shape_tuple prints lhs_shape[2:] as a tuple of numpy ints."""
+    return "(" + "".join(f"np.int64({v}), " for v in values)[:-2] + ("," if len(values) == 1 else "") + ")"
+
+
+def _pairs(pads):
+    """The pads as jax prints them: ((1, 2),) -- str() keeps symbolic pads readable."""
+    return "(" + "".join(f"({b}, {a}), " for b, a in pads)[:-2] + ("," if len(pads) == 1 else "") + ")"
+
+
+def _clamped(raw, checks, what):
+    """core.stride_dim: max(0, (padded - ek) // s + 1) -- an empty result, never a refusal."""
+    checks.warn(any_of(o < 1 for o in raw),
+                f"{what}: the padded input is shorter than the (dilated) window on some axis; "
+                "jax clamps that axis to 0 and returns an empty array instead of raising")
+    return [maximum(0, o) for o in raw]
+
+
+def _window_outputs(layer, sizes, pads, checks, what):
+    """A forward window's output: ⌈n/s⌉ under SAME/SAME_LOWER (what their pads give), else stride_dim."""
+    if isinstance(layer.padding, str) and layer.padding != "valid":
+        return [same_out(n, sj) for n, sj in zip(sizes, layer.stride)]
+    raw = [conv_out(n, kj, sj, dj, b, a)
+           for n, kj, sj, dj, (b, a) in zip(sizes, layer.kernel, layer.stride, layer.dilation, pads)]
+    return _clamped(raw, checks, what)
+
+
+def conv(layer, sizes, checks):
+    k, s, d = layer.kernel, layer.stride, layer.dilation
+    pads = _window_pads(layer, sizes, checks)
+    checks.require(all_of(n + b + a >= 0 for n, (b, a) in zip(sizes, pads)),
+                   "Negative padding is larger than the size of the corresponding dimension: "
+                   f"got padding={_pairs(pads)} for lhs_shape[2:]={_shapes(sizes)}")
+    outputs = _window_outputs(layer, sizes, pads, checks, "lax.conv_general_dilated")
+    return tuple(AxisOut(o, (b, a)) for o, (b, a) in zip(outputs, pads))
+
+
+def _transpose_pads(ek, s, word):
+    """_conv_transpose_padding: the pads conv_transpose puts on the stride-dilated input for SAME/VALID."""
+    if word == "SAME":
+        pad_len = ek + s - 2
+        before = ek - 1 if s > ek - 1 else ceil_div(pad_len, 2)
+    else:  # VALID
+        pad_len = ek + s - 2 + maximum(ek - s, 0)
+        before = ek - 1
+    return before, pad_len - before
+
+
+def conv_transpose(layer, sizes, checks):
+    k, s, d = layer.kernel, layer.stride, layer.dilation
+    if layer.output_padding is not None:
+        not_available("lax.conv_transpose has no output_padding",
+                      "change the explicit (lo, hi) pads instead: each extra unit of hi adds one output")
+    if layer.output_size is not None:
+        not_available("lax.conv_transpose takes no output size: its output follows from k, s and the pads",
+                      "give explicit (lo, hi) pads; o = (i-1)*s + 1 + lo + hi - d*(k-1)")
+    kernels = [effective_kernel(kj, dj) for kj, dj in zip(k, d)]
+    word = _word(layer) if isinstance(layer.padding, str) else None
+    if word in ("SAME", "VALID"):
+        pads = [_transpose_pads(ek, sj, word) for ek, sj in zip(kernels, s)]
+        checks.note(f"padding='{word}' is the forward conv's padding: conv_transpose pads the stride-dilated "
+                    "input by " + ("(ek-1, s-1) if s > ek-1 else (⌈(ek+s-2)/2⌉, ⌊(ek+s-2)/2⌋), so o = i×s"
+                                   if word == "SAME" else "(ek-1, s-1+max(ek-s, 0)), so o = (i-1)×s + max(ek, s)"))
+    elif word is not None:
+        # Any other string goes to conv_general_dilated with lhs_dilation = strides, which refuses a string
+        # first whenever a stride is > 1; with every stride 1 it is an ordinary forward padding word.
+        checks.require(all(sj == 1 for sj in s), _STRING_TRANSPOSE)
+        if word not in _WORDS:
+            _refuse_word(layer, checks)
+        pads = _window_pads(layer, sizes, checks)  # SAME_LOWER, stride 1: a stride-1 forward conv
+        checks.note("padding='SAME_LOWER' is not a conv_transpose mode: with stride 1 it is passed on as the "
+                    "forward padding of a stride-1 conv, so o = i")
+    else:
+        pads = list(layer.padding)
+        checks.note("explicit pads are applied as given to the stride-dilated input (use_consistent_padding=False)")
+        checks.warn(True, "lax.conv_transpose pads the stride-dilated input by (lo, hi) as given "
+                    "(use_consistent_padding=False, the default): torch's ConvTranspose padding=p instead removes p, "
+                    "which is lax.conv_transpose(..., use_consistent_padding=True) or pads (d*(k-1)-p, d*(k-1)-p)")
+    # conv_general_dilated(lhs_dilation=s, window_strides=1): the input grows to (i-1)*s+1, then a stride-1 conv.
+    dilated = [(n - 1) * sj + 1 for n, sj in zip(sizes, s)]
+    checks.require(all_of(n + b + a >= 0 for n, (b, a) in zip(dilated, pads)),
+                   "Negative padding is larger than the size of the corresponding dimension: "
+                   f"got padding={_pairs(pads)} for lhs_shape[2:]={_shapes(dilated)}")
+    raw = [conv_out(n, kj, 1, dj, b, a) for n, kj, dj, (b, a) in zip(dilated, k, d, pads)]
+    outputs = _clamped(raw, checks, "lax.conv_transpose")
+    return tuple(AxisOut(o, (b, a), accepted=(o,)) for o, (b, a) in zip(outputs, pads))
+
+
+def _pool(layer, sizes, checks, name):
+    if layer.ceil_mode:
+        not_available("lax.reduce_window has no ceil_mode",
+                      "add the extra pixels to the 'after' pad explicitly (padding b:a)")
+    pads = _window_pads(layer, sizes, checks)
+    # reduce_window_shape_tuple has no negative-padding check: a negative padded size also clamps to 0.
+    outputs = _window_outputs(layer, sizes, pads, checks, f"lax.reduce_window ({name})")
+    return tuple(AxisOut(o, (b, a)) for o, (b, a) in zip(outputs, pads))
+
+
+def maxpool(layer, sizes, checks):
+    return _pool(layer, sizes, checks, "max")
+
+
+def avgpool(layer, sizes, checks):
+    return _pool(layer, sizes, checks, "add")
+
+
+def upsample(layer, sizes, checks):
+    not_available("jax.lax has no upsampling layer with a scale factor",
+                  "jax.image.resize(x, shape, method='nearest') takes the output shape itself")
+
+
+def pixelshuffle(layer, sizes, checks):
+    not_available("jax.lax has no pixel shuffle / depth_to_space",
+                  "reshape and transpose: einops.rearrange(x, 'n (c r1 r2) h w -> n c (h r1) (w r2)', r1=r, r2=r)")
+
+
+def unpool(layer, sizes, checks):
+    not_available("jax.lax has no max-unpool",
+                  "scatter the pooled values back with x.at[indices].set(values) on a zeros array of the size you want")
+
+
+LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool,
+          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool}
+
+
+def _ints(values):
+    return tuple(int(v) for v in values)
+
+
+def _padding(layer):
+    if isinstance(layer.padding, str):
+        return _Quoted(_word(layer))
+    return tuple((int(b), int(a)) for b, a in layer.padding)
+
+
+def code(layer, axes):
+    r = layer.rank
+    k, s, d = _ints(layer.kernel), _ints(layer.stride), _ints(layer.dilation)
+    padding = _padding(layer)
+    if layer.kind == "conv":
+        return call("lax.conv_general_dilated", "x", "w", window_strides=s, padding=padding, rhs_dilation=d)
+    if layer.kind == "convT":
+        spatial = "DHW"[-r:] if r > 1 else "H"
+        return call("lax.conv_transpose", "x", "w", strides=s, padding=padding,
+                    rhs_dilation=None if set(d) == {1} else d,
+                    dimension_numbers=tuple(_Quoted(f"{io}{spatial}") for io in ("NC", "OI", "NC")))
+    if layer.kind in ("maxpool", "avgpool"):
+        init, op = ("-jnp.inf", "lax.max") if layer.kind == "maxpool" else ("0.0", "lax.add")
+        if not isinstance(padding, str):
+            padding = ((0, 0), (0, 0)) + padding
+        text = call("lax.reduce_window", "x", init, op, window_dimensions=(1, 1) + k, window_strides=(1, 1) + s,
+                    padding=padding, window_dilation=None if set(d) == {1} else (1, 1) + d)
+        if layer.kind == "avgpool":  # the sum over each window; divide for the mean (padding counted)
+            size = 1
+            for kj in k:
+                size *= kj
+            text += f" / {size}"
+        return text
+    not_available(f"jax has no {layer.kind} layer")
