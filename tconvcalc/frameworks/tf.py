@@ -1,14 +1,30 @@
-"""TensorFlow tf.nn: conv1d/2d/3d, conv{1,2,3}d_transpose, max_pool/avg_pool, depth_to_space.
+"""TensorFlow tf.nn: conv1d/2d/3d, conv{1,2,3}d_transpose, max_pool/avg_pool 1d/2d/3d, depth_to_space.
 
-Rules from tensorflow/core/framework/kernel_shape_util.cc (GetWindowedOutputSizeVerbose) and
-core/kernels/conv_grad_shape_utils.cc; checked against TF itself (reference kernels,
-TF_ENABLE_ONEDNN_OPTS=0) in tests/frameworks/test_tf.py.
+Rules from tensorflow/core/framework/kernel_shape_util.cc (GetWindowedOutputSizeVerbose),
+core/kernels/conv_grad_shape_utils.cc (ConvBackpropExtractAndVerifyDimension),
+core/kernels/pooling_ops_common.cc (CheckPaddingSize) and the Conv2D/Conv3D kernels; checked
+against TF 2.21 itself (reference kernels, TF_ENABLE_ONEDNN_OPTS=0) in tests/frameworks/test_tf.py.
+
+TF divides with C++ integer division (trunc), so a window that does not fit gives 0, not an
+error, as long as the numerator stays above -stride; only a negative size is refused.
 """
 
-from ..arithmetic import conv_preimage, effective_kernel, same_out, trunc_div
-from . import not_available
+from ..arithmetic import (all_of, any_of, conv_transpose_out, effective_kernel, same_out, same_total_pad,
+                          split_pad, trunc_div)
+from . import AxisOut, call, not_available, per_axis, possible
 
 DEFAULT_PADDING = "valid"
+
+# What the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) do differently, run on TF 2.21.
+_ONEDNN_EMPTY_CONV = ("with the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) tf.nn.conv{r}d returns "
+                      "a wrong non-empty shape here instead (e.g. input 4, kernel 5 -> 4)")
+_ONEDNN_EMPTY_MAXPOOL = ("with the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) an empty VALID "
+                         "max_pool can kill the process with a floating point exception (SIGFPE)")
+# Refusals carry TF's message verbatim, then this in brackets (a refusal cannot carry a warning).
+_ONEDNN_TRANSPOSE = (" [reference kernels; the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) raise "
+                     "AbortedError 'could not create a primitive descriptor' instead]")
+_ONEDNN_DILATION = (" [reference kernels; the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) "
+                    "and GPU kernels accept it]")
 
 
 def windowed_output(n, kernel, stride, dilation, padding):
@@ -16,20 +32,235 @@ def windowed_output(n, kernel, stride, dilation, padding):
     if padding == "same":
         return same_out(n, stride)
     before, after = (0, 0) if padding == "valid" else padding
+    # C++ integer division rounds toward zero: kernel_shape_util.cc GetWindowedOutputSizeVerbose.
     return trunc_div(n + before + after - effective_kernel(kernel, dilation) + stride, stride)
 
 
 def transpose_outputs(n, kernel, stride, dilation, padding):
-    """Every output_shape O that conv_transpose accepts: TF runs the forward size on O and
+    """Every output_shape O >= 1 that conv_transpose accepts: TF runs the forward size on O and
     requires it to equal the input n (conv_grad_shape_utils.cc)."""
+    return possible(_transpose_candidates(n, kernel, stride, dilation, padding))
+
+
+def _transpose_candidates(n, kernel, stride, dilation, padding):
+    """The s sizes O with forward(O) = n. For n >= 1 the forward numerator is positive, so trunc
+    is floor and these are a strided conv's preimage (SAME: the O with ceil(O/s) = n)."""
     if padding == "same":
-        return tuple(range((n - 1) * stride + 1, n * stride + 1))
-    before, after = (0, 0) if padding == "valid" else padding
-    return tuple(o for o in conv_preimage(n, kernel, stride, dilation, before, after) if o >= 0)
+        lowest = (n - 1) * stride + 1
+    else:
+        before, after = (0, 0) if padding == "valid" else padding
+        lowest = conv_transpose_out(n, kernel, stride, dilation, before, after, 0)
+    return tuple(lowest + j for j in range(int(stride)))
 
 
-LAYERS = {}
+def _pad_pairs(layer, sizes, what, ranks):
+    """The (before, after) pairs TF applies; explicit pads only where the op takes them."""
+    if layer.padding in ("valid", "same"):
+        return layer.padding
+    if isinstance(layer.padding, str):
+        not_available(f"tf.nn has no padding '{layer.padding}' (only 'SAME', 'VALID' and explicit pads)",
+                      "pad with tf.pad and use VALID, or use keras Conv1D(padding='causal')")
+    if layer.rank not in ranks:
+        explicit_ranks = " and ".join(f"{r}-D" for r in ranks) or "no rank"
+        not_available(f"tf.nn.{what} takes only 'SAME'/'VALID' padding (explicit pads: {explicit_ranks} only; "
+                      "TF raises TypeError: Expected string for argument 'padding')",
+                      "pad with tf.pad first and use padding='VALID'")
+    return layer.padding
+
+
+def _axis_pads(n, k, s, d, padding):
+    if padding == "same":
+        return split_pad(same_total_pad(n, k, s, d))  # the odd pixel after (the right/bottom side)
+    return (0, 0) if padding == "valid" else padding
+
+
+def _forward_sizes(layer, sizes, checks, padding, dilation):
+    """GetWindowedOutputSizeVerbose per axis, in axis order (H before W)."""
+    outputs = []
+    for n, k, s, d, pad in zip(sizes, layer.kernel, layer.stride, dilation, _per_axis_padding(layer, padding)):
+        o = windowed_output(n, k, s, d, pad)
+        checks.require(o >= 0, f"Computed output size would be negative: {o} [input_size: {n}, "
+                               f"effective_filter_size: {effective_kernel(k, d)}, stride: {s}]")
+        outputs.append(o)
+    return outputs
+
+
+def _per_axis_padding(layer, padding):
+    return padding if not isinstance(padding, str) else (padding,) * layer.rank
+
+
+def conv(layer, sizes, checks):
+    r, d = layer.rank, layer.dilation
+    padding = _pad_pairs(layer, sizes, f"conv{r}d", ranks=(2,))
+    if not isinstance(padding, str):
+        checks.require(all_of(b >= 0 and a >= 0 for b, a in padding),
+                       "All elements of explicit_paddings must be nonnegative")
+    outputs = _forward_sizes(layer, sizes, checks, padding, d)
+    if r == 3 and any(dj != 1 for dj in d):
+        # conv_ops_3d.cc: an empty output returns before the CPU dilation check.
+        checks.require(any_of(o < 1 for o in outputs),
+                       "CPU implementation of Conv3D currently only supports dilated rates of 1." + _ONEDNN_DILATION)
+    if padding != "same":
+        _warn_empty(layer, sizes, checks, outputs, padding, d, _ONEDNN_EMPTY_CONV.format(r=r))
+    else:
+        checks.note("SAME: output ceil(n/s); total pad max(0, (o-1)·s + ek - n), the odd pixel after")
+    return tuple(AxisOut(o, _axis_pads(n, k, s, dj, p))
+                 for o, n, k, s, dj, p in zip(outputs, sizes, layer.kernel, layer.stride, d,
+                                                 _per_axis_padding(layer, padding)))
+
+
+def _warn_empty(layer, sizes, checks, outputs, padding, dilation, onednn):
+    """o = 0: eager returns an empty tensor; graph shape inference subtracts first and refuses."""
+    pads = _per_axis_padding(layer, padding)
+    for n, k, dj, p, o in zip(sizes, layer.kernel, dilation, pads, outputs):
+        before, after = (0, 0) if p == "valid" else p
+        checks.warn(o < 1,
+                    f"output size 0: TF returns an empty tensor in eager mode, but in a tf.function/graph shape "
+                    f"inference refuses it: \"Negative dimension size caused by subtracting "
+                    f"{effective_kernel(k, dj)} from {n + before + after}\"" + (f"; {onednn}" if onednn else ""))
+
+
+def conv_transpose(layer, sizes, checks):
+    r, k, s, d = layer.rank, layer.kernel, layer.stride, layer.dilation
+    if layer.output_padding is not None:
+        not_available("tf.nn.conv_transpose has no output_padding",
+                      "choose the output with --output-size (tf's output_shape)")
+    padding = _pad_pairs(layer, sizes, f"conv{r}d_transpose", ranks=(2,))
+    if any(dj != 1 for dj in d):  # checked before anything else on CPU
+        checks.refuse(("Current CPU implementation does not yet support dilation rates larger than 1."
+                       if r == 3 else
+                       "Current CPU implementations do not yet support dilation rates larger than 1.")
+                      + _ONEDNN_DILATION)
+    if not isinstance(padding, str):
+        checks.require(all_of(b >= 0 and a >= 0 for b, a in padding),
+                       "All elements of explicit_paddings must be nonnegative")
+    pads = _per_axis_padding(layer, padding)
+    candidates = [_transpose_candidates(n, kj, sj, dj, p) for n, kj, sj, dj, p in zip(sizes, k, s, d, pads)]
+    accepted = [possible(c) for c in candidates]
+    label = "Conv3DBackpropInputOp" if r == 3 else "Conv2DCustomBackpropInput"
+    # 1-D runs as 2-D on (N, 1, W, C): its axis is spatial_dim 2.
+    spatial_dims = [2] if r == 1 else list(range(1, r + 1))
+    if layer.output_size is None:
+        for n, cands, kj, sj, dj, p, dim in zip(sizes, candidates, k, s, d, pads, spatial_dims):
+            # With no output_shape >= 1 left, every choice fails; show TF's answer for output_shape 1.
+            checks.require(cands[-1] >= 1, "no output_shape is accepted on this axis; for output_shape 1 TF says: "
+                           + _transpose_message(label, 1, n, kj, sj, dj, p, dim))
+        checks.note("tf.nn.conv_transpose: the caller chooses output_shape; TF accepts O when the forward "
+                    "size of O equals the input")
+        return tuple(AxisOut(None, None if p == "same" else _axis_pads(0, 1, 1, 1, p), accepted=acc)
+                     for p, acc in zip(pads, accepted))
+    for n, o, kj, sj, dj, p, dim in zip(sizes, layer.output_size, k, s, d, pads, spatial_dims):
+        computed = windowed_output(o, kj, sj, dj, p)
+        checks.require(computed >= 0, f"Computed output size would be negative: {computed} [input_size: {o}, "
+                                      f"effective_filter_size: {effective_kernel(kj, dj)}, stride: {sj}]")
+        # Both sides: an equality test stays symbolic for sympy sizes.
+        checks.require(all_of([computed <= n, computed >= n]),
+                       _transpose_message(label, o, n, kj, sj, dj, p, dim) + _ONEDNN_TRANSPOSE)
+    return tuple(AxisOut(o, _axis_pads(o, kj, sj, dj, p), accepted=acc)
+                 for o, kj, sj, dj, p, acc in zip(layer.output_size, k, s, d, pads, accepted))
+
+
+def _transpose_message(label, o, n, k, s, d, padding, spatial_dim):
+    computed = windowed_output(o, k, s, d, padding)
+    return (f"{label}: Size of out_backprop doesn't match computed: actual = {n}, computed = {computed} "
+            f"spatial_dim: {spatial_dim} input: {o} filter: {k} output: {n} stride: {s} dilation: {d}")
+
+
+def _pool(layer, sizes, checks, name):
+    r = layer.rank
+    if layer.ceil_mode:
+        not_available(f"tf.nn.{name}_pool{r}d has no ceil_mode",
+                      "pad with tf.pad (or explicit max_pool pads) so the last window fits")
+    if any(dj != 1 for dj in layer.dilation):
+        not_available(f"tf.nn.{name}_pool{r}d has no dilation",
+                      "tf.nn.pool(..., dilations=...) dilates (with strides 1)")
+    padding = _pad_pairs(layer, sizes, f"{name}_pool{r}d", ranks=(1, 2) if name == "max" else ())
+    ones = (1,) * r
+    if not isinstance(padding, str):
+        checks.require(all_of(b >= 0 and a >= 0 for b, a in padding),
+                       "All elements of explicit_paddings must be nonnegative")
+        # pooling_ops_common.cc CheckPaddingSize; 1-D runs as 2-D with a height-1 window.
+        sides = (("Top", "Bottom"), ("Left", "Right")) if r == 2 else (("Left", "Right"),)
+        for (b, a), kj, (first, second) in zip(padding, layer.kernel, sides):
+            checks.require(b < kj, f"{first} padding {b} needs to be smaller than the window size {kj}")
+            checks.require(a < kj, f"{second} padding {a} needs to be smaller than the window size {kj}")
+    outputs = _forward_sizes(layer, sizes, checks, padding, ones)
+    if padding != "same":
+        _warn_empty(layer, sizes, checks, outputs, padding, ones, _ONEDNN_EMPTY_MAXPOOL if name == "max" else "")
+    return tuple(AxisOut(o, _axis_pads(n, k, s, 1, p))
+                 for o, n, k, s, p in zip(outputs, sizes, layer.kernel, layer.stride,
+                                         _per_axis_padding(layer, padding)))
+
+
+def maxpool(layer, sizes, checks):
+    return _pool(layer, sizes, checks, "max")
+
+
+def avgpool(layer, sizes, checks):
+    return _pool(layer, sizes, checks, "avg")
+
+
+def upsample(layer, sizes, checks):
+    not_available("tf.nn has no upsample layer",
+                  "use tf.image.resize(x, size=[H, W], method='nearest') with an explicit size, "
+                  "or keras layers.UpSampling2D(size=...) (-f keras)")
+
+
+def unpool(layer, sizes, checks):
+    not_available("tf.nn has no max-unpool layer",
+                  "scatter with tf.nn.max_pool_with_argmax's indices (tf.scatter_nd), "
+                  "or use -f torch/onnx (MaxUnpool)")
+
+
+def pixelshuffle(layer, sizes, checks):
+    if layer.rank != 2:
+        not_available("tf.nn.depth_to_space rearranges the two spatial axes of NHWC: give a 2-D size (HxW)")
+    r = int(layer.scale[0])
+    checks.require(r >= 2, f"Value for attr 'block_size' of {r} must be at least minimum 2")
+    checks.note(f"depth_to_space({r}): (H, W, C×{r * r}) -> (H×{r}, W×{r}, C); the channels must divide by {r * r}")
+    return tuple(AxisOut(n * r) for n in sizes)
+
+
+LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool,
+          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool}
+
+
+def _padding_arg(layer):
+    if isinstance(layer.padding, str):
+        return f'"{layer.padding.upper()}"'
+    return str([[0, 0], *[[int(b), int(a)] for b, a in layer.padding], [0, 0]])
+
+
+def _chosen_output(layer, ax):
+    """output_shape for the code line: the --output-size, else VALID/explicit's smallest accepted size
+    (torch's default) and SAME's largest (n·s, what keras passes)."""
+    if ax.output is not None:
+        return ax.output
+    return ax.accepted[-1 if layer.padding == "same" else 0] if ax.accepted else "O"
 
 
 def code(layer, axes):
-    not_available("tf code emission is not written yet")
+    r = layer.rank
+    k, s, d = (per_axis(v) for v in (layer.kernel, layer.stride, layer.dilation))
+    padding = _padding_arg(layer)
+    if layer.kind == "conv":
+        if r == 3:
+            return (f"tf.nn.conv3d(x, w, strides=[1, {', '.join(str(int(v)) for v in layer.stride)}, 1], "
+                    f"padding={padding}"
+                    + ("" if d == 1 else f", dilations=[1, {', '.join(str(int(v)) for v in layer.dilation)}, 1]")
+                    + ")")
+        stride_name = "stride" if r == 1 else "strides"
+        return (f"tf.nn.conv{r}d(x, w, {stride_name}={list(map(int, layer.stride)) if r == 2 and isinstance(s, tuple) else s}, "
+                f"padding={padding}" + ("" if d == 1 else f", dilations={list(d) if isinstance(d, tuple) else d}")
+                + ")")
+    if layer.kind == "convT":
+        shape = ", ".join(str(_chosen_output(layer, ax)) for ax in axes)
+        strides = "[1, " + ", ".join(str(int(v)) for v in layer.stride) + ", 1]"
+        return f"tf.nn.conv{r}d_transpose(x, w, output_shape=[N, {shape}, C], strides={strides}, padding={padding})"
+    if layer.kind in ("maxpool", "avgpool"):
+        name = "max" if layer.kind == "maxpool" else "avg"
+        as_arg = lambda v: list(v) if isinstance(v, tuple) else v  # noqa: E731
+        return f"tf.nn.{name}_pool{r}d(x, ksize={as_arg(k)}, strides={as_arg(s)}, padding={padding})"
+    if layer.kind == "pixelshuffle":
+        return call("tf.nn.depth_to_space", "x", int(layer.scale[0]))
+    not_available(f"tf.nn has no {layer.kind} layer")
