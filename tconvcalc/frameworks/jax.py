@@ -38,7 +38,8 @@ def _refuse_word(layer, checks):
     word = _word(layer)
     hint = ""
     if word == "CAUSAL":
-        hint = " (jax.lax has no causal padding: pass explicit pads ((d*(k-1), 0),) instead)"
+        causal = _pairs([(dj * (kj - 1), 0) for kj, dj in zip(layer.kernel, layer.dilation)])
+        hint = f" (jax.lax has no causal padding: pass explicit pads {causal}, i.e. (d*(k-1), 0), instead)"
     elif word == "SAME_UPPER":
         hint = " (jax's 'SAME' is ONNX's SAME_UPPER: the odd pixel at the end)"
     checks.refuse(_unrecognized(word) + hint)
