@@ -1,0 +1,290 @@
+"""ONNX as onnxruntime 1.31 (CPU) runs it: Conv, ConvTranspose, MaxPool, AveragePool, MaxUnpool (opset 22),
+Resize (opset 19, mode nearest, scales) and DepthToSpace (opset 13): the newest version of each op that
+ORT 1.31 supports (ai.onnx up to opset 26; DepthToSpace-28 is beyond it).
+
+ORT is the truth. Rules from onnxruntime/core/providers/common.h (ComputePad), cpu/nn/conv_attributes.h,
+conv_transpose_attributes.h, pool_attributes.h, unpool.cc and upsamplebase.h, and from running ORT 1.31.1;
+checked against it in tests/frameworks/test_onnx.py. Where onnx.shape_inference.infer_shapes (onnx 1.23)
+gives another size, a warning says so.
+"""
+
+import struct
+
+from ..arithmetic import (Traced, all_of, any_of, ceil_div, conv_out, conv_transpose_out, effective_kernel,
+                          floor_scale, is_symbolic, maximum, minimum, same_out, split_pad, trunc_div, where)
+from . import AxisOut, call, not_available, possible
+
+DEFAULT_PADDING = "zeros"
+
+OPSET = {"conv": 22, "convT": 22, "maxpool": 22, "avgpool": 22, "unpool": 22, "upsample": 19, "pixelshuffle": 13}
+_AUTO_PAD = {"valid": "VALID", "same_upper": "SAME_UPPER", "same_lower": "SAME_LOWER", "same": "SAME_UPPER"}
+
+
+def _braces(values):
+    """ORT's TensorShape::ToString: {5,5}."""
+    return "{" + ",".join(str(v) for v in values) + "}"
+
+
+def _auto_pad(layer, checks):
+    """The auto_pad attribute for the layer's padding; explicit pads must be >= 0 (checked when ORT loads the model)."""
+    if isinstance(layer.padding, str):
+        if layer.padding == "causal":
+            not_available("onnx has no causal padding", "give explicit pads instead: -p (k-1)*d:0")
+        if layer.padding == "same":
+            checks.note("'same' is auto_pad SAME_UPPER (the odd pixel at the end); same_lower puts it at the start")
+        return _AUTO_PAD[layer.padding]
+    checks.require(all(b >= 0 and a >= 0 for b, a in layer.padding),
+                   "[ShapeInferenceError] Attribute pads must not contain negative values")
+    return "NOTSET"
+
+
+def _lower_split(total, extra_at_end):
+    """(head, tail) as ORT splits a total pad with C++ division (toward zero; totals may be negative)."""
+    head = trunc_div(total, 2) if extra_at_end else trunc_div(total + 1, 2)
+    return head, total - head
+
+
+def conv(layer, sizes, checks):
+    k, s, d = layer.kernel, layer.stride, layer.dilation
+    mode = _auto_pad(layer, checks)
+    if mode in ("SAME_UPPER", "SAME_LOWER"):
+        checks.require(all(dj == 1 for dj in d),
+                       "Dilation not supported for AutoPadType::SAME_UPPER or AutoPadType::SAME_LOWER.")
+        pairs = []
+        for n, kj, sj in zip(sizes, k, s):  # common.h ComputePad
+            target = same_out(n, sj)
+            total = (target - 1) * sj + kj - n
+            # ORT adds one pixel where that total, put on both sides, still falls short of ceil(n/s).
+            total = where(conv_out(n, kj, sj, 1, total, total) < target, total + 1, total)
+            pairs.append(_lower_split(total, mode == "SAME_UPPER"))
+        checks.note(f"auto_pad {mode}: total pad (ceil(n/s)-1)×s+k-n, the odd pixel "
+                    + ("at the end" if mode == "SAME_UPPER" else "at the start"))
+    elif mode == "VALID":
+        pairs = [(0, 0)] * layer.rank
+    else:
+        pairs = list(layer.padding)
+    # ORT computes int(double(n+pads-ek)/s + 1): below 1 exactly where the floor formula is.
+    outputs = [conv_out(n, kj, sj, dj, b, a) for n, kj, sj, dj, (b, a) in zip(sizes, k, s, d, pairs)]
+    checks.require(all_of(o >= 1 for o in outputs), f"Invalid input shape: {_braces(sizes)}")
+    return tuple(AxisOut(o, (b, a)) for o, (b, a) in zip(outputs, pairs))
+
+
+def _distribute(total, mode):
+    """conv_transpose pads from a total (>= 0): SAME_UPPER puts the odd pixel at the end, every other mode at the
+    start (common.h DistributePadding)."""
+    return split_pad(total, extra_at_end=mode == "SAME_UPPER")
+
+
+def _unique(values):
+    try:
+        return tuple(sorted(set(values)))
+    except TypeError:  # symbolic
+        return tuple(dict.fromkeys(values))
+
+
+def conv_transpose(layer, sizes, checks):
+    k, s, d = layer.kernel, layer.stride, layer.dilation
+    mode = _auto_pad(layer, checks)
+    ops = layer.output_padding or (0,) * layer.rank
+    for i, (op, sj, dj) in enumerate(zip(ops, s, d)):
+        limit = max(sj, dj)
+        checks.require(op < limit, f"output_padding[{i}] ({int(op)}) must be less than max(stride, dilation) "
+                                   f"({int(limit)}) for spatial dimension {i}.")
+    if layer.output_size is not None:
+        checks.note("output_shape: total pad = natural size - output_shape (at least 0); SAME_UPPER puts the odd "
+                    "pixel at the end, NOTSET/VALID/SAME_LOWER at the start; output_padding adds no size")
+        if mode == "NOTSET" and any(b or a for b, a in layer.padding):
+            checks.warn(True, "ORT ignores pads when output_shape is given")
+    axes = []
+    for i, (n, kj, sj, dj, op) in enumerate(zip(sizes, k, s, d, ops)):
+        natural = conv_transpose_out(n, kj, sj, dj, 0, 0, op)
+        if layer.output_size is not None:
+            out = layer.output_size[i]
+            pads = _distribute(maximum(0, natural - out), mode)
+            expected = conv_out(out, kj, sj, dj, *pads)
+            checks.require(
+                expected == n,
+                "Explicit output_shape is inconsistent with input spatial dimensions and convolution parameters. "
+                f"Expected input size {expected} but got {n} (output_size={int(out)}, kernel={int(kj)}, "
+                f"stride={int(sj)}, dilation={int(dj)}, output_padding={int(op)}).")
+            checks.note(f"ORT accepts output_shape from 1 to {(n - 1) * sj + effective_kernel(kj, dj) + sj - 1} "
+                        "here (a smaller one is reached by padding)")
+        else:
+            if mode in ("SAME_UPPER", "SAME_LOWER"):
+                # ORT pads toward n*s, never below 0: min(n*s, natural).
+                pads = _distribute(maximum(0, natural - n * sj), mode)
+            elif mode == "VALID":
+                pads = (0, 0)
+            else:
+                pads = layer.padding[i]
+            out = conv_transpose_out(n, kj, sj, dj, pads[0], pads[1], op)
+            expected = conv_out(out, kj, sj, dj, *pads)  # ORT runs the forward conv back: n + op//s
+            checks.require(
+                expected == n,
+                "Computed output shape is inconsistent with input spatial dimensions. "
+                f"output_padding ({int(op)}) may be too large for stride ({int(sj)}). "
+                f"Expected input size {expected} but got {n}.")
+            checks.require(out >= 1, f"Computed output dimension is <= 0 for dim {i}. Input shape: {_braces(sizes)}")
+            if mode in ("SAME_UPPER", "SAME_LOWER"):
+                # onnx shape inference takes the total pad as max(0, ek - s), without output_padding.
+                inferred = conv_transpose_out(n, kj, sj, dj, 0, 0, op) - maximum(0, effective_kernel(kj, dj) - sj)
+                checks.warn(inferred != out, f"onnx shape inference gives {inferred} on axis {i}, ORT {out}")
+        # output_padding < max(s, d) passes the first check, but ORT's forward check then needs op < s.
+        if mode in ("SAME_UPPER", "SAME_LOWER"):
+            reach = [minimum(n * sj, conv_transpose_out(n, kj, sj, dj, 0, 0, a)) for a in range(sj)]
+        else:
+            base = (0, 0) if mode == "VALID" else layer.padding[i]
+            reach = [conv_transpose_out(n, kj, sj, dj, *base, a) for a in range(sj)]
+        axes.append(AxisOut(out, pads, op, _unique(possible(reach))))
+    return tuple(axes)
+
+
+def _pool(layer, sizes, checks, name):
+    k, s = layer.kernel, layer.stride
+    d = layer.dilation if name == "MaxPool" else (1,) * layer.rank
+    mode = _auto_pad(layer, checks)
+    if mode == "NOTSET":
+        checks.require(all(b < kj and a < kj for (b, a), kj in zip(layer.padding, k)),
+                       "Pad should be smaller than kernel.")
+    outputs, pairs = [], []
+    for i, (n, kj, sj, dj) in enumerate(zip(sizes, k, s, d)):
+        if mode in ("SAME_UPPER", "SAME_LOWER"):
+            # pool_attributes.h pads for the undilated kernel (and may pad negatively when k < s).
+            head, tail = _lower_split((same_out(n, sj) - 1) * sj + kj - n, mode == "SAME_UPPER")
+        elif mode == "VALID":
+            head, tail = 0, 0
+        else:
+            head, tail = layer.padding[i]
+        numerator = n + head + tail - effective_kernel(kj, dj)
+        if layer.ceil_mode:
+            o = ceil_div(numerator, sj) + 1
+            # The last window must start inside the input or the head pad (onnx#5741).
+            o = where((o - 1) * sj >= n + head, o - 1, o)
+            if mode in ("NOTSET", "VALID"):
+                # onnx shape inference rounds up as trunc((x + s - 1)/s): 1 more where x is negative.
+                inferred = trunc_div(numerator + sj - 1, sj) + 1
+                inferred = where((inferred - 1) * sj >= n + head, inferred - 1, inferred)
+                checks.warn(inferred != o, f"onnx shape inference gives {inferred} on axis {i}, ORT {o}")
+        else:
+            o = trunc_div(numerator, sj) + 1  # pool_attributes.h divides in C++: toward zero
+        outputs.append(o)
+        pairs.append((head, tail))
+    if layer.ceil_mode:
+        checks.note("ceil_mode: a last window that would start in the end pad is dropped")
+    checks.require(all_of(o >= 0 for o in outputs),
+                   "Calculated output dimension is negative. Check kernel_shape, pads, strides and dilations.")
+    if name == "MaxPool" and all(dj == 1 for dj in d):  # the MLAS kernel, used without dilation
+        checks.require(all_of(b >= 0 for pair in pairs for b in pair), "padding values must be non-negative")
+    if mode in ("SAME_UPPER", "SAME_LOWER"):
+        for i, (n, sj, o) in enumerate(zip(sizes, s, outputs)):
+            checks.warn(o != same_out(n, sj), f"onnx shape inference gives ceil(n/s) = {same_out(n, sj)} on axis {i}, "
+                                              f"ORT {o} (it pads for the undilated kernel)")
+    checks.warn(any_of(o == 0 for o in outputs), f"the output size is 0: ORT {name} returns an empty tensor")
+    return tuple(AxisOut(o, p) for o, p in zip(outputs, pairs))
+
+
+def maxpool(layer, sizes, checks):
+    return _pool(layer, sizes, checks, "MaxPool")
+
+
+def avgpool(layer, sizes, checks):
+    return _pool(layer, sizes, checks, "AveragePool")
+
+
+def _float32(x):
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
+def resize_out(n, scale):
+    """ORT Resize: int64(float(scale) * n), the product rounded to float32 (upsamplebase.h ComputeOutputShape)."""
+    scale = _float32(scale)
+    if is_symbolic(n):
+        return floor_scale(n, scale)  # symbolic sizes: the float32 rounding of the product is not modelled
+    value = int(_float32(scale * float(n)))
+    return Traced(value, f"int(f32({scale:g}×{int(n)}))") if isinstance(n, Traced) else value
+
+
+def upsample(layer, sizes, checks):
+    outputs = [resize_out(n, f) for n, f in zip(sizes, layer.scale)]
+    checks.note("Resize (nearest, scales): output = int(float32(scale) × input), the product taken in float32")
+    for i, (n, f, o) in enumerate(zip(sizes, layer.scale, outputs)):
+        inferred = floor_scale(n, _float32(f))  # onnx shape inference: floor in double
+        checks.warn(inferred != o, f"onnx shape inference gives {inferred} on axis {i}, ORT {o} "
+                                   "(ORT rounds the product to float32)")
+    checks.warn(any_of(o == 0 for o in outputs), "the output size is 0: ORT Resize returns an empty tensor")
+    return tuple(AxisOut(o) for o in outputs)
+
+
+def pixelshuffle(layer, sizes, checks):
+    if layer.rank != 2:
+        not_available("onnx DepthToSpace takes a 4-D NCHW tensor: give a 2-D size (HxW)")
+    r = int(layer.scale[0])
+    checks.note(f"DepthToSpace(blocksize={r}): (C×{r * r}, H, W) -> (C, H×{r}, W×{r}); "
+                "ORT: 'DepthToSpace requires input depth to be a multiple of (block_size * block_size)'")
+    return tuple(AxisOut(n * r) for n in sizes)
+
+
+def unpool(layer, sizes, checks):
+    if isinstance(layer.padding, str):
+        not_available("onnx MaxUnpool has no auto_pad", "give explicit pads: -p B:A")
+    k, s = layer.kernel, layer.stride
+    # MaxUnpool takes negative pads (nothing checks them); they must be below the kernel (unpool.h).
+    checks.require(all(b < kj and a < kj for (b, a), kj in zip(layer.padding, k)), "Pad should be smaller than kernel.")
+    defaults = [(n - 1) * sj + kj - b - a for n, kj, sj, (b, a) in zip(sizes, k, s, layer.padding)]
+    for i, o in enumerate(defaults):
+        checks.require(o > 0, f"Computed output dimension is not positive for axis {i + 2}. "
+                              "Check kernel_shape, strides, and pads attributes.")
+    if layer.output_size is None:
+        outputs = defaults
+    else:
+        outputs = list(layer.output_size)
+        wanted, least = 1, 1
+        for o, lo in zip(outputs, defaults):
+            wanted, least = wanted * o, least * lo
+        # unpool.cc compares the element counts, not each axis: 12x28 passes where 10x29 is the default.
+        checks.require(wanted >= least,
+                       f"output_shape is smaller than minimum required. output_shape:{_braces(['N', 'C', *outputs])} "
+                       f"inferred output shape:{_braces(['N', 'C', *defaults])}")
+        checks.note("output_shape: accepted when it has at least as many elements as the default (n-1)×s+k-pads")
+    return tuple(AxisOut(o, pair) for o, pair in zip(outputs, layer.padding))
+
+
+LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool,
+          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool}
+
+
+def _ints(values):
+    return [int(v) for v in values]
+
+
+def code(layer, axes):
+    node = lambda op, inputs, **attrs: call("helper.make_node", f'"{op}"', inputs, '["Y"]', **attrs)  # noqa: E731
+    if layer.kind == "upsample":
+        scales = [1.0, 1.0, *(float(f) for f in layer.scale)]
+        return node("Resize", '["X", "", "scales"]', mode="nearest") + f"  # scales = {scales}"
+    if layer.kind == "pixelshuffle":
+        return node("DepthToSpace", '["X"]', blocksize=int(layer.scale[0]))
+    attrs = {"kernel_shape": _ints(layer.kernel)}
+    if layer.kind != "unpool" and any(v != 1 for v in layer.stride) or layer.kind == "unpool":
+        attrs["strides"] = _ints(layer.stride)
+    if isinstance(layer.padding, str):
+        attrs["auto_pad"] = _AUTO_PAD.get(layer.padding, layer.padding)
+    elif any(b or a for b, a in layer.padding) and not (layer.kind == "convT" and layer.output_size):
+        attrs["pads"] = [int(b) for b, _ in layer.padding] + [int(a) for _, a in layer.padding]
+    if layer.kind in ("conv", "convT", "maxpool") and any(v != 1 for v in layer.dilation):
+        attrs["dilations"] = _ints(layer.dilation)
+    if layer.kind == "conv":
+        return node("Conv", '["X", "W"]', **attrs)
+    if layer.kind == "convT":
+        ops = [int(ax.output_padding or 0) for ax in axes]
+        if any(ops):
+            attrs["output_padding"] = ops
+        if layer.output_size is not None:
+            attrs["output_shape"] = _ints(layer.output_size)
+        return node("ConvTranspose", '["X", "W"]', **attrs)
+    if layer.kind in ("maxpool", "avgpool"):
+        if layer.ceil_mode:
+            attrs["ceil_mode"] = 1
+        return node("MaxPool" if layer.kind == "maxpool" else "AveragePool", '["X"]', **attrs)
+    inputs = '["X", "I", "output_shape"]' if layer.output_size is not None else '["X", "I"]'
+    return node("MaxUnpool", inputs, **attrs)
