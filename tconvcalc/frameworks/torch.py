@@ -6,7 +6,7 @@ in tests/frameworks/test_torch.py.
 """
 
 from ..arithmetic import (all_of, any_of, conv_out, conv_transpose_out, effective_kernel, floor_div, floor_scale,
-                          maximum, split_pad, where)
+                          split_pad, where)
 from . import AxisOut, call, not_available, per_axis, possible
 
 DEFAULT_PADDING = "zeros"
@@ -17,20 +17,38 @@ def _dims(values):
     return "(" + " x ".join(str(v) for v in values) + ")"
 
 
-def _explicit_pads(layer, checks, what):
+def _num(value):
+    """A value as torch prints it: the number, or the expression while it is symbolic."""
+    try:
+        return int(value)
+    except TypeError:
+        return value
+
+
+def _explicit_pads(layer, what):
     """torch pads symmetrically per axis: an int or a tuple of ints, never before:after."""
     pads = layer.symmetric_pads
     if pads is None:
         not_available(f"torch {what} pads each axis symmetrically; got before:after pads",
                       "pad with F.pad first, or use -f jax/onnx/tf")
-    checks.require(all_of(p >= 0 for p in pads), "negative padding is not supported")
     return pads
+
+
+def _require_each(checks, conditions, message):
+    """checks.require for every condition: a sympy And is truthy, so it cannot be required whole."""
+    for condition in conditions:
+        checks.require(condition, message)
+
+
+def _non_negative(pads, checks):
+    """Convolution.cpp check_shape_forward."""
+    checks.require(all(p >= 0 for p in pads), "negative padding is not supported")
 
 
 def conv(layer, sizes, checks):
     k, s, d = layer.kernel, layer.stride, layer.dilation
     if layer.padding == "same":
-        checks.require(all_of(x == 1 for x in s), "padding='same' is not supported for strided convolutions")
+        checks.require(all(x == 1 for x in s), "padding='same' is not supported for strided convolutions")
         # ATen convolution_same: total d*(k-1), the odd pixel at the end.
         pairs = [split_pad(dj * (kj - 1)) for kj, dj in zip(k, d)]
         checks.note("padding='same': total pad d×(k-1) per axis, the extra pixel after")
@@ -39,11 +57,13 @@ def conv(layer, sizes, checks):
     elif isinstance(layer.padding, str):
         checks.refuse(f"Invalid padding string '{layer.padding}', should be one of {{'valid', 'same'}}")
     else:
-        pairs = [(p, p) for p in _explicit_pads(layer, checks, "Conv")]
+        pads = _explicit_pads(layer, "Conv")
+        _non_negative(pads, checks)
+        pairs = [(p, p) for p in pads]
     padded = [n + b + a for n, (b, a) in zip(sizes, pairs)]
     kernels = [effective_kernel(kj, dj) for kj, dj in zip(k, d)]
-    checks.require(
-        all_of(pn >= ek for pn, ek in zip(padded, kernels)),
+    _require_each(
+        checks, [pn >= ek for pn, ek in zip(padded, kernels)],
         f"Calculated padded input size per channel: {_dims(padded)}. Kernel size: {_dims(kernels)}. "
         "Kernel size can't be greater than actual input size")
     return tuple(AxisOut(conv_out(n, kj, sj, dj, b, a), (b, a))
@@ -52,38 +72,49 @@ def conv(layer, sizes, checks):
 
 def conv_transpose(layer, sizes, checks):
     k, s, d = layer.kernel, layer.stride, layer.dilation
-    if isinstance(layer.padding, str):
+    if isinstance(layer.padding, str):  # the ctor keeps the word; forward fails on it
+        if layer.output_size is not None:  # _output_padding computes with the pads first
+            checks.refuse("unsupported operand type(s) for -: 'int' and 'str' (ConvTranspose has no 'same'/'valid')")
         checks.refuse(f"conv_transpose{layer.rank}d(): argument 'padding' (position 5) must be tuple of ints, "
                       "but found element of type str at pos 0 (ConvTranspose has no 'same'/'valid')")
-    pads = _explicit_pads(layer, checks, "ConvTranspose")
+    pads = _explicit_pads(layer, "ConvTranspose")
     smallest = [conv_transpose_out(n, kj, sj, dj, p, p, 0) for n, kj, sj, dj, p in zip(sizes, k, s, d, pads)]
     if layer.output_size is not None:
-        # ConvTransposeNd._output_padding: the range depends on the stride only.
+        # ConvTransposeNd._output_padding (Python, before ATen sees the pads): the range depends on the
+        # stride only, so an output_padding >= stride that dilation would allow is out of its reach.
         largest = [lo + sj - 1 for lo, sj in zip(smallest, s)]
-        checks.require(
-            all(lo <= o <= hi for o, lo, hi in zip(layer.output_size, smallest, largest)),
-            f"requested an output size of {list(map(int, layer.output_size))}, but valid sizes range from "
-            f"{list(map(int, smallest))} to {list(map(int, largest))} "
-            f"(for an input of torch.Size({list(map(int, sizes))}))")
+        _require_each(
+            checks, [c for o, lo, hi in zip(layer.output_size, smallest, largest) for c in (lo <= o, o <= hi)],
+            f"requested an output size of {list(map(_num, layer.output_size))}, but valid sizes range from "
+            f"{list(map(_num, smallest))} to {list(map(_num, largest))} "
+            f"(for an input of torch.Size({list(map(_num, sizes))}))")
         ops = [o - lo for o, lo in zip(layer.output_size, smallest)]
         checks.note("forward(output_size=...): output_padding = output_size - smallest output")
     else:
         ops = layer.output_padding or (0,) * layer.rank
+    _non_negative(pads, checks)
     names = ("depth", "height", "width")[-max(layer.rank, 2):]
     shown = list(zip(ops, s, d)) if layer.rank > 1 else [(0, 1, 1)] + list(zip(ops, s, d))
-    checks.require(
-        all_of(op < sj or op < dj for op, sj, dj in zip(ops, s, d)),
+    _require_each(
+        checks, [any_of([op < sj, op < dj]) for op, sj, dj in zip(ops, s, d)],
         "output padding must be smaller than either stride or dilation, but got "
-        + " ".join(f"output_padding_{n}: {v[0]}" for n, v in zip(names, shown)) + " "
+        + " ".join(f"output_padding_{n}: {_num(v[0])}" for n, v in zip(names, shown)) + " "
         + " ".join(f"stride_{n}: {v[1]}" for n, v in zip(names, shown)) + " "
         + " ".join(f"dilation_{n}: {v[2]}" for n, v in zip(names, shown)))
     outputs = [conv_transpose_out(n, kj, sj, dj, p, p, op)
                for n, kj, sj, dj, p, op in zip(sizes, k, s, d, pads, ops)]
     as_2d = (lambda v: [1, *v]) if layer.rank == 1 else list
-    checks.require(
-        all_of(o >= 1 for o in outputs),
-        f"Given input size per channel: {_dims(as_2d(sizes))}. "
-        f"Calculated output size per channel: {_dims(as_2d(outputs))}. Output size is too small")
+    too_small = (f"Given input size per channel: {_dims(as_2d(sizes))}. "
+                 f"Calculated output size per channel: {_dims(as_2d(outputs))}. Output size is too small")
+    if layer.rank > 1:
+        # Found by tests/frameworks/test_torch.py: with oneDNN on (mkldnn, torch's CPU default)
+        # ConvTranspose2d/3d returns an empty tensor when an axis is 0 and none is negative.
+        checks.require(
+            any_of([any_of(o < 0 for o in outputs), all_of(o >= 1 for o in outputs)]),
+            too_small + f" (the reference kernels refuse; with torch.backends.mkldnn enabled, the CPU default, "
+            f"ConvTranspose{layer.rank}d returns an empty tensor of this size instead)")
+    _require_each(checks, [o >= 1 for o in outputs], too_small)
+    # Every output some output_padding the module accepts gives: op < stride or op < dilation.
     return tuple(
         AxisOut(o, (p, p), op, possible(lo + extra for extra in range(max(sj, dj))))
         for o, lo, p, op, sj, dj in zip(outputs, smallest, pads, ops, s, d))
@@ -92,49 +123,63 @@ def conv_transpose(layer, sizes, checks):
 def _pool(layer, sizes, checks, name):
     k, s = layer.kernel, layer.stride
     d = layer.dilation if name == "max" else (1,) * layer.rank
+    r = layer.rank
     if isinstance(layer.padding, str):
-        checks.refuse(f"{name}_pool{layer.rank}d(): argument 'padding' must be tuple of ints, "
-                      "but found element of type str (torch pooling has no 'same'/'valid')")
-    pads = _explicit_pads(layer, checks, "pooling")
-    one_d_max = name == "max" and layer.rank == 1  # MaxPool1d without indices: its own checks
+        # AvgPool1d's ctor turns the word into a tuple of letters (_single); the others keep the str.
+        found = "but found element of type str at pos 0" if name == "avg" and r == 1 else "not str"
+        checks.refuse(f"{name}_pool{r}d(): argument 'padding' (position 4) must be tuple of ints, {found} "
+                      "(torch pooling has no 'same'/'valid')")
+    pads = _explicit_pads(layer, "pooling")
+    one_d_max = name == "max" and r == 1  # MaxPool1d without indices: MaxPooling.h check_max_pool1d
     if one_d_max:
-        checks.require(all_of(p <= kj // 2 for p, kj in zip(pads, k)),
-                       f"max_pool1d() padding should be at most half of kernel size, but got "
-                       f"padding={int(pads[0])} and kernel_size={int(k[0])}")
-    for kj, dj, p in zip(k, d, pads):  # Pool.h pooling_output_shape
+        p, kj = int(pads[0]), int(k[0])
+        checks.require(p >= 0, f"max_pool1d() padding must be non-negative, but got {p}")
+        checks.require(p <= kj // 2, f"max_pool1d() padding should be at most half of kernel size, but got "
+                                     f"padding={p} and kernel_size={kj}")
+    for kj, dj, p in zip(k, d, pads):  # Pool.h pooling_output_shape, axis by axis (AvgPool1d: W after H=1)
+        checks.require(p >= 0, f"pad must be non-negative, but got pad: {int(p)}")
         checks.require(p <= effective_kernel(kj, dj) // 2,
                        f"pad should be at most half of effective kernel size, but got pad={int(p)}, "
                        f"kernel_size={int(kj)} and dilation={int(dj)}")
-    if not one_d_max:  # pool2d/3d_shape_check, which ignores dilation
-        checks.require(all_of(kj // 2 >= p for kj, p in zip(k, pads)), _half_kernel_message(k, pads))
     outputs = []
     for n, kj, sj, dj, p in zip(sizes, k, s, d, pads):
         o = floor_div(n + 2 * p - effective_kernel(kj, dj) + (sj - 1 if layer.ceil_mode else 0), sj) + 1
         if layer.ceil_mode:
             # The last window must start inside the input or the left pad, never in the right pad.
             o = where((o - 1) * sj >= n + p, o - 1, o)
-            checks.note("ceil_mode: a last window that would start in the right pad is dropped")
         outputs.append(o)
+    if layer.ceil_mode:
+        checks.note("ceil_mode: a last window that would start in the right pad is dropped")
     if one_d_max:
-        checks.require(all_of(o >= 1 for o in outputs),
-                       f"max_pool1d() Invalid computed output size: {outputs[0]}")
-    else:
-        as_2d = (lambda v: ["C", 1, *v]) if layer.rank == 1 else (lambda v: ["C", *v])
-        checks.require(all_of(o >= 1 for o in outputs),
-                       f"Given input size: ({'x'.join(map(str, as_2d(sizes)))}). Calculated output size: "
-                       f"({'x'.join(map(str, as_2d(outputs)))}). Output size is too small")
+        checks.require(outputs[0] >= 1,
+                       f"max_pool1d() Invalid computed output size: {_num(outputs[0])}")
+        return tuple(AxisOut(o, (p, p)) for o, p in zip(outputs, pads))
+    if name == "avg" and r == 3:
+        # avg_pool3d (AveragePool3d.cpp) asks pool3d_shape_check for check_input_size: the unpadded
+        # input must hold the kernel, whatever the padding.
+        _require_each(checks, [n >= kj for n, kj in zip(sizes, k)],
+                       f"input image (T: {sizes[0]} H: {sizes[1]} W: {sizes[2]}) smaller than kernel size "
+                       f"(kT: {k[0]} kH: {k[1]} kW: {k[2]})")
+    # pool2d/3d_shape_check: k/2 >= pad, which ignores dilation.
+    checks.require(all(kj // 2 >= p for kj, p in zip(k, pads)), _half_kernel_message(k, pads))
+    shown = (lambda v: ["C", 1, *v]) if r == 1 else (lambda v: ["C", *v])
+    _require_each(checks, [o >= 1 for o in outputs],
+                   f"Given input size: ({'x'.join(map(str, shown(sizes)))}). Calculated output size: "
+                   f"({'x'.join(map(str, shown(outputs)))}). Output size is too small")
     return tuple(AxisOut(o, (p, p)) for o, p in zip(outputs, pads))
 
 
 def _half_kernel_message(kernel, pads):
-    # pool2d_shape_check names width before height; a 1-D pool runs as 2-D with height 1, pad 0.
-    if len(kernel) == 1:
+    kernel, pads = tuple(map(int, kernel)), tuple(map(int, pads))
+    if len(kernel) == 3:  # pool3d_shape_check
+        (kt, kh, kw), (pt, ph, pw) = kernel, pads
+        return ("pad should be smaller than or equal to half of kernel size, but got "
+                f"kT: {kt} kW: {kw} kH: {kh} padT: {pt} padW: {pw} padH: {ph}")
+    if len(kernel) == 1:  # a 1-D pool runs as 2-D with height 1, pad 0
         kernel, pads = (1, *kernel), (0, *pads)
-    named = {a: (int(kj), int(p)) for a, kj, p in zip("HW" if len(kernel) == 2 else "THW", kernel, pads)}
-    order = [a for a in "TWH" if a in named]
+    (kh, kw), (ph, pw) = kernel, pads  # pool2d_shape_check names width before height
     return ("pad should be smaller than or equal to half of kernel size, but got "
-            + ", ".join(f"pad{a} = {named[a][1]}" for a in order) + ", "
-            + ", ".join(f"k{a} = {named[a][0]}" for a in order))
+            f"padW = {pw}, padH = {ph}, kW = {kw}, kH = {kh}")
 
 
 def maxpool(layer, sizes, checks):
@@ -151,7 +196,7 @@ def upsample(layer, sizes, checks):
     names = ("D", "H", "W")[-layer.rank:]
     shown = lambda v: ", ".join(f"{a}: {x}" for a, x in zip(names, v))  # noqa: E731
     joiner = " and output" if layer.rank == 1 else " output"
-    checks.require(all_of(o > 0 for o in outputs),
+    _require_each(checks, [o > 0 for o in outputs],
                    f"Input and output sizes should be greater than 0, but got input ({shown(sizes)})"
                    f"{joiner} ({shown(outputs)})")
     return tuple(AxisOut(o) for o in outputs)
@@ -166,18 +211,27 @@ def pixelshuffle(layer, sizes, checks):
 
 
 def unpool(layer, sizes, checks):
-    pads = _explicit_pads(layer, checks, "MaxUnpool")
+    # F.max_unpoolNd / _unpool_output_size: torch checks no padding sign; the default size may grow.
+    if isinstance(layer.padding, str):
+        checks.refuse(f"unsupported operand type(s) for -: 'int' and 'str' (MaxUnpool{layer.rank}d has no "
+                      f"padding '{layer.padding}': torch takes an int or a tuple of ints)")
+    pads = _explicit_pads(layer, "MaxUnpool")
     defaults = [(n - 1) * sj + kj - 2 * p for n, kj, sj, p in zip(sizes, layer.kernel, layer.stride, pads)]
-    accepted = [tuple(range(max(0, o - sj + 1), o + sj)) for o, sj in zip(defaults, layer.stride)]
+    # An explicit output_size must lie strictly between default - stride and default + stride.
+    accepted = [possible(o + shift for shift in range(1 - sj, sj)) for o, sj in zip(defaults, layer.stride)]
     if layer.output_size is None:
         outputs = defaults
-        checks.warn(any_of(o == 0 for o in outputs), "the default output size is 0: MaxUnpool returns an empty tensor")
     else:
         outputs = list(layer.output_size)
         for dim, (o, lo, sj) in enumerate(zip(outputs, defaults, layer.stride)):
-            checks.require(lo - sj < o < lo + sj,
-                           f'invalid output_size "{list(map(int, outputs))}" (dim {dim} must be between '
-                           f"{int(lo - sj)} and {int(lo + sj)})")
+            _require_each(checks, [lo - sj < o, o < lo + sj],
+                           f'invalid output_size "{list(map(_num, outputs))}" (dim {dim} must be between '
+                           f"{_num(lo - sj)} and {_num(lo + sj)})")
+    for dim, o in enumerate(outputs):  # ATen max_unpooling_out_cpu
+        checks.require(o >= 0, "max_unpooling: output_size must contain non-negative spatial dimensions, "
+                               f"but got output_size[{dim}]={_num(o)}")
+    for o in outputs:  # o >= 0 holds here, so o <= 0 means 0
+        checks.warn(o <= 0, "an output size is 0: MaxUnpool returns an empty tensor (no error)")
     return tuple(AxisOut(o, (p, p), accepted=acc) for o, p, acc in zip(outputs, pads, accepted))
 
 
@@ -196,9 +250,12 @@ def code(layer, axes):
         return call(f"nn.Conv{r}d", "C_in", "C_out", kernel_size=k, stride=None if s == 1 else s,
                     padding=pads, dilation=d)
     if layer.kind == "convT":
-        op = per_axis(ax.output_padding for ax in axes)
+        try:
+            op, later = per_axis(ax.output_padding for ax in axes), ""
+        except TypeError:  # output_padding still depends on a symbolic size: pass output_size at call time
+            op, later = None, f"  # then m(x, output_size={list(map(_num, layer.output_size))})"
         return call(f"nn.ConvTranspose{r}d", "C_in", "C_out", kernel_size=k, stride=None if s == 1 else s,
-                    padding=pads, output_padding=op or None, dilation=d)
+                    padding=pads, output_padding=op or None, dilation=d) + later
     if layer.kind in ("maxpool", "avgpool"):
         name = "MaxPool" if layer.kind == "maxpool" else "AvgPool"
         return call(f"nn.{name}{r}d", kernel_size=k, stride=None if s == k else s, padding=pads,
