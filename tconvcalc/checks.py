@@ -10,7 +10,12 @@ from .errors import ShapeError
 
 
 class Checks:
-    def __init__(self):
+    """``strict=False`` records broken rules instead of raising: the solver reads a framework's
+    raw formula that way, then solves it in closed form and re-checks the answer strictly."""
+
+    def __init__(self, strict=True):
+        self.strict = strict
+        self.broken = []  # messages of rules that failed, when not strict
         self.conditions = []  # (symbolic condition, the framework's message)
         self.warnings = []
         self.notes = []  # the derivation, for --explain
@@ -23,7 +28,9 @@ class Checks:
             self.conditions.append((condition, message))
             return
         if not holds:
-            raise ShapeError(message)
+            if self.strict:
+                raise ShapeError(message)
+            self.broken.append(message)
 
     def refuse(self, message):
         raise ShapeError(message)

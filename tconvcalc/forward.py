@@ -77,6 +77,13 @@ def forward(layer, size):
     )
 
 
+def evaluate(layer, size, strict=True):
+    """The framework's per-axis AxisOut for plain int sizes, with no formula text or code:
+    the solver's inner loop. Returns (axes, checks); raises like forward() when strict."""
+    checks = Checks(strict)
+    return module(layer.framework).LAYERS[layer.kind](layer, size, checks), checks
+
+
 def _traced(layer):
     """The layer with every number traced, so formulas show them substituted."""
     def trace(values):

@@ -80,3 +80,30 @@ def consoles():
     if not out.is_terminal:  # pipes and CI logs: don't fold formulas at 80 columns
         out = Console(highlight=False, width=160)
     return out, Console(stderr=True, highlight=False, width=160)
+
+
+def print_solutions(result, console):
+    table = Table(title=f"{size_text(result.input)} -> {size_text(result.target)}: "
+                        f"{result.total} solution{'s' if result.total != 1 else ''}"
+                        + (f", the best {result.count}" if result.count < result.total else ""),
+                  title_justify="left", show_edge=False)
+    for header in ("#", "framework", "layer", "kernel", "stride", "padding", "dilation", "out pad", "why"):
+        table.add_column(header, overflow="fold")
+    for number, s in enumerate(result.solutions, 1):
+        table.add_row(str(number), s.framework, s.layer, *(_cell(v) for v in (
+            s.kernel if s.scale is None else f"scale {_cell(s.scale)}", s.stride, s.padding, s.dilation,
+            s.output_padding if s.output_size is None else f"output_shape {_cell(s.output_size)}")),
+            "; ".join(s.reasons), style="yellow" if s.checkerboard else None)
+    console.print(table)
+    console.print()
+    for number, s in enumerate(result.solutions, 1):
+        console.print(f"{number:>3}  {s.code}", soft_wrap=True)
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, (tuple, list)):
+        return "x".join(_cell(v) for v in value) if not any(isinstance(v, (tuple, list)) for v in value) \
+            else " ".join(f"{v[0]}:{v[1]}" for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -59,3 +59,11 @@ def possible(sizes):
             return True
 
     return tuple(size for size in sizes if can_be_positive(size))
+
+
+def consecutive_outputs(lowest, count):
+    """The ``count`` consecutive output sizes from ``lowest`` that can be at least 1 -- a lazy range
+    for numbers (the solver asks for these in its inner loop, with strides in the hundreds)."""
+    if isinstance(lowest, int):
+        return range(max(int(lowest), 1), int(lowest) + int(count))
+    return possible(lowest + extra for extra in range(int(count)))

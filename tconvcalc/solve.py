@@ -1,0 +1,397 @@
+"""solve(): every layer configuration that maps an input size to a target size.
+
+No rule is written twice: each framework's own layer function (the one forward() uses) is read in
+lenient mode -- broken rules recorded, not raised -- and its output solved in closed form per
+(kernel, stride, dilation):
+
+* output_padding adds to the output one for one in every framework, so op = target - out(op=0);
+* the output is monotone in a symmetric integer padding p, so the p that reach the target form an
+  interval, found by bisection in O(log P) evaluations instead of P;
+* each padding word costs one evaluation; where the caller chooses the output (tf), the framework's
+  accepted set answers.
+
+Every candidate is then re-checked strictly by the same function, so a solution is exactly what
+forward() accepts. The search domain: kernel 1..K, stride 1..S, dilation 1..D, integer padding 0..P
+and every padding word, every output_padding; duplicates (the same layer written two ways) are
+listed once, in the framework's own idiom.
+"""
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, replace
+from itertools import product
+
+from .errors import InputError, NoSolutionError, ShapeError, TconvError
+from .forward import evaluate, forward
+from .frameworks import module
+from .layer import FRAMEWORKS, PADDING_WORDS, Layer
+
+SOLVABLE = ("conv", "convT", "upsample", "pixelshuffle", "unpool")
+MAX_WORK = 20_000_000  # (stride, dilation, kernel) triples x paddings: beyond this, bounds are a typo
+MAX_COMBINATIONS = 20_000  # per-axis tuples tried for multi-axis sizes
+
+
+@dataclass(frozen=True)
+class Bounds:
+    kernel: int = 16
+    stride: int = 8
+    dilation: int = 1
+    padding: int = 8
+
+
+@dataclass(frozen=True)
+class Solution:
+    framework: str
+    layer: str
+    kernel: object  # int, or a per-axis tuple
+    stride: object
+    padding: object  # int, per-axis tuple of ints or [before, after] pairs, or a padding word
+    dilation: object
+    output_padding: object  # int, per-axis tuple, or None (framework default / inferred / caller's choice)
+    output_size: object  # where the caller passes the output (tf output_shape), else None
+    scale: object  # upsample / pixelshuffle factor, else None
+    pads: tuple  # (before, after) per axis, as applied
+    output: tuple
+    checkerboard: bool
+    reasons: tuple
+    code: str
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    input: tuple
+    target: tuple
+    solutions: tuple
+    count: int  # how many solutions are listed (at most --limit)
+    total: int  # how many solutions there are within the bounds
+    nearest: tuple  # with no solution: the nearest reachable output sizes (first axis differing)
+    explanation: str | None
+
+
+def solve(size, target, kinds=("convT",), frameworks=("torch",), bounds=Bounds(), fixed=None,
+          backend="tensorflow", limit=10):
+    """Every configuration within ``bounds`` mapping ``size`` to ``target``, best first.
+
+    >>> best = solve((3,), (6,), fixed={"kernel": 3, "stride": 2}).solutions[0]
+    >>> best.code
+    'nn.ConvTranspose1d(C_in, C_out, kernel_size=3, stride=2, padding=1, output_padding=1)'
+    """
+    fixed = fixed or {}
+    _check_request(size, target, bounds)
+    found = []
+    for framework, kind in product(frameworks, kinds):
+        found += _solve_layer(size, target, framework, kind, bounds, fixed, backend)
+    found.sort(key=lambda item: item[0])
+    shown = found if not limit else found[:limit]
+    solutions = tuple(_solution(layer, reasons, size) for _, layer, reasons in shown)
+    if solutions:
+        return SolveResult(tuple(size), tuple(target), solutions, len(solutions), len(found), (), None)
+    nearest = _nearest(size, target, kinds, frameworks, bounds, fixed, backend)
+    return SolveResult(tuple(size), tuple(target), (), 0, 0, nearest,
+                       _explain_none(size, target, kinds, frameworks, fixed, backend, nearest, bounds))
+
+
+def _check_request(size, target, bounds):
+    if len(size) != len(target):
+        raise InputError(f"input {size} has {len(size)} axes but the target {target} has {len(target)}")
+    work = bounds.stride * bounds.dilation * bounds.kernel
+    if work * (len(PADDING_WORDS) + 2) > MAX_WORK:
+        raise InputError(f"bounds too large: {bounds.kernel} kernels x {bounds.stride} strides x "
+                         f"{bounds.dilation} dilations; narrow --max-kernel/--max-stride/--max-dilation")
+
+
+# ---- one framework, one kind ------------------------------------------------------------------
+
+
+def _solve_layer(size, target, framework, kind, bounds, fixed, backend):
+    """(rank key, layer, reasons) for every distinct solution."""
+    if kind in ("upsample", "pixelshuffle"):
+        return _resampling(size, target, framework, kind, backend)
+    per_axis = [list(_axis_layers(n, t, framework, kind, bounds, _fixed_axis(fixed, axis), backend))
+                for axis, (n, t) in enumerate(zip(size, target))]
+    checked = per_axis[0] if len(size) == 1 else _combine(per_axis, size, target)
+    ranked = {}
+    for layer, axes in checked:
+        key = _identity(layer, axes)
+        if key not in ranked:
+            ranked[key] = (_rank(layer, axes), layer, _reasons(layer, axes))
+    return list(ranked.values())
+
+
+def _fixed_axis(fixed, axis):
+    return {name: (value[axis] if isinstance(value, tuple) else value) for name, value in fixed.items()}
+
+
+def _axis_layers(n, target, framework, kind, bounds, fixed, backend):
+    """1-D candidates that strictly reach ``target`` from ``n``: (layer, the framework's AxisOut list)."""
+    idiom_ints_first = module(framework).DEFAULT_PADDING == "zeros"
+    paddings = _padding_choices(fixed, idiom_ints_first)
+    for s in _range(fixed.get("stride"), bounds.stride):
+        for d in _range(fixed.get("dilation"), bounds.dilation if kind != "unpool" else 1):
+            if not _stride_can_reach(n, target, kind, s, d, bounds):
+                continue
+            for k in _range(fixed.get("kernel"), bounds.kernel):
+                base = Layer(kind, framework, 1, kernel=(k,), stride=(s,), dilation=(d,), padding=((0, 0),),
+                             backend=backend)
+                for padding in paddings:
+                    if padding == "ints":
+                        candidates = _integer_pads(base, n, target, bounds.padding, fixed)
+                    else:
+                        candidates = _output_choices(replace(base, padding=padding), n, target, fixed)
+                    for layer in candidates:
+                        axes = _strict(layer, (n,), (target,))
+                        if axes:
+                            yield layer, axes
+
+
+def _padding_choices(fixed, ints_first):
+    """A fixed padding (a word, an int or a (before, after) pair), or every word and the integers."""
+    given = fixed.get("padding")
+    if given is None:
+        words = list(PADDING_WORDS)
+        return ["ints", *words] if ints_first else [*words, "ints"]
+    if isinstance(given, str):
+        return [given]
+    return [((given, given),) if isinstance(given, int) else (tuple(given),)]
+
+
+def _range(fixed, bound):
+    return (fixed,) if fixed is not None else range(1, bound + 1)
+
+
+def _stride_can_reach(n, target, kind, s, d, bounds):
+    """A necessary condition, loose on purpose: outputs grow with the stride by (n-1) per step
+    for transposed layers and shrink as n/s for convolutions."""
+    if kind in ("convT", "unpool"):
+        widest = max(bounds.kernel * d, s) + 2 * max(s, d) + 2 * bounds.padding
+        return (n - 1) * s - 2 * bounds.padding <= target + 2 and target <= (n - 1) * s + widest
+    return (target - 1) * s <= n + 2 * bounds.padding + 2 * s
+
+
+def _raw_output(layer, n):
+    """The framework's formula for this layer, its rules recorded but not enforced."""
+    try:
+        axes, _ = evaluate(layer, (n,), strict=False)
+    except TconvError:  # a refusal no size can avoid (an unsupported word, a missing option)
+        return None
+    return axes[0]
+
+
+def _output_choices(layer, n, target, fixed, raw_at_zero=None):
+    """The framework default (or the caller's chosen output), and the output_padding that lands on target."""
+    op = fixed.get("output_padding")
+    if op is None:
+        axis = _raw_output(layer, n)
+        if axis is None:
+            return
+        if axis.output is None:  # the caller chooses the output (tf output_shape)
+            if axis.accepted and target in axis.accepted:
+                yield replace(layer, output_size=(target,))
+            return
+        yield layer
+    if layer.kind != "convT":
+        return
+    if raw_at_zero is None:
+        axis = _raw_output(replace(layer, output_padding=(0,)), n)
+        raw_at_zero = None if axis is None or axis.output is None else int(axis.output)
+    if raw_at_zero is not None:
+        needed = target - raw_at_zero if op is None else op
+        if 0 <= needed < max(layer.stride[0], layer.dilation[0], 1) and (op is None or needed == op):
+            yield replace(layer, output_padding=(needed,))
+
+
+def _integer_pads(base, n, target, max_padding, fixed):
+    """Symmetric integer pads p in 0..P whose output reaches target: the output is monotone in p,
+    so the p that can reach it (with output_padding 0..max(s,d)-1 on top) form one interval."""
+    slack = max(base.stride[0], base.dilation[0]) - 1 if base.kind == "convT" else 0
+
+    def output(p):
+        axis = _raw_output(replace(base, padding=((p, p),), output_padding=(0,) if base.kind == "convT" else None), n)
+        return None if axis is None or axis.output is None else int(axis.output)
+
+    first, last = output(0), output(max_padding)
+    if first is None or last is None:
+        return
+    pads = range(0, max_padding + 1)
+    if first <= last:  # increasing in p (conv, and jax's additive transposed pads)
+        lo, hi = bisect_left(pads, target - slack, key=output), bisect_right(pads, target, key=output)
+    else:
+        lo = bisect_left(pads, -target, key=lambda p: -output(p))
+        hi = bisect_right(pads, -(target - slack), key=lambda p: -output(p))
+    for p in pads[lo:hi]:
+        at_zero = output(p) if base.kind == "convT" else None
+        yield from _output_choices(replace(base, padding=((p, p),)), n, target, fixed, at_zero)
+
+
+def _strict(layer, size, target):
+    """The framework's AxisOut list when it accepts the layer and lands on target, else None."""
+    try:
+        axes, _ = evaluate(layer, size)
+    except TconvError:
+        return None
+    return axes if tuple(int(ax.output) for ax in axes) == tuple(target) else None
+
+
+def _identity(layer, axes):
+    """What makes two candidates the same layer: the pads and output_padding the framework applies."""
+    return (layer.framework, layer.kind, layer.kernel, layer.stride, layer.dilation,
+            tuple(tuple(map(int, ax.pads)) if ax.pads else None for ax in axes),
+            tuple(ax.output_padding for ax in axes), layer.output_size, layer.scale)
+
+
+def _combine(per_axis, size, target):
+    """Multi-axis: one layer whose per-axis values come from each axis's solutions, sharing the
+    padding word where the framework takes one word for the whole layer."""
+    tried = 0
+    for choice in product(*([layer for layer, _ in axis] for axis in per_axis)):
+        paddings = [c.padding for c in choice]
+        words = {p for p in paddings if isinstance(p, str)}
+        if words and (len(words) > 1 or len(words) < len(set(paddings))):
+            continue
+        ops = [c.output_padding for c in choice]
+        if None in ops and any(op is not None for op in ops):
+            continue  # the framework default on one axis and an explicit value on another: not one layer
+        tried += 1
+        if tried > MAX_COMBINATIONS:
+            return
+        first = choice[0]
+        layer = Layer(first.kind, first.framework, len(choice),
+                      kernel=tuple(c.kernel[0] for c in choice), stride=tuple(c.stride[0] for c in choice),
+                      dilation=tuple(c.dilation[0] for c in choice),
+                      padding=first.padding if words else tuple(c.padding[0] for c in choice),
+                      output_padding=None if ops[0] is None else tuple(op[0] for op in ops),
+                      output_size=None if first.output_size is None else tuple(c.output_size[0] for c in choice),
+                      backend=first.backend)
+        axes = _strict(layer, size, target)
+        if axes:
+            yield layer, axes
+
+
+def _resampling(size, target, framework, kind, backend):
+    """upsample / pixelshuffle: the one factor per axis the ratio allows, checked by the framework."""
+    if kind == "pixelshuffle":
+        factors = {t // n for n, t in zip(size, target) if t % n == 0}
+        if len(factors) != 1 or any(t % n for n, t in zip(size, target)):
+            return []
+        scale = (float(factors.pop()),) * len(size)
+    else:
+        scale = tuple(t / n for n, t in zip(size, target))
+    layer = Layer(kind, framework, len(size), scale=scale, backend=backend)
+    try:
+        axes = _strict(layer, size, target)
+    except (TconvError, KeyError):  # KeyError: the framework has no such layer
+        return []
+    return [(_rank(layer, axes), layer, _reasons(layer, axes))] if axes else []
+
+
+# ---- ranking ----------------------------------------------------------------------------------
+
+
+def _rank(layer, axes):
+    """Best first: learned layers without checkerboard, no output_padding, symmetric pads,
+    no dilation, the smallest kernel."""
+    if layer.kind in ("upsample", "pixelshuffle"):
+        return (1, 0, 0, 0, 0, 0, 0)
+    pads = [ax.pads or (0, 0) for ax in axes]
+    return (_uneven(layer), any(ax.output_padding for ax in axes), any(b != a for b, a in pads),
+            max(layer.dilation) > 1, max(layer.kernel), max(layer.stride), sum(b + a for b, a in pads))
+
+
+def _uneven(layer):
+    """Kernel not a multiple of the stride: output pixels get different tap counts (seeds 000/003)."""
+    return layer.kind == "convT" and any(k % s for k, s in zip(layer.kernel, layer.stride))
+
+
+def _reasons(layer, axes):
+    if layer.kind in ("upsample", "pixelshuffle"):
+        return ("fixed resampling, no learned weights: no checkerboard",)
+    k, s = _scalar(layer.kernel), _scalar(layer.stride)
+    reasons = []
+    if layer.kind == "convT":
+        reasons.append(f"kernel {k} not a multiple of stride {s}: uneven overlap, checkerboard risk"
+                       if _uneven(layer) else f"kernel {k} a multiple of stride {s}: even overlap, no checkerboard")
+    ops = [ax.output_padding for ax in axes]
+    reasons.append(f"output_padding {_scalar(ops)}" if any(ops) else "no output_padding")
+    asymmetric = [tuple(map(int, ax.pads)) for ax in axes if ax.pads and ax.pads[0] != ax.pads[1]]
+    reasons.append(f"asymmetric padding {asymmetric[0]}" if asymmetric else "symmetric padding")
+    if max(layer.dilation) > 1:
+        reasons.append(f"dilation {_scalar(layer.dilation)}")
+    return tuple(reasons)
+
+
+def _scalar(values):
+    values = tuple(values)
+    return values[0] if len(set(values)) == 1 else values
+
+
+def _solution(layer, reasons, size):
+    result = forward(layer, tuple(size))
+    pads = tuple(ax.pads for ax in result.axes)
+    padding = layer.padding if isinstance(layer.padding, str) or not layer.padding else (
+        _scalar(p for p, _ in layer.padding) if all(b == a for b, a in layer.padding) else
+        tuple(list(pair) for pair in layer.padding))
+    uneven = _uneven(layer)
+    optional = lambda v: None if v is None else _scalar(v)  # noqa: E731
+    return Solution(layer.framework, layer.kind, optional(layer.kernel or None), optional(layer.stride or None),
+                    padding if layer.padding != () else None, optional(layer.dilation or None),
+                    _scalar(ax.output_padding for ax in result.axes) if layer.kind == "convT" else None,
+                    optional(layer.output_size), optional(layer.scale), pads, result.output, uneven,
+                    reasons, result.code)
+
+
+# ---- when nothing fits --------------------------------------------------------------------------
+
+NEAREST_WINDOW = 8
+
+
+def _reachable(n, target, kinds, frameworks, bounds, fixed, backend):
+    for framework, kind in product(frameworks, kinds):
+        if kind in ("upsample", "pixelshuffle"):
+            if _resampling((n,), (target,), framework, kind, backend):
+                return True
+        elif next(_axis_layers(n, target, framework, kind, bounds, fixed, backend), None):
+            return True
+    return False
+
+
+def _nearest(size, target, kinds, frameworks, bounds, fixed, backend):
+    """On the first axis that cannot be reached: the reachable outputs nearest to its target."""
+    for axis, (n, t) in enumerate(zip(size, target)):
+        axis_fixed = _fixed_axis(fixed, axis)
+        if _reachable(n, t, kinds, frameworks, bounds, axis_fixed, backend):
+            continue
+        near = [c for c in range(max(1, t - NEAREST_WINDOW), t + NEAREST_WINDOW + 1)
+                if c != t and _reachable(n, c, kinds, frameworks, bounds, axis_fixed, backend)]
+        return tuple(sorted(sorted(near, key=lambda c: abs(c - t))[:4]))
+    return ()
+
+
+def _needed_input(n, target, kinds, frameworks, bounds, fixed, backend):
+    """With the stride fixed: the input sizes near n from which target is reachable."""
+    stride = fixed.get("stride")
+    if stride is None:
+        return ()
+    guess = target // stride if "convT" in kinds or "unpool" in kinds else target * stride
+    window = range(max(1, guess - stride - 2), guess + stride + 3)
+    return tuple(m for m in window if m != n and _reachable(m, target, kinds, frameworks, bounds, fixed, backend))
+
+
+def _explain_none(size, target, kinds, frameworks, fixed, backend, nearest, bounds=None):
+    bounds = bounds or Bounds()
+    what = f"{'/'.join(frameworks)} {'/'.join(kinds)}"
+    given = ", ".join(f"{name}={_text(value) if isinstance(value, tuple) else value}"
+                      for name, value in fixed.items() if value is not None)
+    message = (f"no {what} maps {_text(size)} to {_text(target)} within kernel <= {bounds.kernel}, "
+               f"stride <= {bounds.stride}, dilation <= {bounds.dilation}, padding <= {bounds.padding}"
+               + (f" (fixed: {given})" if given else ""))
+    if nearest:
+        message += f"; reachable nearby: {', '.join(map(str, nearest))}"
+    if len(size) == 1:
+        inputs = _needed_input(size[0], target[0], kinds, frameworks, bounds, _fixed_axis(fixed, 0), backend)
+        if inputs:
+            message += f"; for {target[0]} the input must be {' or '.join(map(str, inputs))}"
+    return message
+
+
+def _text(values):
+    return "x".join((str(v[0]) if v[0] == v[1] else f"{v[0]}:{v[1]}") if isinstance(v, tuple) else str(v)
+                    for v in values)
