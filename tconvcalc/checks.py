@@ -21,26 +21,28 @@ class Checks:
         self.notes = []  # the derivation, for --explain
 
     def require(self, condition, message):
-        """The framework refuses unless ``condition`` holds."""
-        try:
-            holds = bool(condition)
-        except TypeError:  # a sympy relational: it holds for some sizes only
-            self.conditions.append((condition, message))
+        """The framework refuses unless ``condition`` holds. ``message`` may be a callable, so the
+        solver's inner loop does not format messages nobody reads."""
+        holds = _truth(condition)
+        if holds is True:
             return
-        if not holds:
-            if self.strict:
-                raise ShapeError(message)
+        message = message() if callable(message) else message
+        if holds is None:  # symbolic: it holds for some sizes only
+            self.conditions.append((condition, message))
+        elif self.strict:
+            raise ShapeError(message, tuple(self.warnings))
+        else:
             self.broken.append(message)
 
     def refuse(self, message):
-        raise ShapeError(message)
+        raise ShapeError(message, tuple(self.warnings))
 
     def warn(self, condition, message):
-        try:
-            if bool(condition):
-                self.warnings.append(message)
-        except TypeError:
+        holds = _truth(condition)
+        if holds is None:
             self.warnings.append(f"when {condition}: {message}")
+        elif holds:
+            self.warnings.append(message)
 
     def note(self, message):
         self.notes.append(message)
@@ -52,3 +54,18 @@ class Checks:
         else:
             self.notes.append(f"{name} = {value}")
         return settle(value)
+
+
+def _truth(condition):
+    """True or False, or None when the condition depends on a symbolic size.
+
+    Not bool(): sympy's And/Or answer bool() without deciding anything."""
+    if isinstance(condition, bool):
+        return condition
+    if not type(condition).__module__.startswith("sympy"):
+        return bool(condition)
+    import sympy
+
+    if condition == sympy.true or condition == sympy.false:
+        return condition == sympy.true
+    return None

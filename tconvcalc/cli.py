@@ -49,7 +49,8 @@ def reports(command):
         except TconvError as error:
             message = " ".join(str(error).split("\n"))
             if as_json:
-                click.echo(json.dumps({"error": message, "exit_code": error.exit_code}))
+                click.echo(json.dumps({"error": message, "exit_code": error.exit_code,
+                                       "warnings": list(getattr(error, "warnings", ()))}))
             click.echo(f"tconvcalc: {message}", err=True)
             sys.exit(error.exit_code)
 

@@ -18,6 +18,10 @@ class ShapeError(TconvError):
 
     exit_code = 1
 
+    def __init__(self, message, warnings=()):
+        super().__init__(message)
+        self.warnings = tuple(warnings)  # what the framework module noticed before refusing
+
 
 class NoSolutionError(TconvError):
     """A search found nothing within its bounds."""

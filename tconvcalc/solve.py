@@ -20,10 +20,10 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from itertools import product
 
-from .errors import InputError, NoSolutionError, ShapeError, TconvError
+from .errors import InputError, TconvError
 from .forward import evaluate, forward
 from .frameworks import module
-from .layer import FRAMEWORKS, PADDING_WORDS, Layer
+from .layer import OPTIONS, PADDING_WORDS, Layer
 
 SOLVABLE = ("conv", "convT", "upsample", "pixelshuffle", "unpool")
 MAX_WORK = 20_000_000  # (stride, dilation, kernel) triples x paddings: beyond this, bounds are a typo
@@ -176,8 +176,8 @@ def _raw_output(layer, n):
     return axes[0]
 
 
-def _output_choices(layer, n, target, fixed, raw_at_zero=None):
-    """The framework default (or the caller's chosen output), and the output_padding that lands on target."""
+def _output_choices(layer, n, target, fixed):
+    """The framework default (or the caller's chosen output), and every output_padding that lands on target."""
     op = fixed.get("output_padding")
     if op is None:
         axis = _raw_output(layer, n)
@@ -190,13 +190,23 @@ def _output_choices(layer, n, target, fixed, raw_at_zero=None):
         yield layer
     if layer.kind != "convT":
         return
-    if raw_at_zero is None:
-        axis = _raw_output(replace(layer, output_padding=(0,)), n)
-        raw_at_zero = None if axis is None or axis.output is None else int(axis.output)
-    if raw_at_zero is not None:
-        needed = target - raw_at_zero if op is None else op
-        if 0 <= needed < max(layer.stride[0], layer.dilation[0], 1) and (op is None or needed == op):
-            yield replace(layer, output_padding=(needed,))
+
+    def output(value):
+        return _raw_int(replace(layer, output_padding=(value,)), n)
+
+    if op is not None:
+        yield replace(layer, output_padding=(op,))
+        return
+    ops = range(0, max(layer.stride[0], layer.dilation[0]))
+    at_zero = output(0)
+    if at_zero is None:
+        return
+    guess = target - at_zero  # output_padding adds one for one ...
+    if guess in ops and output(guess) == target and (guess + 1 not in ops or output(guess + 1) != target):
+        yield replace(layer, output_padding=(guess,))
+        return
+    for value in _where_between(ops, output, target, target):  # ... until a framework caps it (onnx SAME)
+        yield replace(layer, output_padding=(value,))
 
 
 def _integer_pads(base, n, target, max_padding, fixed):
@@ -204,22 +214,31 @@ def _integer_pads(base, n, target, max_padding, fixed):
     so the p that can reach it (with output_padding 0..max(s,d)-1 on top) form one interval."""
     slack = max(base.stride[0], base.dilation[0]) - 1 if base.kind == "convT" else 0
 
-    def output(p):
-        axis = _raw_output(replace(base, padding=((p, p),), output_padding=(0,) if base.kind == "convT" else None), n)
-        return None if axis is None or axis.output is None else int(axis.output)
+    def output(p):  # with output_padding 0 where the framework has one, else its default
+        for op in ((0,), None) if base.kind == "convT" else (None,):
+            value = _raw_int(replace(base, padding=((p, p),), output_padding=op), n)
+            if value is not None:
+                return value
+        return None
 
-    first, last = output(0), output(max_padding)
+    for p in _where_between(range(0, max_padding + 1), output, target - slack, target):
+        yield from _output_choices(replace(base, padding=((p, p),)), n, target, fixed)
+
+
+def _raw_int(layer, n):
+    axis = _raw_output(layer, n)
+    return None if axis is None or axis.output is None else int(axis.output)
+
+
+def _where_between(values, monotone, low, high):
+    """The values (a range) where a monotone function lies in [low, high], by bisection."""
+    first, last = monotone(values[0]), monotone(values[-1])
     if first is None or last is None:
-        return
-    pads = range(0, max_padding + 1)
-    if first <= last:  # increasing in p (conv, and jax's additive transposed pads)
-        lo, hi = bisect_left(pads, target - slack, key=output), bisect_right(pads, target, key=output)
-    else:
-        lo = bisect_left(pads, -target, key=lambda p: -output(p))
-        hi = bisect_right(pads, -(target - slack), key=lambda p: -output(p))
-    for p in pads[lo:hi]:
-        at_zero = output(p) if base.kind == "convT" else None
-        yield from _output_choices(replace(base, padding=((p, p),)), n, target, fixed, at_zero)
+        return range(0)
+    if first <= last:
+        return values[bisect_left(values, low, key=monotone):bisect_right(values, high, key=monotone)]
+    return values[bisect_left(values, -high, key=lambda v: -monotone(v)):
+                  bisect_right(values, -low, key=lambda v: -monotone(v))]
 
 
 def _strict(layer, size, target):
@@ -331,8 +350,10 @@ def _solution(layer, reasons, size):
         tuple(list(pair) for pair in layer.padding))
     uneven = _uneven(layer)
     optional = lambda v: None if v is None else _scalar(v)  # noqa: E731
+    takes_dilation = "dilation" in OPTIONS[layer.kind]
     return Solution(layer.framework, layer.kind, optional(layer.kernel or None), optional(layer.stride or None),
-                    padding if layer.padding != () else None, optional(layer.dilation or None),
+                    padding if layer.padding != () else None,
+                    optional(layer.dilation or None) if takes_dilation else None,
                     _scalar(ax.output_padding for ax in result.axes) if layer.kind == "convT" else None,
                     optional(layer.output_size), optional(layer.scale), pads, result.output, uneven,
                     reasons, result.code)

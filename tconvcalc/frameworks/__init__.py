@@ -52,6 +52,8 @@ def call(name, *args, **kwargs):
 
 def possible(sizes):
     """The sizes that can be at least 1 -- all of them while they are symbolic."""
+    if isinstance(sizes, range) and sizes.step == 1:
+        return range(max(sizes.start, 1), max(sizes.stop, 1))
     def can_be_positive(size):
         try:
             return bool(size >= 1)

@@ -12,7 +12,7 @@ import struct
 
 from ..arithmetic import (Traced, all_of, any_of, ceil_div, conv_out, conv_transpose_out, effective_kernel,
                           floor_scale, is_symbolic, maximum, minimum, same_out, split_pad, trunc_div, where)
-from . import AxisOut, call, not_available, possible
+from . import AxisOut, call, consecutive_outputs, not_available, possible
 
 DEFAULT_PADDING = "zeros"
 
@@ -75,13 +75,6 @@ def _distribute(total, mode):
     return split_pad(total, extra_at_end=mode == "SAME_UPPER")
 
 
-def _unique(values):
-    try:
-        return tuple(sorted(set(values)))
-    except TypeError:  # symbolic
-        return tuple(dict.fromkeys(values))
-
-
 def conv_transpose(layer, sizes, checks):
     k, s, d = layer.kernel, layer.stride, layer.dilation
     mode = _auto_pad(layer, checks)
@@ -130,12 +123,15 @@ def conv_transpose(layer, sizes, checks):
                 inferred = conv_transpose_out(n, kj, sj, dj, 0, 0, op) - maximum(0, effective_kernel(kj, dj) - sj)
                 checks.warn(inferred != out, f"onnx shape inference gives {inferred} on axis {i}, ORT {out}")
         # output_padding < max(s, d) passes the first check, but ORT's forward check then needs op < s.
+        # The reachable outputs are consecutive: from op 0 on, s of them (SAME: capped at n*s).
+        base = (0, 0) if mode in ("VALID", "SAME_UPPER", "SAME_LOWER") else layer.padding[i]
+        lowest = conv_transpose_out(n, kj, sj, dj, *base, 0)
         if mode in ("SAME_UPPER", "SAME_LOWER"):
-            reach = [minimum(n * sj, conv_transpose_out(n, kj, sj, dj, 0, 0, a)) for a in range(sj)]
+            lowest = minimum(n * sj, lowest)
+            count = minimum(sj, n * sj - lowest + 1)
         else:
-            base = (0, 0) if mode == "VALID" else layer.padding[i]
-            reach = [conv_transpose_out(n, kj, sj, dj, *base, a) for a in range(sj)]
-        axes.append(AxisOut(out, pads, op, _unique(possible(reach))))
+            count = sj
+        axes.append(AxisOut(out, pads, op, consecutive_outputs(lowest, count)))
     return tuple(axes)
 
 

@@ -11,7 +11,7 @@ error, as long as the numerator stays above -stride; only a negative size is ref
 
 from ..arithmetic import (all_of, any_of, conv_transpose_out, effective_kernel, same_out, same_total_pad,
                           split_pad, trunc_div)
-from . import AxisOut, call, not_available, per_axis, possible
+from . import AxisOut, call, consecutive_outputs, not_available, per_axis, possible
 
 DEFAULT_PADDING = "valid"
 
@@ -39,7 +39,8 @@ def windowed_output(n, kernel, stride, dilation, padding):
 def transpose_outputs(n, kernel, stride, dilation, padding):
     """Every output_shape O >= 1 that conv_transpose accepts: TF runs the forward size on O and
     requires it to equal the input n (conv_grad_shape_utils.cc)."""
-    return possible(_transpose_candidates(n, kernel, stride, dilation, padding))
+    lowest = _transpose_candidates(n, kernel, stride, dilation, padding)[0]
+    return consecutive_outputs(lowest, stride)
 
 
 def _transpose_candidates(n, kernel, stride, dilation, padding):
@@ -50,7 +51,7 @@ def _transpose_candidates(n, kernel, stride, dilation, padding):
     else:
         before, after = (0, 0) if padding == "valid" else padding
         lowest = conv_transpose_out(n, kernel, stride, dilation, before, after, 0)
-    return tuple(lowest + j for j in range(int(stride)))
+    return tuple(lowest + j for j in range(int(stride)))  # noqa: the s consecutive candidates
 
 
 def _pad_pairs(layer, sizes, what, ranks):
@@ -74,14 +75,13 @@ def _axis_pads(n, k, s, d, padding):
     return (0, 0) if padding == "valid" else padding
 
 
-def _forward_sizes(layer, sizes, checks, padding, dilation):
-    """GetWindowedOutputSizeVerbose per axis, in axis order (H before W)."""
-    outputs = []
-    for n, k, s, d, pad in zip(sizes, layer.kernel, layer.stride, dilation, _per_axis_padding(layer, padding)):
-        o = windowed_output(n, k, s, d, pad)
+def _forward_sizes(layer, sizes, checks, padding, dilation, reverse=False):
+    """GetWindowedOutputSizeVerbose per axis, in axis order (D, H, W) or, reversed, (W, H, D)."""
+    axes = list(zip(sizes, layer.kernel, layer.stride, dilation, _per_axis_padding(layer, padding)))
+    outputs = [windowed_output(n, k, s, d, pad) for n, k, s, d, pad in axes]
+    for o, (n, k, s, d, _) in (reversed if reverse else list)(list(zip(outputs, axes))):
         checks.require(o >= 0, f"Computed output size would be negative: {o} [input_size: {n}, "
                                f"effective_filter_size: {effective_kernel(k, d)}, stride: {s}]")
-        outputs.append(o)
     return outputs
 
 
@@ -184,7 +184,8 @@ def _pool(layer, sizes, checks, name):
         for (b, a), kj, (first, second) in zip(padding, layer.kernel, sides):
             checks.require(b < kj, f"{first} padding {b} needs to be smaller than the window size {kj}")
             checks.require(a < kj, f"{second} padding {a} needs to be smaller than the window size {kj}")
-    outputs = _forward_sizes(layer, sizes, checks, padding, ones)
+    # Pooling3DOp::Compute checks x, y, z: W first, D last.
+    outputs = _forward_sizes(layer, sizes, checks, padding, ones, reverse=r == 3)
     if padding != "same":
         _warn_empty(layer, sizes, checks, outputs, padding, ones, _ONEDNN_EMPTY_MAXPOOL if name == "max" else "")
     return tuple(AxisOut(o, _axis_pads(n, k, s, 1, p))

@@ -7,7 +7,7 @@ in tests/frameworks/test_torch.py.
 
 from ..arithmetic import (all_of, any_of, conv_out, conv_transpose_out, effective_kernel, floor_div, floor_scale,
                           split_pad, where)
-from . import AxisOut, call, not_available, per_axis, possible
+from . import AxisOut, call, consecutive_outputs, not_available, per_axis, possible
 
 DEFAULT_PADDING = "zeros"
 
@@ -97,26 +97,28 @@ def conv_transpose(layer, sizes, checks):
     shown = list(zip(ops, s, d)) if layer.rank > 1 else [(0, 1, 1)] + list(zip(ops, s, d))
     _require_each(
         checks, [any_of([op < sj, op < dj]) for op, sj, dj in zip(ops, s, d)],
-        "output padding must be smaller than either stride or dilation, but got "
+        lambda: "output padding must be smaller than either stride or dilation, but got "
         + " ".join(f"output_padding_{n}: {_num(v[0])}" for n, v in zip(names, shown)) + " "
         + " ".join(f"stride_{n}: {v[1]}" for n, v in zip(names, shown)) + " "
         + " ".join(f"dilation_{n}: {v[2]}" for n, v in zip(names, shown)))
     outputs = [conv_transpose_out(n, kj, sj, dj, p, p, op)
                for n, kj, sj, dj, p, op in zip(sizes, k, s, d, pads, ops)]
     as_2d = (lambda v: [1, *v]) if layer.rank == 1 else list
-    too_small = (f"Given input size per channel: {_dims(as_2d(sizes))}. "
-                 f"Calculated output size per channel: {_dims(as_2d(outputs))}. Output size is too small")
+    def too_small(suffix=""):
+        return (f"Given input size per channel: {_dims(as_2d(sizes))}. Calculated output size per channel: "
+                f"{_dims(as_2d(outputs))}. Output size is too small{suffix}")
+
     if layer.rank > 1:
         # Found by tests/frameworks/test_torch.py: with oneDNN on (mkldnn, torch's CPU default)
         # ConvTranspose2d/3d returns an empty tensor when an axis is 0 and none is negative.
         checks.require(
             any_of([any_of(o < 0 for o in outputs), all_of(o >= 1 for o in outputs)]),
-            too_small + f" (the reference kernels refuse; with torch.backends.mkldnn enabled, the CPU default, "
-            f"ConvTranspose{layer.rank}d returns an empty tensor of this size instead)")
+            lambda: too_small(" (the reference kernels refuse; with torch.backends.mkldnn enabled, the CPU "
+                              f"default, ConvTranspose{layer.rank}d returns an empty tensor of this size instead)"))
     _require_each(checks, [o >= 1 for o in outputs], too_small)
     # Every output some output_padding the module accepts gives: op < stride or op < dilation.
     return tuple(
-        AxisOut(o, (p, p), op, possible(lo + extra for extra in range(max(sj, dj))))
+        AxisOut(o, (p, p), op, consecutive_outputs(lo, max(sj, dj)))
         for o, lo, p, op, sj, dj in zip(outputs, smallest, pads, ops, s, d))
 
 

@@ -1,0 +1,300 @@
+"""Keras 3: layers.Conv1D/2D/3D, Conv1D/2D/3DTranspose, MaxPooling/AveragePooling1D/2D/3D, UpSampling1D/2D/3D.
+
+Rules from keras/src/ops/operation_utils.py (compute_conv_output_shape, compute_pooling_output_shape),
+backend/common/backend_utils.py (compute_conv_transpose_output_shape and the jax/torch lowerings),
+layers/convolutional/base_conv.py, base_conv_transpose.py, layers/pooling/base_pooling.py,
+utils/argument_validation.py and the tensorflow backend's tf.nn.conv_transpose call; checked against
+keras 3 on its tensorflow, jax and torch backends in tests/frameworks/test_keras.py.
+
+The answer models a layer used in a Model (built on a keras.Input): that is where Keras validates
+shapes. Eager calls differ only where they return a 0-size tensor, which the messages say.
+"""
+
+from ..arithmetic import (all_of, any_of, conv_out, conv_transpose_out, effective_kernel, floor_div, is_symbolic,
+                          maximum, minimum, same_out, same_total_pad, split_pad, where)
+from . import AxisOut, call, not_available, per_axis, possible
+from .tf import transpose_outputs, windowed_output
+
+DEFAULT_PADDING = "valid"
+
+_NAMES = {"conv": "Conv{}D", "convT": "Conv{}DTranspose", "maxpool": "MaxPooling{}D",
+          "avgpool": "AveragePooling{}D", "upsample": "UpSampling{}D"}
+
+
+def _name(layer):
+    return _NAMES[layer.kind].format(layer.rank)
+
+
+def _tuple(values):
+    """A Python tuple as Keras prints it: (2,) or (2, 2)."""
+    return repr(tuple(int(v) for v in values))
+
+
+def _array(values):
+    """A numpy array as Keras prints it: [2 2]."""
+    return "[" + " ".join(str(v) for v in values) + "]"
+
+
+def _no_explicit_pads(layer, checks):
+    """Keras layers take only padding words; ints are not an option."""
+    if not isinstance(layer.padding, str):
+        not_available(f"keras {_name(layer)} has no numeric padding (padding=1 raises AttributeError: "
+                      "'int' object has no attribute 'lower'; a tuple is refused at build)",
+                      f"pad with layers.ZeroPadding{layer.rank}D first and use padding='valid', "
+                      "or use -f torch/jax/onnx/tf")
+
+
+def _standardize_padding(layer, checks, allow_causal):
+    """utils/argument_validation.standardize_padding, run by the conv constructors."""
+    allowed = "{'valid', 'same', 'causal'}" if allow_causal else "{'valid', 'same'}"
+    if layer.padding not in (("valid", "same", "causal") if allow_causal else ("valid", "same")):
+        checks.refuse(f"The `padding` argument must be a list/tuple or one of {allowed}. "
+                      f"Received: {layer.padding}")
+
+
+def _no_dilated_strides(layer, checks):
+    """base_conv / base_conv_transpose constructors."""
+    s, d = layer.stride, layer.dilation
+    if max(s) > 1 and max(d) > 1:
+        checks.refuse("`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+                      f"Received: strides={_tuple(s)} and dilation_rate={_tuple(d)}")
+
+
+def conv(layer, sizes, checks):
+    k, s, d = layer.kernel, layer.stride, layer.dilation
+    _no_explicit_pads(layer, checks)
+    _standardize_padding(layer, checks, allow_causal=layer.rank == 1)
+    _no_dilated_strides(layer, checks)
+    if layer.padding == "valid":
+        pairs = [(0, 0)] * layer.rank
+    elif layer.padding == "same":
+        # The backends split SAME as TF does: the odd pixel after.
+        pairs = [split_pad(same_total_pad(n, kj, sj, dj)) for n, kj, sj, dj in zip(sizes, k, s, d)]
+        checks.note("padding='same': output ceil(n/s); total pad max(0, (ceil(n/s)-1)×s + ek - n), extra after")
+        return tuple(AxisOut(same_out(n, sj), p) for n, sj, p in zip(sizes, s, pairs))
+    else:  # causal (Conv1D._compute_causal_padding): d×(k-1) on the left, then valid
+        pairs = [(dj * (kj - 1), 0) for kj, dj in zip(k, d)]
+        checks.note("padding='causal': left pad d×(k-1), then 'valid'")
+    outputs = [conv_out(n, kj, sj, dj, b, a) for n, kj, sj, dj, (b, a) in zip(sizes, k, s, d, pairs)]
+    # compute_conv_output_shape, run by build(): only 'valid' can come out empty.
+    checks.require(
+        all_of(o >= 1 for o in outputs),
+        "Computed output size would be zero or negative. Received "
+        f"`inputs shape=(None, {', '.join(str(n) for n in sizes)}, C)`, "
+        f"`kernel shape=({', '.join(str(int(kj)) for kj in k)}, C, filters)`, "
+        f"`dilation_rate={_array(int(dj) for dj in d)}`, `strides={_tuple(s)}`, `padding={layer.padding}`.")
+    return tuple(AxisOut(o, (b, a)) for o, (b, a) in zip(outputs, pairs))
+
+
+def _transpose_output(n, k, s, d, padding, op, checks=None):
+    """backend_utils._get_output_shape_given_tf_padding, one axis (op None = inferred).
+
+    valid: (n-1)s + ek + op, op None = max(ek, s) - ek; same: n×s for op None, else
+    (n-1)s + ek%2 + op: the convT formula with ek//2 cut from each side.
+    """
+    step = checks.step if checks is not None else (lambda name, value: value)
+    ek = effective_kernel(k, d)
+    if padding == "valid":
+        if op is None:
+            op = step("inferred output_padding max(ek, s) - ek", maximum(ek, s) - ek)
+        return conv_transpose_out(n, k, s, d, 0, 0, op)
+    if op is None:
+        return n * s
+    half = step("'same' cut per side ek//2", floor_div(ek, 2))
+    return conv_transpose_out(n, k, s, d, half, half, op)
+
+
+def _transpose_crops(k, s, d, padding, op):
+    """(before, after) cut from the full (n-1)s+ek output; negative = zeros added.
+
+    backend_utils._convert_conv_transpose_padding_args_from_keras_to_jax gives the jax pads
+    (lo, hi); the torch backend crops ek-1-lo and ek-1-hi; TF SAME splits the same way.
+    """
+    ek = effective_kernel(k, d)
+    if padding == "valid":
+        lo, hi = ek - 1, ek - 1 + (maximum(ek, s) - ek if op is None else op)
+    else:
+        pad_len = s + ek - 2 if op is None else ek + ek % 2 - 2 + op
+        lo = minimum(floor_div(pad_len, 2) + pad_len % 2, ek - 1)
+        hi = pad_len - lo
+    return ek - 1 - lo, ek - 1 - hi
+
+
+def _tf_accepts(n, k, s, d, padding, o):
+    """The tensorflow backend hands Keras's shape to tf.nn.conv_transpose, which re-validates it."""
+    if is_symbolic(n):  # the same rule, as a condition: TF's forward size of o must be n
+        import sympy
+
+        return sympy.Eq(windowed_output(o, k, s, d, padding), n)
+    return any_of(o == a for a in transpose_outputs(n, k, s, d, padding))
+
+
+def conv_transpose(layer, sizes, checks):
+    k, s, d = layer.kernel, layer.stride, layer.dilation
+    _no_explicit_pads(layer, checks)
+    _standardize_padding(layer, checks, allow_causal=False)
+    tf_backend = layer.backend == "tensorflow"
+    ops = layer.output_padding
+    if ops is not None:
+        for i, (op, sj) in enumerate(zip(ops, s)):
+            if op >= sj:
+                checks.refuse("`output_padding` must be strictly less than `strides` for all dimensions. "
+                              f"At dimension {i}, `output_padding` is {int(op)} but `strides` is {int(sj)}. "
+                              f"Received: output_padding={_tuple(ops)}, strides={_tuple(s)}")
+    _no_dilated_strides(layer, checks)
+
+    # Every output this backend accepts per axis: the inferred (None) one and each int op < s.
+    def runs(n, kj, sj, dj, o):
+        if tf_backend:
+            return all_of([dj == 1, _tf_accepts(n, kj, sj, dj, layer.padding, o)])
+        return True
+
+    accepted = []
+    for n, kj, sj, dj in zip(sizes, k, s, d):
+        options = [_transpose_output(n, kj, sj, dj, layer.padding, op) for op in (None, *range(int(sj)))]
+        runnable = [o for o in options if _is_true(runs(n, kj, sj, dj, o))]
+        accepted.append(tuple(sorted(set(possible(runnable)), key=_sort_key)))
+
+    if layer.output_size is not None:
+        ops = _choose_output_padding(layer, sizes, checks)
+        checks.note("--output-size: keras has no output_size; output_padding chosen to give it")
+    per_axis_ops = ops if ops is not None else (None,) * layer.rank
+    outputs = [_transpose_output(n, kj, sj, dj, layer.padding, op, checks)
+               for n, kj, sj, dj, op in zip(sizes, k, s, d, per_axis_ops)]
+    if layer.padding == "valid":
+        checks.note("padding='valid': (n-1)s + max(ek, s) with output_padding None, else (n-1)s + ek + op")
+    else:
+        checks.note("padding='same': n×s with output_padding None, else (n-1)s + ek%2 + op")
+
+    if tf_backend:
+        _tf_checks(layer, sizes, outputs, checks)
+    else:
+        checks.warn(any_of(o < 1 for o in outputs),
+                    f"keras {_name(layer)} gives a 0-size output here (padding='same', an even effective kernel, "
+                    "output_padding=0 on an input of 1); the tensorflow backend refuses it")
+        if max(d) > 1:
+            checks.note("dilation_rate > 1 runs on this backend; the tensorflow backend's CPU kernel refuses it")
+    return tuple(
+        AxisOut(o, _transpose_crops(kj, sj, dj, layer.padding, op), op, acc)
+        for o, kj, sj, dj, op, acc in zip(outputs, k, s, d, per_axis_ops, accepted))
+
+
+def _tf_checks(layer, sizes, outputs, checks):
+    """tf.nn.conv_transpose (Conv2DBackpropInput / Conv3DBackpropInputV2 on CPU), as TF orders them."""
+    k, s, d = layer.kernel, layer.stride, layer.dilation
+    three_d = layer.rank == 3
+    if max(d) > 1:
+        checks.refuse(f"Current CPU implementation{'' if three_d else 's'} do{'es' if three_d else ''} "
+                      "not yet support dilation rates larger than 1. (keras on the jax and torch backends runs it)")
+    op_name = "Conv3DBackpropInputOp" if three_d else "Conv2DCustomBackpropInput"
+    first_dim = 2 if layer.rank == 1 else 1  # conv1d runs as 2-D NHWC with H=1
+    padding = layer.padding
+    for axis, (n, o, kj, sj, dj) in enumerate(zip(sizes, outputs, k, s, d)):
+        computed = windowed_output(o, kj, sj, dj, padding)
+        checks.require(
+            _tf_accepts(n, kj, sj, dj, padding, o),
+            f"{op_name}: Size of out_backprop doesn't match computed: actual = {n}, computed = {computed} "
+            f"spatial_dim: {first_dim + axis} input: {o} filter: {int(kj)} output: {n} stride: {int(sj)} "
+            f"dilation: {int(dj)} (keras on the jax and torch backends gives {o})")
+
+
+def _choose_output_padding(layer, sizes, checks):
+    """--output-size: output_padding None when it gives every axis's size, else an int per axis."""
+    if any(is_symbolic(n) for n in sizes):
+        not_available("keras --output-size needs numeric sizes")
+    axes = list(zip(sizes, layer.kernel, layer.stride, layer.dilation, layer.output_size))
+    if all(int(_transpose_output(n, kj, sj, dj, layer.padding, None)) == int(want) for n, kj, sj, dj, want in axes):
+        return None
+    chosen = []
+    for n, kj, sj, dj, want in axes:
+        gives = {int(_transpose_output(n, kj, sj, dj, layer.padding, op)): op for op in reversed(range(int(sj)))}
+        checks.require(int(want) in gives,
+                       f"keras {_name(layer)} has no output_padding giving an output of {int(want)} here; "
+                       f"an int output_padding gives {sorted(gives)}, None gives "
+                       f"{int(_transpose_output(n, kj, sj, dj, layer.padding, None))}")
+        chosen.append(gives[int(want)])
+    return tuple(chosen)
+
+
+def _is_true(condition):
+    """Numbers decide; a symbolic condition keeps the option (it holds for some sizes)."""
+    try:
+        return bool(condition)
+    except TypeError:
+        return True
+
+
+def _sort_key(value):
+    try:
+        return (0, int(value), "")
+    except TypeError:
+        return (1, 0, str(value))
+
+
+def _pool(layer, sizes, checks):
+    k, s = layer.kernel, layer.stride
+    if max(layer.dilation) > 1:
+        not_available(f"keras {_name(layer)} has no dilation", "use -f torch or onnx for dilated max pooling")
+    if layer.ceil_mode:
+        not_available(f"keras {_name(layer)} has no ceil_mode",
+                      "use padding='same' (ceil(n/s)), or layers.ZeroPadding first")
+    _no_explicit_pads(layer, checks)
+    if layer.padding not in ("valid", "same"):  # compute_pooling_output_shape
+        checks.refuse(f"Argument `padding` must be either 'valid' or 'same'. Received: padding={layer.padding}")
+    if layer.padding == "same":
+        checks.note("padding='same': output floor((n-1)/s) + 1 = ceil(n/s), extra pad after")
+        pairs = [split_pad(same_total_pad(n, kj, sj, 1)) for n, kj, sj in zip(sizes, k, s)]
+        return tuple(AxisOut(same_out(n, sj), p) for n, sj, p in zip(sizes, s, pairs))
+    outputs = [conv_out(n, kj, sj, 1, 0, 0) for n, kj, sj in zip(sizes, k, s)]
+    eager = {"tensorflow": "a 0-size tensor (or tf.nn's 'Computed output size would be negative' error)",
+             "jax": "a 0-size tensor", "torch": "torch's own pooling error"}[layer.backend]
+    checks.require(
+        all_of(o >= 1 for o in outputs),
+        "Computed output size would be zero or negative. Received: "
+        f"`inputs.shape={_array(['None', *sizes, 'C'])}`, `pool_size={_array(int(kj) for kj in k)}`, "
+        f"`strides={_tuple(s)}`, `padding=valid`. (In a Model; called eagerly on a tensor, the "
+        f"{layer.backend} backend gives {eager} instead.)")
+    return tuple(AxisOut(o, (0, 0)) for o in outputs)
+
+
+def maxpool(layer, sizes, checks):
+    return _pool(layer, sizes, checks)
+
+
+def avgpool(layer, sizes, checks):
+    return _pool(layer, sizes, checks)
+
+
+def upsample(layer, sizes, checks):
+    if any(f != int(f) for f in layer.scale):
+        not_available(f"keras {_name(layer)} takes integer size factors, got {', '.join(f'{f:g}' for f in layer.scale)}",
+                      "use layers.Resizing(height, width) for other sizes")
+    checks.note("UpSampling repeats each step `size` times: output = input × size")
+    return tuple(AxisOut(n * int(f)) for n, f in zip(sizes, layer.scale))
+
+
+LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool, "upsample": upsample}
+
+
+class _Quoted(str):
+    """A string shown as Keras code writes it: "same"."""
+
+    def __repr__(self):
+        return f'"{self}"'
+
+
+def code(layer, axes):
+    name = "layers." + _name(layer)
+    if layer.kind == "upsample":
+        return call(name, size=per_axis(int(f) for f in layer.scale))
+    k, s, d = (per_axis(v) for v in (layer.kernel, layer.stride, layer.dilation))
+    padding = _Quoted(layer.padding) if isinstance(layer.padding, str) else None
+    if layer.kind in ("maxpool", "avgpool"):
+        return call(name, pool_size=k, strides=None if layer.stride == layer.kernel else s, padding=padding)
+    kwargs = {"strides": None if s == 1 else s, "padding": padding}
+    if layer.kind == "convT":
+        ops = [ax.output_padding for ax in axes]
+        if ops[0] is not None:
+            kwargs["output_padding"] = per_axis(ops)
+    kwargs["dilation_rate"] = None if d == 1 else d
+    return call(name, "filters", k, **kwargs)

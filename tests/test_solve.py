@@ -1,0 +1,165 @@
+"""The reverse solver: sound (every solution is what forward gives), complete (equal to brute force
+over the same domain), and right on the seed examples."""
+
+from itertools import product
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tconvcalc import build_layer, forward
+from tconvcalc.errors import TconvError
+from tconvcalc.forward import evaluate
+from tconvcalc.layer import FRAMEWORKS, PADDING_WORDS, Layer
+from tconvcalc.solve import Bounds, _identity, _solve_layer, solve
+
+
+def brute_force(n, target, framework, kind, bounds):
+    """Every (kernel, stride, dilation, padding, output_padding) in the domain, tried strictly; the
+    output itself is the caller's choice only where the framework leaves it to the caller (tf)."""
+    found = set()
+    paddings = [((p, p),) for p in range(bounds.padding + 1)] + list(PADDING_WORDS)
+    for k, s, d, padding in product(range(1, bounds.kernel + 1), range(1, bounds.stride + 1),
+                                    range(1, bounds.dilation + 1), paddings):
+        ops = [None] + ([(op,) for op in range(max(s, d))] if kind == "convT" else [])
+        for op in ops:
+            layer = Layer(kind, framework, 1, kernel=(k,), stride=(s,), dilation=(d,), padding=padding,
+                          output_padding=op)
+            try:
+                axes, _ = evaluate(layer, (n,))
+                if axes[0].output is None:  # the caller chooses: pass the target
+                    layer = Layer(kind, framework, 1, kernel=(k,), stride=(s,), dilation=(d,), padding=padding,
+                                  output_padding=op, output_size=(target,))
+                    axes, _ = evaluate(layer, (n,))
+            except (TconvError, KeyError):
+                continue
+            if axes[0].output == target:
+                found.add(_identity(layer, axes))
+    return found
+
+
+def solver_set(n, target, framework, kind, bounds):
+    try:
+        return {_identity(layer, evaluate(layer, (n,))[0])
+                for _, layer, _ in _solve_layer((n,), (target,), framework, kind, bounds, {}, "tensorflow")}
+    except KeyError:  # the framework has no such layer
+        return set()
+
+
+def canonical(identities):
+    """torch's forward(output_size=) and an explicit output_padding are the same layer: compare
+    what the framework applies (pads, output_padding, output), not how it was asked for."""
+    return {key[:7] if key[6] != (None,) else key for key in identities}
+
+
+SMALL = Bounds(kernel=5, stride=3, dilation=2, padding=3)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("kind", ["convT", "conv"])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(1, 12), target=st.integers(1, 30))
+def test_complete_and_sound_against_brute_force(framework, kind, n, target):
+    expected = canonical(brute_force(n, target, framework, kind, SMALL))
+    assert canonical(solver_set(n, target, framework, kind, SMALL)) == expected
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_every_listed_solution_is_reproduced_by_forward(framework):
+    result = solve((37, 20), (74, 40), ("convT", "conv", "upsample", "pixelshuffle", "unpool"),
+                   (framework,), SMALL, limit=0)
+    assert result.count == len(result.solutions) == result.total
+    assert len({s.code + str(s.padding) + str(s.output_padding) for s in result.solutions}) <= result.count
+    for s in result.solutions:
+        layer = build_layer(s.layer, s.framework, 2, kernel=_axes(s.kernel), stride=_axes(s.stride),
+                            padding=_padding(s.padding), dilation=_axes(s.dilation),
+                            output_padding=_axes(s.output_padding), output_size=_axes(s.output_size),
+                            scale=_axes(s.scale))
+        assert forward(layer, (37, 20)).output == (74, 40), s
+
+
+def _axes(value):
+    if value is None:
+        return None
+    return "x".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def _padding(value):
+    if value is None or isinstance(value, (str, int)):
+        return None if value is None else str(value)
+    return "x".join(f"{b}:{a}" if isinstance(b, int) and not isinstance(value[0], int) else str(b)
+                    for b, a in (v if isinstance(v, (list, tuple)) else (v, v) for v in value))
+
+
+def test_seed_001_tf_valid_kernel_4_stride_2():
+    codes = [s.code for s in solve((126,), (255,), frameworks=("tf",), limit=0).solutions]
+    assert any("output_shape=[N, 255, C]" in c and 'padding="VALID"' in c and "strides=[1, 2, 1]" in c
+               for c in codes)
+
+
+def test_seed_001_tf_same_stride_2_is_refused_with_the_128_explanation():
+    result = solve((126,), (255,), frameworks=("tf",), fixed={"stride": 2, "padding": "same"})
+    assert result.solutions == ()
+    assert result.nearest == (251, 252)
+    assert "for 255 the input must be 128" in result.explanation
+
+
+def test_seed_000_and_003():
+    best = solve((3,), (6,), fixed={"kernel": 3, "stride": 2}).solutions[0]
+    assert (best.padding, best.output_padding) == (1, 1)
+    best = solve((2,), (4,), fixed={"kernel": 2, "stride": 2}).solutions[0]
+    assert (best.padding, best.output_padding, best.checkerboard) == (0, 0, False)
+
+
+def test_ranking_prefers_even_overlap_and_no_output_padding():
+    solutions = solve((64,), (128,), limit=0).solutions
+    assert not solutions[0].checkerboard and solutions[0].output_padding == 0
+    ranks = [(s.checkerboard, bool(s.output_padding)) for s in solutions]
+    assert ranks == sorted(ranks)
+
+
+def test_multi_axis_prefers_one_scalar_config():
+    best = solve((126, 100), (252, 200)).solutions[0]
+    assert (best.kernel, best.stride) == (2, 2)
+    per_axis = solve((126, 100), (255, 199), limit=0).solutions
+    assert per_axis and all(forward(build_layer("convT", "torch", 2, kernel=_axes(s.kernel), stride=_axes(s.stride),
+                                                padding=_padding(s.padding),
+                                                output_padding=_axes(s.output_padding)), (126, 100)).output
+                            == (255, 199) for s in per_axis[:20])
+
+
+def test_large_audio_sizes_and_bounds():
+    result = solve((16000,), (4096000,), bounds=Bounds(kernel=1024, stride=256))
+    assert result.solutions[0].code == "nn.ConvTranspose1d(C_in, C_out, kernel_size=256, stride=256)"
+
+
+def test_no_solution_cli_exit_1_and_json(run, run_json):
+    code, out, err = run("solve", 126, 255, "-f", "tf", "-s", 2, "-p", "same")
+    assert code == 1 and "the input must be 128" in err and len(err.strip().splitlines()) == 1
+    code, data, _ = run_json("solve", 126, 255, "-f", "tf", "-s", 2, "-p", "same")
+    assert code == 1 and data["count"] == 0 and data["nearest"] == [251, 252]
+
+
+def test_solve_cli_json_contract(run_json):
+    code, data, _ = run_json("solve", 3, 6, "-k", 3, "-s", 2)
+    assert code == 0 and data["count"] == len(data["solutions"]) == 1
+    s = data["solutions"][0]
+    assert {k: s[k] for k in ("framework", "layer", "kernel", "stride", "padding", "dilation", "output_padding")} == \
+        {"framework": "torch", "layer": "convT", "kernel": 3, "stride": 2, "padding": 1, "dilation": 1,
+         "output_padding": 1}
+    assert s["code"] == "nn.ConvTranspose1d(C_in, C_out, kernel_size=3, stride=2, padding=1, output_padding=1)"
+
+
+@pytest.mark.parametrize("args, phrase", [
+    (["solve", "0", "5"], "size must be positive"),
+    (["solve", "5", "-3"], "size must be positive"),
+    (["solve", "5", "10", "--max-kernel", "1000000000"], "bounds too large"),
+    (["solve", "5", "10", "--max-stride", "0"], "--max-stride must be positive"),
+    (["solve", "5x5", "10"], "has 2 axes but the target"),
+    (["solve", "H", "10"], "numeric sizes"),
+    (["solve", "5", "10", "-l", "blur"], "unknown layer"),
+    (["solve", "5", "10", "--limit", "-1"], "--limit must be at least 0"),
+])
+def test_solve_bad_input_exit_2(run, args, phrase):
+    code, out, err = run(*args)
+    assert code == 2 and phrase in err and len(err.strip().splitlines()) == 1
