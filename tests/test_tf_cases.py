@@ -202,6 +202,21 @@ def test_empty_output_warns_about_graph_mode_and_onednn():
     assert run("conv", (5, 5), kernel=3).warnings == ()
 
 
+@pytest.mark.parametrize("kind,size,options,phrase", [
+    ("convT", 126, dict(kernel=4, stride=2, padding="same", output_size=255), "could not create a primitive descriptor"),
+    ("convT", 5, dict(kernel=3, dilation=2, output_size=9), "oneDNN CPU kernels"),
+    ("conv", (9, 9, 9), dict(kernel=3, dilation=2), "oneDNN CPU kernels"),
+])
+def test_refusal_names_what_onednn_does(kind, size, options, phrase):
+    with pytest.raises(ShapeError) as error:
+        run(kind, size, **options)
+    assert "oneDNN" not in str(error.value)  # the message stays TF's own
+    warnings = getattr(error.value, "warnings", None)
+    if warnings is None:
+        pytest.skip("this ShapeError carries no warnings")
+    assert any(phrase in w for w in warnings)
+
+
 def test_negative_output_is_refused_not_warned():
     with pytest.raises(ShapeError, match="would be negative"):
         run("conv", 3, kernel=5)

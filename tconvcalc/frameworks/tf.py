@@ -20,11 +20,11 @@ _ONEDNN_EMPTY_CONV = ("with the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPT
                       "a wrong non-empty shape here instead (e.g. input 4, kernel 5 -> 4)")
 _ONEDNN_EMPTY_MAXPOOL = ("with the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) an empty VALID "
                          "max_pool can kill the process with a floating point exception (SIGFPE)")
-# Refusals carry TF's message verbatim, then this in brackets (a refusal cannot carry a warning).
-_ONEDNN_TRANSPOSE = (" [reference kernels; the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) raise "
-                     "AbortedError 'could not create a primitive descriptor' instead]")
-_ONEDNN_DILATION = (" [reference kernels; the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) "
-                    "and GPU kernels accept it]")
+# Refusals keep TF's message verbatim; what oneDNN does instead is a warning issued just before.
+_ONEDNN_TRANSPOSE = ("with the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) this output_shape gives "
+                     "AbortedError 'could not create a primitive descriptor' instead of TF's size message")
+_ONEDNN_DILATION = ("the reference CPU kernel refuses dilation > 1 here; the default oneDNN CPU kernels "
+                    "(TF_ENABLE_ONEDNN_OPTS unset) and GPU kernels accept it")
 
 
 def windowed_output(n, kernel, stride, dilation, padding):
@@ -98,8 +98,9 @@ def conv(layer, sizes, checks):
     outputs = _forward_sizes(layer, sizes, checks, padding, d)
     if r == 3 and any(dj != 1 for dj in d):
         # conv_ops_3d.cc: an empty output returns before the CPU dilation check.
+        checks.warn(all_of(o >= 1 for o in outputs), _ONEDNN_DILATION)
         checks.require(any_of(o < 1 for o in outputs),
-                       "CPU implementation of Conv3D currently only supports dilated rates of 1." + _ONEDNN_DILATION)
+                       "CPU implementation of Conv3D currently only supports dilated rates of 1.")
     if padding != "same":
         _warn_empty(layer, sizes, checks, outputs, padding, d, _ONEDNN_EMPTY_CONV.format(r=r))
     else:
@@ -127,10 +128,10 @@ def conv_transpose(layer, sizes, checks):
                       "choose the output with --output-size (tf's output_shape)")
     padding = _pad_pairs(layer, sizes, f"conv{r}d_transpose", ranks=(2,))
     if any(dj != 1 for dj in d):  # checked before anything else on CPU
-        checks.refuse(("Current CPU implementation does not yet support dilation rates larger than 1."
-                       if r == 3 else
-                       "Current CPU implementations do not yet support dilation rates larger than 1.")
-                      + _ONEDNN_DILATION)
+        checks.warn(True, _ONEDNN_DILATION)
+        checks.refuse("Current CPU implementation does not yet support dilation rates larger than 1."
+                      if r == 3 else
+                      "Current CPU implementations do not yet support dilation rates larger than 1.")
     if not isinstance(padding, str):
         checks.require(all_of(b >= 0 and a >= 0 for b, a in padding),
                        "All elements of explicit_paddings must be nonnegative")
@@ -154,8 +155,8 @@ def conv_transpose(layer, sizes, checks):
         checks.require(computed >= 0, f"Computed output size would be negative: {computed} [input_size: {o}, "
                                       f"effective_filter_size: {effective_kernel(kj, dj)}, stride: {sj}]")
         # Both sides: an equality test stays symbolic for sympy sizes.
-        checks.require(all_of([computed <= n, computed >= n]),
-                       _transpose_message(label, o, n, kj, sj, dj, p, dim) + _ONEDNN_TRANSPOSE)
+        checks.warn(any_of([computed < n, computed > n]), _ONEDNN_TRANSPOSE)
+        checks.require(all_of([computed <= n, computed >= n]), _transpose_message(label, o, n, kj, sj, dj, p, dim))
     return tuple(AxisOut(o, _axis_pads(o, kj, sj, dj, p), accepted=acc)
                  for o, kj, sj, dj, p, acc in zip(layer.output_size, k, s, d, pads, accepted))
 
