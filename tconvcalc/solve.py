@@ -416,3 +416,35 @@ def _explain_none(size, target, kinds, frameworks, fixed, backend, nearest, boun
 def _text(values):
     return "x".join((str(v[0]) if v[0] == v[1] else f"{v[0]}:{v[1]}") if isinstance(v, tuple) else str(v)
                     for v in values)
+
+
+# ---- the reference the closed form is tested and benchmarked against ------------------------------
+
+
+def brute_force(n, target, framework, kind, bounds, backend="tensorflow"):
+    """Every (kernel, stride, dilation, padding, output_padding) in the domain tried strictly, one by
+    one; the output is the caller's choice only where the framework leaves it to the caller (tf).
+    Returns the set of distinct layers (as _identity keys) that map n to target."""
+    found = set()
+    paddings = [((p, p),) for p in range(bounds.padding + 1)] + list(PADDING_WORDS)
+    for k, s, d, padding in product(range(1, bounds.kernel + 1), range(1, bounds.stride + 1),
+                                    range(1, bounds.dilation + 1), paddings):
+        for op in [None] + ([(op,) for op in range(max(s, d))] if kind == "convT" else []):
+            layer = Layer(kind, framework, 1, kernel=(k,), stride=(s,), dilation=(d,), padding=padding,
+                          output_padding=op, backend=backend)
+            try:
+                axes, _ = evaluate(layer, (n,))
+                if axes[0].output is None:  # the caller chooses: pass the target
+                    layer = replace(layer, output_size=(target,))
+                    axes, _ = evaluate(layer, (n,))
+            except (TconvError, KeyError):
+                continue
+            if axes[0].output == target:
+                found.add(_identity(layer, axes))
+    return found
+
+
+def closed_form(n, target, framework, kind, bounds, backend="tensorflow"):
+    """The same set as brute_force, from the closed-form search."""
+    return {_identity(layer, evaluate(layer, (n,))[0])
+            for _, layer, _ in _solve_layer((n,), (target,), framework, kind, bounds, {}, backend)}

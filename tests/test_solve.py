@@ -1,47 +1,18 @@
 """The reverse solver: sound (every solution is what forward gives), complete (equal to brute force
 over the same domain), and right on the seed examples."""
 
-from itertools import product
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tconvcalc import build_layer, forward
-from tconvcalc.errors import TconvError
-from tconvcalc.forward import evaluate
-from tconvcalc.layer import FRAMEWORKS, PADDING_WORDS, Layer
-from tconvcalc.solve import Bounds, _identity, _solve_layer, solve
-
-
-def brute_force(n, target, framework, kind, bounds):
-    """Every (kernel, stride, dilation, padding, output_padding) in the domain, tried strictly; the
-    output itself is the caller's choice only where the framework leaves it to the caller (tf)."""
-    found = set()
-    paddings = [((p, p),) for p in range(bounds.padding + 1)] + list(PADDING_WORDS)
-    for k, s, d, padding in product(range(1, bounds.kernel + 1), range(1, bounds.stride + 1),
-                                    range(1, bounds.dilation + 1), paddings):
-        ops = [None] + ([(op,) for op in range(max(s, d))] if kind == "convT" else [])
-        for op in ops:
-            layer = Layer(kind, framework, 1, kernel=(k,), stride=(s,), dilation=(d,), padding=padding,
-                          output_padding=op)
-            try:
-                axes, _ = evaluate(layer, (n,))
-                if axes[0].output is None:  # the caller chooses: pass the target
-                    layer = Layer(kind, framework, 1, kernel=(k,), stride=(s,), dilation=(d,), padding=padding,
-                                  output_padding=op, output_size=(target,))
-                    axes, _ = evaluate(layer, (n,))
-            except (TconvError, KeyError):
-                continue
-            if axes[0].output == target:
-                found.add(_identity(layer, axes))
-    return found
+from tconvcalc.layer import FRAMEWORKS
+from tconvcalc.solve import Bounds, brute_force, closed_form, solve
 
 
 def solver_set(n, target, framework, kind, bounds):
     try:
-        return {_identity(layer, evaluate(layer, (n,))[0])
-                for _, layer, _ in _solve_layer((n,), (target,), framework, kind, bounds, {}, "tensorflow")}
+        return closed_form(n, target, framework, kind, bounds)
     except KeyError:  # the framework has no such layer
         return set()
 
