@@ -102,8 +102,9 @@ SIZE_COMMAND = {"ignore_unknown_options": True}
 @click.option("--explain", is_flag=True, help="Show the derivation and the framework rules that applied.")
 @click.option("--emit", is_flag=True, help="Print only the constructor code for the framework.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the output size (126x126 form).")
+@click.option("--mirror", is_flag=True, help="Also give the transposed layer that restores SIZE from the output.")
 @reports
-def forward(size, as_json, explain, emit, quiet, **options):
+def forward(size, as_json, explain, emit, quiet, mirror, **options):
     """The output size of one layer for input SIZE (126, 126x100, 8x126x126, or symbols: H, HxW).
 
     \b
@@ -112,16 +113,24 @@ def forward(size, as_json, explain, emit, quiet, **options):
     tconvcalc forward H -l conv -k 3 -s 2                   # symbolic
     """
     sizes = parse_size(size)
-    result = forward_size(make_layer(len(sizes), **options), sizes)
+    layer = make_layer(len(sizes), **options)
+    result = forward_size(layer, sizes)
+    restore = None
+    if mirror:
+        from .solve import mirror as mirror_layer
+
+        restore = mirror_layer(layer, sizes)
     out, err = render.consoles()
     if as_json:
-        click.echo(render.to_json(result))
+        click.echo(render.to_json(result, mirror=restore) if mirror else render.to_json(result))
     elif emit:
         click.echo(result.code)
     elif quiet:
         click.echo(render.size_text(result.output) if result.output else "")
     else:
         render.print_forward(result, out, explain)
+    if restore and not as_json:
+        out.print(f"mirror: {restore.code}  ({'; '.join(restore.reasons)})", soft_wrap=True)
     if not as_json:
         render.print_warnings(result.warnings, err)
 
@@ -178,6 +187,29 @@ def solve(size, target, kinds, frameworks, as_json, limit, backend, **options):
         render.print_solutions(result, out)
     if not result.solutions:
         raise NoSolutionError(result.explanation) if not as_json else _json_no_solution(result)
+
+
+@cli.command(context_settings=SIZE_COMMAND)
+@click.argument("output")
+@layer_options
+@reports
+def inputs(output, as_json, **options):
+    """Every input size from which the layer gives OUTPUT (a strided conv folds s inputs onto one).
+
+    \b
+    tconvcalc inputs 32 -l conv -k 3 -s 2 -p 1       # 63, 64
+    tconvcalc inputs 255 -l convT -f tf -k 4 -s 2 -p same   # 128 (seed 001)
+    """
+    from .solve import inputs_for
+
+    sizes = parse_size(output)
+    if any(isinstance(v, str) for v in sizes):
+        raise InputError("inputs takes a numeric output size")
+    result = inputs_for(make_layer(len(sizes), **options), sizes)
+    if as_json:
+        click.echo(render.to_json(result))
+    else:
+        render.print_inputs(result, render.consoles()[0])
 
 
 def _json_no_solution(result):

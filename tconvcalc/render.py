@@ -9,9 +9,11 @@ from rich.table import Table
 AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
-def to_json(result):
+def to_json(result, **extra):
     """The JSON contract: the result dataclass as a dict (documented in the README)."""
-    return json.dumps(asdict(result), ensure_ascii=False)
+    data = asdict(result)
+    data.update({key: None if value is None else asdict(value) for key, value in extra.items()})
+    return json.dumps(data, ensure_ascii=False)
 
 
 def size_text(values):
@@ -107,3 +109,14 @@ def _cell(value):
         return "x".join(_cell(v) for v in value) if not any(isinstance(v, (tuple, list)) for v in value) \
             else " ".join(f"{v[0]}:{v[1]}" for v in value)
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def print_inputs(result, console):
+    console.print(f"{result.framework} {result.layer}: the inputs that give {size_text(result.output)}")
+    table = Table(show_edge=False)
+    for header in ("axis", "output", "inputs"):
+        table.add_column(header)
+    for name, out, sizes in zip(AXIS_NAMES[len(result.output)], result.output, result.inputs):
+        table.add_row(name, str(out), _ranges(sizes))
+    console.print(table)
+    console.print(result.code, soft_wrap=True)

@@ -20,10 +20,10 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from itertools import product
 
-from .errors import InputError, TconvError
+from .errors import InputError, NoSolutionError, TconvError
 from .forward import evaluate, forward
 from .frameworks import module
-from .layer import OPTIONS, PADDING_WORDS, Layer
+from .layer import MAX_INT, OPTIONS, PADDING_WORDS, Layer
 
 SOLVABLE = ("conv", "convT", "upsample", "pixelshuffle", "unpool")
 MAX_WORK = 20_000_000  # (stride, dilation, kernel) triples x paddings: beyond this, bounds are a typo
@@ -357,6 +357,99 @@ def _solution(layer, reasons, size):
                     _scalar(ax.output_padding for ax in result.axes) if layer.kind == "convT" else None,
                     optional(layer.output_size), optional(layer.scale), pads, result.output, uneven,
                     reasons, result.code)
+
+
+def mirror(layer, size):
+    """The transposed layer that restores ``size`` from ``layer``'s output: the same kernel, stride
+    and dilation, its padding and output_padding solved, the forward layer's own padding preferred
+    (seed 004, pain point 9: 23 -> 12 -> 24 instead of 23)."""
+    down = forward(layer, size)
+    fixed = {"kernel": layer.kernel, "stride": layer.stride, "dilation": layer.dilation}
+    widest = max([b + a for b, a in (ax.pads or (0, 0) for ax in down.axes)] + list(layer.kernel))
+    result = solve(down.output, size, ("convT",), (layer.framework,), Bounds(padding=widest), fixed,
+                   layer.backend, limit=0)
+    if not result.solutions:
+        raise NoSolutionError(f"no {layer.framework} transposed layer with kernel {_text(layer.kernel)} and "
+                              f"stride {_text(layer.stride)} restores {_text(size)}: {result.explanation}")
+    same_padding = [s for s in result.solutions if s.pads == tuple(ax.pads for ax in down.axes)
+                    or (isinstance(layer.padding, str) and s.padding == layer.padding)]
+    return (same_padding or list(result.solutions))[0]
+
+
+# ---- inverse: the inputs a layer maps to a given output --------------------------------------------
+
+MAX_COMBINATIONS_CHECKED = 4096
+
+
+@dataclass(frozen=True)
+class InputsResult:
+    framework: str
+    layer: str
+    output: tuple
+    inputs: tuple  # per axis: every input size that gives this axis's output, sorted
+    code: str
+
+
+def inputs_for(layer, output):
+    """Every input size from which ``layer`` gives ``output``, per axis: a strided conv folds s
+    inputs onto one output (seed 004), so each axis's answer is an interval, found by bisection
+    (outputs never shrink as the input grows) on the framework's own rules.
+
+    >>> from tconvcalc.layer import build_layer
+    >>> inputs_for(build_layer("conv", "torch", 1, kernel=3, stride=2, padding=1), (32,)).inputs
+    ((63, 64),)
+    """
+    per_axis = tuple(_axis_inputs(_project(layer, axis), o) for axis, o in enumerate(output))
+    combinations = list(product(*per_axis)) if _count(per_axis) <= MAX_COMBINATIONS_CHECKED else [
+        tuple(axis[0] for axis in per_axis), tuple(axis[-1] for axis in per_axis)]
+    accepted = [size for size in combinations if _gives(layer, size, output)]
+    if not accepted:
+        raise NoSolutionError(f"no input size gives {_text(output)} with this {layer.framework} {layer.kind}")
+    if len(combinations) == _count(per_axis):  # every combination checked: keep only those accepted
+        per_axis = tuple(tuple(sorted({size[axis] for size in accepted})) for axis in range(len(output)))
+    return InputsResult(layer.framework, layer.kind, tuple(output), per_axis,
+                        forward(layer, accepted[0]).code)
+
+
+def _count(per_axis):
+    total = 1
+    for axis in per_axis:
+        total *= len(axis)
+    return total
+
+
+def _project(layer, axis):
+    """The 1-D layer of one axis."""
+    pick = lambda values: None if values is None else (values[axis],)  # noqa: E731
+    padding = layer.padding if isinstance(layer.padding, str) else pick(layer.padding)
+    return replace(layer, rank=1, kernel=pick(layer.kernel or None) or (), stride=pick(layer.stride or None) or (),
+                   dilation=pick(layer.dilation or None) or (), padding=padding or (),
+                   output_padding=pick(layer.output_padding), output_size=pick(layer.output_size),
+                   scale=pick(layer.scale))
+
+
+def _gives(layer, size, output):
+    try:
+        axes, _ = evaluate(layer, size)
+    except TconvError:
+        return False
+    return all(ax.output == o if ax.output is not None else o in (ax.accepted or ())
+               for ax, o in zip(axes, output))
+
+
+def _axis_inputs(layer, out):
+    def lowest_output(n):  # refused sizes sit below every output
+        try:
+            axis = evaluate(layer, (n,))[0][0]
+        except TconvError:
+            return 0
+        return int(axis.output) if axis.output is not None else min(axis.accepted or [0])
+
+    sizes = range(1, MAX_INT + 1)
+    span = max(layer.stride or (1,))  # where the caller picks the output, one input offers s outputs
+    lo = bisect_left(sizes, out - span, key=lowest_output)
+    hi = bisect_right(sizes, out, key=lowest_output)
+    return tuple(n for n in sizes[lo:hi] if _gives(layer, (n,), (out,)))
 
 
 # ---- when nothing fits --------------------------------------------------------------------------
