@@ -4,17 +4,15 @@ Errors are turned into one line on stderr and an exit code here, in one place:
 2 for input tconvcalc cannot use, 1 where the framework refuses or nothing is found.
 """
 
-import functools
-import json
 import sys
 
 import click
 
 from . import render
-from .errors import InputError, NoSolutionError, TconvError
+from .errors import InputError, NoSolutionError
 from .forward import forward as forward_size
-from .layer import FRAMEWORKS, build_layer, parse_framework, parse_int, parse_kind, parse_padding, parse_per_axis, \
-    parse_size
+from .layer import FRAMEWORKS, parse_framework, parse_int, parse_kind, parse_padding, parse_per_axis, parse_size
+from .options import SIZE_COMMAND, layer_options, make_layer, reports
 
 
 class OneLineErrors(click.Group):
@@ -38,62 +36,11 @@ class OneLineErrors(click.Group):
         sys.exit(code or 0)
 
 
-def reports(command):
-    """Adds --json, and turns TconvError into one line (and {"error": ...} with --json)."""
-
-    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (see README: JSON output).")
-    @functools.wraps(command)
-    def wrapper(as_json, **options):
-        try:
-            return command(as_json=as_json, **options)
-        except TconvError as error:
-            message = " ".join(str(error).split("\n"))
-            if as_json:
-                click.echo(json.dumps({"error": message, "exit_code": error.exit_code,
-                                       "warnings": list(getattr(error, "warnings", ()))}))
-            click.echo(f"tconvcalc: {message}", err=True)
-            sys.exit(error.exit_code)
-
-    return wrapper
-
-
-def layer_options(command):
-    """The options that describe one layer, shared by every command that takes a layer."""
-    options = [
-        click.option("-l", "--layer", "kind", default="convT", show_default=True,
-                     help="conv, convT (conv-transpose, deconv), maxpool, avgpool, upsample, pixelshuffle, unpool."),
-        click.option("-f", "--framework", default="torch", show_default=True,
-                     help="torch, keras, tf, jax or onnx."),
-        click.option("-k", "--kernel", help="Kernel size: 4, or per axis 4x3."),
-        click.option("-s", "--stride", help="Stride (default 1; pools and unpool: the kernel)."),
-        click.option("-p", "--padding",
-                     help="Integers (per axis 1x2, asymmetric BEFORE:AFTER), or valid, same, "
-                          "same_upper, same_lower, causal."),
-        click.option("-d", "--dilation", help="Dilation (default 1)."),
-        click.option("--output-padding", help="Transposed conv output_padding (default: the framework's)."),
-        click.option("--output-size", help="The output the caller asks for (torch output_size=, tf/onnx output_shape)."),
-        click.option("--ceil-mode", is_flag=True, default=None, help="Pools: round the output up (torch, onnx)."),
-        click.option("--scale", help="Upsample scale factor (2, or per axis 2x1.5); pixelshuffle upscale factor."),
-        click.option("--backend", help="Keras backend: tensorflow (default), jax or torch."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def make_layer(rank, kind, framework, **options):
-    return build_layer(kind, framework, rank, **options)
-
-
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tconvcalc", message="%(version)s")
 def cli():
     """Exact output sizes of convolution, transposed convolution, pooling and upsampling
     in PyTorch, Keras, TensorFlow, JAX and ONNX -- and the layers that give a size."""
-
-
-# Sizes and pads may be negative numbers, which click would take for options.
-SIZE_COMMAND = {"ignore_unknown_options": True}
 
 
 @cli.command(context_settings=SIZE_COMMAND)
@@ -215,6 +162,24 @@ def inputs(output, as_json, **options):
 def _json_no_solution(result):
     click.echo(result.explanation, err=True)
     sys.exit(NoSolutionError.exit_code)
+
+
+def _register_optional_commands():
+    """Commands whose modules live elsewhere (each imports its heavy dependencies lazily)."""
+    import importlib
+
+    for module_name in ("tconvcalc.numeric.commands", "tconvcalc.network_commands"):
+        try:
+            commands = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if not module_name.startswith(str(error.name)):
+                raise
+            continue
+        for command in commands.COMMANDS:
+            cli.add_command(command)
+
+
+_register_optional_commands()
 
 
 def main():

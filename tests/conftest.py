@@ -1,4 +1,9 @@
 import json
+import os
+
+# The reference kernels are the truth (README): set before any test module imports TensorFlow.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest
 from click.testing import CliRunner
