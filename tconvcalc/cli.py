@@ -168,7 +168,7 @@ def _register_optional_commands():
     """Commands whose modules live elsewhere (each imports its heavy dependencies lazily)."""
     import importlib
 
-    for module_name in ("tconvcalc.numeric.commands", "tconvcalc.network_commands"):
+    for module_name in ("tconvcalc.network_commands", "tconvcalc.design_command", "tconvcalc.numeric.commands"):
         try:
             commands = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
