@@ -36,10 +36,12 @@ def _array(values):
 
 
 def _no_explicit_pads(layer, checks):
-    """Keras layers take only padding words; ints are not an option."""
+    """Keras layers take only padding words; numbers are not an option."""
     if not isinstance(layer.padding, str):
-        not_available(f"keras {_name(layer)} has no numeric padding (padding=1 raises AttributeError: "
-                      "'int' object has no attribute 'lower'; a tuple is refused at build)",
+        said = ("a Model refuses it: Argument `padding` must be either 'valid' or 'same'"
+                if layer.kind in ("maxpool", "avgpool") else
+                "the constructor raises AttributeError: 'int' object has no attribute 'lower'")
+        not_available(f"keras {_name(layer)} has no numeric padding ({said})",
                       f"pad with layers.ZeroPadding{layer.rank}D first and use padding='valid', "
                       "or use -f torch/jax/onnx/tf")
 
@@ -153,7 +155,7 @@ def conv_transpose(layer, sizes, checks):
     for n, kj, sj, dj in zip(sizes, k, s, d):
         options = [_transpose_output(n, kj, sj, dj, layer.padding, op) for op in (None, *range(int(sj)))]
         runnable = [o for o in options if _is_true(runs(n, kj, sj, dj, o))]
-        accepted.append(tuple(sorted(set(possible(runnable)), key=_sort_key)))
+        accepted.append(_sorted_unique(possible(runnable)))
 
     if layer.output_size is not None:
         ops = _choose_output_padding(layer, sizes, checks)
@@ -224,11 +226,15 @@ def _is_true(condition):
         return True
 
 
-def _sort_key(value):
+def _sorted_unique(values):
+    """Sorted, each once; symbolic sizes sort by their offset from the first (2H-1 < 2H)."""
+    values = list(dict.fromkeys(values))
+    if not values:
+        return ()
     try:
-        return (0, int(value), "")
+        return tuple(sorted(values, key=lambda v: int(v - values[0])))
     except TypeError:
-        return (1, 0, str(value))
+        return tuple(values)
 
 
 def _pool(layer, sizes, checks):
@@ -240,10 +246,25 @@ def _pool(layer, sizes, checks):
                       "use padding='same' (ceil(n/s)), or layers.ZeroPadding first")
     _no_explicit_pads(layer, checks)
     if layer.padding not in ("valid", "same"):  # compute_pooling_output_shape
-        checks.refuse(f"Argument `padding` must be either 'valid' or 'same'. Received: padding={layer.padding}")
+        eager = (" (In a Model; called eagerly on a tensor, the torch backend runs any word but 'same' as "
+                 "'valid'.)" if layer.backend == "torch" else "")
+        checks.refuse(f"Argument `padding` must be either 'valid' or 'same'. Received: padding={layer.padding}"
+                      + eager)
     if layer.padding == "same":
         checks.note("padding='same': output floor((n-1)/s) + 1 = ceil(n/s), extra pad after")
-        pairs = [split_pad(same_total_pad(n, kj, sj, 1)) for n, kj, sj in zip(sizes, k, s)]
+        totals = [same_total_pad(n, kj, sj, 1) for n, kj, sj in zip(sizes, k, s)]
+        pairs = [split_pad(t) for t in totals]
+        if layer.backend == "torch" and layer.kind == "avgpool" and layer.rank == 3:
+            # backend/torch/nn.py _apply_same_padding: symmetric pads on every axis go to
+            # F.avg_pool3d as its padding (else the input is padded first), and avg_pool3d checks
+            # the unpadded input against the kernel (ATen Pool.h pool3d_shape_check).
+            odd = [t - 2 * floor_div(t, 2) >= 1 for t in totals]
+            named = ", ".join(f"{a}: {n}" for a, n in zip("THW", sizes))
+            kernel = ", ".join(f"k{a}: {int(kj)}" for a, kj in zip("THW", k))
+            checks.require(any_of([any_of(odd), all_of(n >= kj for n, kj in zip(sizes, k))]),
+                           f"input image ({named.replace(',', '')}) smaller than kernel size "
+                           f"({kernel.replace(',', '')}) (keras on the tensorflow and jax backends gives "
+                           f"{', '.join(str(same_out(n, sj)) for n, sj in zip(sizes, s))})")
         return tuple(AxisOut(same_out(n, sj), p) for n, sj, p in zip(sizes, s, pairs))
     outputs = [conv_out(n, kj, sj, 1, 0, 0) for n, kj, sj in zip(sizes, k, s)]
     eager = {"tensorflow": "a 0-size tensor (or tf.nn's 'Computed output size would be negative' error)",
