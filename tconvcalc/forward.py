@@ -45,7 +45,7 @@ def forward(layer, size):
     compute = module(layer.framework).LAYERS.get(layer.kind)
     if compute is None:
         not_available(f"{layer.framework} has no {layer.kind} layer")
-    symbolic = any(isinstance(n, str) for n in size)
+    symbolic = any(not isinstance(n, int) for n in size)
     if symbolic:
         from .symbolic import symbols
 
@@ -60,12 +60,12 @@ def forward(layer, size):
 
         axes = [replace(ax, output=None if ax.output is None else simplify(ax.output)) for ax in axes]
         condition = describe_condition(checks.conditions)
-    results = tuple(_axis_result(n, ax) for n, ax in zip(size, axes))
+    results = tuple(_axis_result(_plain(n), ax) for n, ax in zip(size, axes))
     outputs = tuple(r.output for r in results)
     return ForwardResult(
         framework=layer.framework,
         layer=layer.kind,
-        input=tuple(size),
+        input=tuple(_plain(n) for n in size),
         output=None if None in outputs else outputs,
         axes=results,
         accepted_outputs=(tuple(r.accepted for r in results)
@@ -75,6 +75,16 @@ def forward(layer, size):
         notes=tuple(checks.notes),
         code=module(layer.framework).code(layer, axes),
     )
+
+
+def symbolic(layer, size):
+    """Sympy output expressions per axis and the sympy conditions for the layer to be valid, for
+    sizes that are sympy expressions (a chain passes each layer's output to the next)."""
+    from .symbolic import simplify, symbols
+
+    checks = Checks()
+    axes = module(layer.framework).LAYERS[layer.kind](layer, symbols(size), checks)
+    return tuple(simplify(ax.output) for ax in axes), tuple(c for c, _ in checks.conditions)
 
 
 def evaluate(layer, size, strict=True):

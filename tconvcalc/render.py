@@ -1,12 +1,16 @@
 """Presenting results: rich tables for people, JSON for scripts. The core never prints."""
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 from rich.console import Console
 from rich.table import Table
 
 AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def json_dumps(data):
+    return json.dumps(data, ensure_ascii=False)
 
 
 def to_json(result, **extra):
@@ -120,3 +124,45 @@ def print_inputs(result, console):
         table.add_row(name, str(out), _ranges(sizes))
     console.print(table)
     console.print(result.code, soft_wrap=True)
+
+
+def print_chain(result, console):
+    table = Table(title=f"{result.framework}: {size_text(result.input)} -> {size_text(result.output)} "
+                        f"through {len(result.steps)} layers", title_justify="left", show_edge=False)
+    for header in ("#", "name", "layer", "in", "out", "channels"):
+        table.add_column(header, overflow="fold", justify="right" if header in ("#", "channels") else "left")
+    for number, step in enumerate(result.steps, 1):
+        merge = step.op in ("concat", "add")
+        table.add_row(str(number), step.name, step.description, size_text(step.input), size_text(step.output),
+                      "" if step.channels is None else str(step.channels), style="cyan" if merge else None)
+    console.print(table)
+    if result.condition:
+        console.print(f"valid inputs: {result.condition}")
+    if result.code:
+        console.print(result.code, soft_wrap=True)
+
+
+@dataclass(frozen=True)
+class DecoderLayer:
+    restores: str  # the encoder node this layer undoes
+    code: str
+    input: tuple
+    output: tuple
+    reasons: tuple
+
+
+@dataclass(frozen=True)
+class Decoder:
+    framework: str
+    input: tuple
+    layers: tuple
+
+
+def print_decoder(result, console):
+    table = Table(title=f"{result.framework} decoder restoring {size_text(result.input)}", title_justify="left",
+                  show_edge=False)
+    for header in ("#", "undoes", "in", "out", "layer"):
+        table.add_column(header, overflow="fold")
+    for number, layer in enumerate(result.layers, 1):
+        table.add_row(str(number), layer.restores, size_text(layer.input), size_text(layer.output), layer.code)
+    console.print(table)

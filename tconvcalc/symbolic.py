@@ -8,14 +8,37 @@ import sympy
 
 
 def symbols(size):
-    """Size entries: symbol names become positive integer symbols, numbers stay numbers."""
-    return tuple(sympy.Symbol(n, integer=True, positive=True) if isinstance(n, str) else sympy.Integer(n)
-                 for n in size)
+    """Size entries: symbol names become positive integer symbols; expressions and numbers stay."""
+    return tuple(sympy.Symbol(n, integer=True, positive=True) if isinstance(n, str)
+                 else n if isinstance(n, sympy.Basic) else sympy.Integer(n) for n in size)
 
 
 def simplify(expr):
-    expr = sympy.sympify(expr)  # our own expression objects, never user text
-    return sympy.simplify(expr) if expr.free_symbols else expr
+    if not isinstance(expr, sympy.Basic):
+        return sympy.Integer(int(expr))
+    if not expr.free_symbols:
+        return expr
+    return _merge_floors(sympy.simplify(_merge_floors(expr)))
+
+
+def _merge_floors(expr):
+    """floor((floor(u) + m) / n) = floor((u + m) / n) for integers m and n > 0, so a stack of
+    strided layers reads floor(H/16) instead of four nested floors."""
+    def merge(node):
+        terms = sympy.expand(node.args[0]).as_coefficients_dict()
+        inner = [t for t in terms if isinstance(t, sympy.floor)]
+        if len(inner) != 1 or any(not (t == 1 or isinstance(t, sympy.floor)) for t in terms):
+            return node
+        n = 1 / terms[inner[0]]
+        m = terms.get(sympy.Integer(1), 0) * n
+        if not (n.is_integer and n > 0 and sympy.Rational(m).is_integer):
+            return node
+        return sympy.floor((inner[0].args[0] + m) / n)
+
+    previous = None
+    while previous != expr:
+        previous, expr = expr, expr.replace(lambda e: isinstance(e, sympy.floor), merge)
+    return expr
 
 
 def describe_condition(conditions):

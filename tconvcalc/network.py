@@ -1,0 +1,533 @@
+"""Networks: sizes through whole stacks, skip-connection checks, the exact set of valid input sizes.
+
+A Network is a list of named nodes, each a layer (the options as written, built into a Layer once
+the rank is known) or a merge (concat / add) of earlier nodes. Every size comes from forward(), so
+a chain uses exactly the framework rules a single layer does.
+"""
+
+import re
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+from .errors import InputError, ShapeError, TconvError
+from .forward import evaluate, forward
+from .forward import symbolic as symbolic_sizes
+from .layer import build_layer, parse_kind
+
+MERGES = {"concat": "concat", "cat": "concat", "add": "add", "sum": "add"}
+LAYER_FIELDS = ("kernel", "stride", "padding", "dilation", "output_padding", "output_size", "ceil_mode", "scale")
+NODE_FIELDS = {"name", "layer", "channels", "input", "with", "inputs"}
+INPUT = "input"  # the name of the network's input
+MAX_NODES = 1000
+
+
+class SpecError(InputError):
+    """A network spec that cannot be read; the message names the file, line or item, and field."""
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    op: str  # a layer kind (conv, convT, ...) or a merge (concat, add)
+    options: tuple  # (field, value) pairs as written, for build_layer
+    inputs: tuple  # names of the nodes it reads
+    channels: int | None  # output channels, where given
+    where: str  # where it was written, for messages: "unet.toml: layers[3]", "item 2"
+
+
+@dataclass(frozen=True)
+class Network:
+    nodes: tuple
+    framework: str = "torch"
+    backend: str | None = None
+    source: str = "inline"
+    in_channels: int | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    op: str
+    description: str
+    inputs: tuple  # the node names it reads
+    input: tuple  # its input size
+    output: tuple
+    channels: int | None
+    code: str | None
+    warnings: tuple
+
+
+@dataclass(frozen=True)
+class ChainResult:
+    framework: str
+    input: tuple
+    output: tuple
+    steps: tuple
+    condition: str | None  # symbolic: when every layer and every skip is valid
+    code: str | None  # nn.Sequential / keras Sequential for a plain stack, else None
+    warnings: tuple
+
+
+# ---- building networks ------------------------------------------------------------------------------
+
+
+def make_network(items, framework="torch", backend=None, source="inline", in_channels=None):
+    """A Network from dicts ``{"layer": "conv", "kernel": 3, "name": ..., "with": ...}``,
+    checking names, references and fields; ``where`` of each dict names it in messages."""
+    items = list(items)
+    if not items:
+        raise SpecError(f"{source}: the network has no layers")
+    if len(items) > MAX_NODES:
+        raise SpecError(f"{source}: {len(items)} layers; at most {MAX_NODES}")
+    nodes, known = [], [INPUT]
+    for index, item in enumerate(items):
+        where = item.pop("where", f"{source}: layers[{index}]")
+        unknown = set(item) - NODE_FIELDS - set(LAYER_FIELDS)
+        if unknown:
+            raise SpecError(f"{where}: unknown field {sorted(unknown)[0]!r}; expected some of: "
+                            f"{', '.join(sorted(NODE_FIELDS | set(LAYER_FIELDS)))}")
+        if "layer" not in item:
+            raise SpecError(f"{where}: missing field 'layer' (conv, convT, maxpool, ..., concat, add)")
+        op_text = str(item["layer"]).strip().lower()
+        op = MERGES.get(op_text)
+        try:
+            op = op or parse_kind(op_text)
+        except InputError as error:
+            raise SpecError(f"{where}: field 'layer': {error}") from None
+        name = str(item.get("name", f"{op}{index + 1}"))
+        if name in known:
+            raise SpecError(f"{where}: the name {name!r} is used twice")
+        previous = known[-1]
+        inputs = _references(item, op, previous, known, where)
+        options = tuple((field, item[field]) for field in LAYER_FIELDS if item.get(field) is not None)
+        if op in ("concat", "add") and options:
+            raise SpecError(f"{where}: field {options[0][0]!r} does not apply to {op}")
+        channels = item.get("channels")
+        if channels is not None and (not isinstance(channels, int) or isinstance(channels, bool) or channels < 1):
+            raise SpecError(f"{where}: field 'channels' must be a positive integer, got {channels!r}")
+        nodes.append(Node(name, op, options, inputs, channels, where))
+        known.append(name)
+    return Network(tuple(nodes), framework, backend, source, in_channels)
+
+
+def _references(item, op, previous, known, where):
+    """The names a node reads: the previous node, plus `with` for merges, or `input`/`inputs`."""
+    if "inputs" in item:
+        names = item["inputs"]
+        if isinstance(names, str) or not isinstance(names, (list, tuple)):
+            raise SpecError(f"{where}: field 'inputs' must be a list of names")
+    elif op in ("concat", "add"):
+        others = item.get("with")
+        if others is None:
+            raise SpecError(f"{where}: a {op} needs the node it merges: field 'with'")
+        names = [item.get("input", previous), *([others] if isinstance(others, str) else others)]
+    else:
+        names = [item.get("input", previous)]
+    for name in names:
+        if name not in known:
+            raise SpecError(f"{where}: unknown name {name!r} (known so far: {', '.join(known)}; "
+                            "a node can only read nodes written before it, so there are no cycles)")
+    if op not in ("concat", "add") and len(names) != 1:
+        raise SpecError(f"{where}: a {op} layer reads one node, got {len(names)}")
+    return tuple(names)
+
+
+# ---- the inline mini-language -------------------------------------------------------------------------
+
+_KEYS = {"k": "kernel", "kernel": "kernel", "s": "stride", "stride": "stride", "p": "padding", "pad": "padding",
+         "padding": "padding", "d": "dilation", "dilation": "dilation", "op": "output_padding",
+         "output_padding": "output_padding", "out": "output_size", "output_size": "output_size",
+         "scale": "scale", "x": "scale", "c": "channels", "ch": "channels", "channels": "channels",
+         "filters": "channels", "ceil": "ceil_mode", "ceil_mode": "ceil_mode", "name": "name", "input": "input",
+         "with": "with"}
+_TOKEN = re.compile(r"(?P<key>[a-z_]+?)=?(?P<value>[-+\d.][\w.:x×-]*)?\Z")
+
+
+def parse_inline(text, framework="torch", backend=None):
+    """``"enc: conv k3 p1 c64 | maxpool k2 | convT k2 s2 | concat enc"`` -> Network.
+
+    Each item: an optional ``name:``, the layer (or ``concat NAME`` / ``add NAME``), then options
+    as ``k3`` or ``k=3``: k kernel, s stride, p padding (``p=same``), d dilation, op output_padding,
+    out output size, scale (or x2), c channels, ceil (ceil_mode), input=NAME.
+    """
+    items = []
+    for index, chunk in enumerate(str(text).split("|")):
+        where = f"layer {index + 1} ({chunk.strip()!r})"
+        words = chunk.split()
+        if not words:
+            raise SpecError(f"{where}: empty item between '|'")
+        item = {"where": where}
+        if words[0].endswith(":"):
+            item["name"] = words.pop(0)[:-1]
+            if not words:
+                raise SpecError(f"{where}: a name with no layer")
+        item["layer"] = words.pop(0)
+        if MERGES.get(item["layer"].lower()) and words and "=" not in words[0]:
+            item["with"] = words.pop(0)
+        for word in words:
+            field, value = _option(word, where)
+            item[field] = value
+        items.append(item)
+    return make_network(items, framework, backend, source="inline")
+
+
+def _option(word, where):
+    if "=" in word:
+        key, value = word.split("=", 1)
+    else:
+        match = _TOKEN.match(word.lower())
+        if not match:
+            raise SpecError(f"{where}: cannot read option {word!r}; write it like k3 or k=3")
+        key, value = match["key"], match["value"]
+    field = _KEYS.get(key.lower())
+    if field is None:
+        raise SpecError(f"{where}: unknown option {key!r} in {word!r}; expected one of: "
+                        "k, s, p, d, op, out, scale, c, ceil, name, input, with")
+    if field == "ceil_mode":
+        return field, True
+    if value in (None, ""):
+        raise SpecError(f"{where}: option {key!r} needs a value, like {key}=3")
+    if field == "channels":
+        if not value.isdigit() or int(value) < 1:
+            raise SpecError(f"{where}: channels must be a positive integer, got {value!r}")
+        return field, int(value)
+    return field, value
+
+
+# ---- spec files ---------------------------------------------------------------------------------------
+
+
+def load_spec(path, framework=None, backend=None):
+    """A Network from a TOML, JSON or YAML file (see README: spec files), or Python source
+    (read with ast, never imported or run)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as error:
+        raise SpecError(f"{path}: cannot read: {error.strerror}") from None
+    suffix = str(path).rsplit(".", 1)[-1].lower()
+    if suffix == "py" or suffix == "txt":
+        from .source import network_from_source
+
+        return network_from_source(text, path, framework, backend)
+    data = _parse_document(text, path, suffix)
+    if not isinstance(data, dict) or not isinstance(data.get("layers"), list):
+        if isinstance(data, dict) and "class_name" in data:  # a Keras model.to_json()
+            from .source import network_from_keras_json
+
+            return network_from_keras_json(data, path, backend)
+        raise SpecError(f"{path}: expected a table with a 'layers' list")
+    unknown = set(data) - {"framework", "backend", "layers", "input_channels", "description"}
+    if unknown:
+        raise SpecError(f"{path}: unknown top-level field {sorted(unknown)[0]!r}")
+    lines = _layer_lines(text, suffix)
+    items = []
+    for index, entry in enumerate(data["layers"]):
+        line = f" (line {lines[index]})" if index < len(lines) else ""
+        if not isinstance(entry, dict):
+            raise SpecError(f"{path}: layers[{index}]{line}: expected a table of fields")
+        items.append({**entry, "where": f"{path}: layers[{index}]{line}"})
+    return make_network(items, framework or data.get("framework", "torch"), backend or data.get("backend"),
+                        source=str(path), in_channels=data.get("input_channels"))
+
+
+def _parse_document(text, path, suffix):
+    try:
+        if suffix == "toml":
+            import tomllib
+
+            return tomllib.loads(text)
+        if suffix in ("yaml", "yml"):
+            try:
+                import yaml
+            except ImportError:
+                raise SpecError(f"{path}: YAML specs need PyYAML (pip install pyyaml), or write TOML/JSON") from None
+            return yaml.safe_load(text)
+        import json
+
+        return json.loads(text)
+    except SpecError:
+        raise
+    except Exception as error:  # each parser's own syntax error, with its line
+        detail = " ".join(str(error).split())
+        raise SpecError(f"{path}: syntax error: {detail}") from None
+
+
+def _layer_lines(text, suffix):
+    """Line numbers of each layer entry, for messages: '[[layers]]' headers in TOML, '- ' items in YAML."""
+    pattern = {"toml": r"\s*\[\[\s*layers\s*\]\]", "yaml": r"\s*-\s", "yml": r"\s*-\s"}.get(suffix)
+    if pattern is None:
+        return []
+    return [number for number, line in enumerate(text.splitlines(), 1) if re.match(pattern, line)]
+
+
+# ---- evaluation ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Built:
+    """A network with its Layers built for one rank: built once, run for many sizes."""
+
+    network: Network
+    rank: int
+    layers: tuple  # per node: a Layer, or None for a merge
+
+
+def build(network, rank):
+    layers = []
+    for node in network.nodes:
+        if node.op in ("concat", "add"):
+            layers.append(None)
+            continue
+        options = dict(node.options)
+        if "ceil_mode" in options:
+            options["ceil_mode"] = bool(options["ceil_mode"])
+        try:
+            layers.append(build_layer(node.op, network.framework, rank, backend=network.backend,
+                                      **{k: v for k, v in options.items()}))
+        except InputError as error:
+            raise SpecError(f"{node.where}: {error}") from None
+    return Built(network, rank, tuple(layers))
+
+
+def sizes_through(built, size):
+    """Every node's output size for one numeric input, or the first refusal as ShapeError
+    naming the node: the fast path (no formula text, no code) for scanning many inputs."""
+    sizes = {INPUT: tuple(size)}
+    for node, layer in zip(built.network.nodes, built.layers):
+        incoming = [sizes[name] for name in node.inputs]
+        if layer is None:
+            _check_merge(node, incoming, built.network)
+            sizes[node.name] = incoming[0]
+            continue
+        try:
+            axes, _ = evaluate(layer, incoming[0])
+        except ShapeError as error:
+            raise ShapeError(f"{_label(node)}: {error}", error.warnings) from None
+        if any(ax.output is None for ax in axes):
+            raise ShapeError(f"{_label(node)}: the caller chooses this layer's output size; give it "
+                             "output_size in the spec")
+        sizes[node.name] = tuple(int(ax.output) for ax in axes)
+    return sizes
+
+
+def _label(node):
+    return f"{node.where} {node.name!r}" if node.name not in node.where else node.where
+
+
+def _check_merge(node, incoming, network):
+    first = incoming[0]
+    for name, other in zip(node.inputs[1:], incoming[1:]):
+        if other != first:
+            raise ShapeError(f"{_label(node)}: {node.op} of {node.inputs[0]!r} ({_text(first)}) and "
+                             f"{name!r} ({_text(other)}): the sizes differ; "
+                             f"{_fix(first, other, node.inputs[0], name)}")
+
+
+def _fix(first, other, first_name, other_name):
+    """The nearest pad/crop that makes the two match."""
+    diff = [a - b for a, b in zip(first, other)]
+    if all(d >= 0 for d in diff):
+        return f"crop {first_name!r} by {_text(diff)} or pad {other_name!r} by {_text(diff)}"
+    if all(d <= 0 for d in diff):
+        return f"pad {first_name!r} by {_text([-d for d in diff])} or crop {other_name!r} by {_text([-d for d in diff])}"
+    return f"the difference per axis is {_text(diff)}"
+
+
+def _text(size):
+    return "x".join(str(v) for v in size)
+
+
+def chain(network, size):
+    """Per-node sizes (with code) through the network for a numeric or symbolic input size."""
+    rank = len(size)
+    built = build(network, rank)
+    symbolic = any(isinstance(v, str) for v in size)
+    if symbolic:
+        from .symbolic import symbols
+
+        sizes = {INPUT: symbols(size)}
+    else:
+        try:
+            sizes_through(built, size)  # the first refusal, named, before anything else
+        except ShapeError as error:
+            raise ShapeError(f"{error}{_nearest_valid_hint(built, size)}", error.warnings) from None
+        sizes = {INPUT: tuple(size)}
+    steps, warnings = [], []
+    channels = {INPUT: network.in_channels}
+    for node, layer in zip(network.nodes, built.layers):
+        incoming = [sizes[name] for name in node.inputs]
+        if layer is None:
+            out, code, notes = incoming[0], None, ()
+            channel = _merged_channels(node, [channels.get(name) for name in node.inputs])
+        else:
+            result = forward(layer, incoming[0])
+            out = symbolic_sizes(layer, incoming[0])[0] if symbolic else result.output
+            code, notes = result.code, result.warnings
+            channel = node.channels
+        sizes[node.name], channels[node.name] = out, channel
+        warnings += [f"{node.name}: {w}" for w in notes]
+        steps.append(Step(node.name, node.op, _describe(node), node.inputs, _shown(incoming[0]), _shown(out),
+                          channel, _with_channels(code, channels.get(node.inputs[0]), channel), tuple(notes)))
+    condition = valid_inputs(network, rank, symbol=_symbol_name(size)).description if symbolic else None
+    return ChainResult(network.framework, _shown(size), _shown(sizes[network.nodes[-1].name]), tuple(steps),
+                       condition, _sequential(network, steps), tuple(warnings))
+
+
+def _shown(size):
+    return tuple(v if isinstance(v, (int, str)) else str(v) for v in size)
+
+
+def _symbol_name(size):
+    return ", ".join(dict.fromkeys(v for v in size if isinstance(v, str)))
+
+
+def _merged_channels(node, channels):
+    if None in channels:
+        return None
+    return sum(channels) if node.op == "concat" else channels[0]
+
+
+def _describe(node):
+    if node.op in ("concat", "add"):
+        return f"{node.op} {' + '.join(node.inputs)}"
+    short = {"kernel": "k", "stride": "s", "padding": "p", "dilation": "d", "output_padding": "op",
+             "output_size": "out", "scale": "x", "ceil_mode": "ceil"}
+    return " ".join([node.op] + [short[f] if f == "ceil_mode" else f"{short[f]}{v}" for f, v in node.options])
+
+
+def _with_channels(code, c_in, c_out):
+    """Constructor code with the real channel counts where the spec gives them."""
+    if code is None:
+        return None
+    if c_in is not None:
+        code = code.replace("C_in", str(c_in))
+    if c_out is not None:
+        code = code.replace("C_out", str(c_out)).replace("(filters,", f"({c_out},")
+    return code
+
+
+def _sequential(network, steps):
+    """A plain stack (no merges, each node reading the previous one) as one Sequential."""
+    previous = INPUT
+    for step in steps:
+        if step.op in ("concat", "add") or step.inputs != (previous,):
+            return None
+        previous = step.name
+    body = ",\n    ".join(step.code for step in steps)
+    if network.framework == "keras":
+        return f"keras.Sequential([\n    {body},\n])"
+    if network.framework == "torch":
+        return f"nn.Sequential(\n    {body},\n)"
+    return None
+
+
+# ---- which inputs are valid -----------------------------------------------------------------------------
+
+SCAN_LIMIT = 1 << 16
+
+
+def is_valid(built, size):
+    try:
+        sizes_through(built, size)
+    except ShapeError:
+        return False
+    return True
+
+
+def period(built):
+    """Validity is periodic in the input size with this period (for sizes past a threshold): each
+    strided layer folds s inputs together, a scale p/q repeats every q."""
+    total = 1
+    for layer in built.layers:
+        if layer is None:
+            continue
+        if layer.kind in ("conv", "maxpool", "avgpool"):
+            total *= max(layer.stride)
+        elif layer.kind == "upsample":
+            for factor in layer.scale:
+                total *= Fraction(factor).limit_denominator(1000).denominator
+    return min(total, SCAN_LIMIT)
+
+
+@dataclass(frozen=True)
+class ValidInputs:
+    description: str  # "H ≡ 0 (mod 16), H ≥ 16"
+    modulus: int
+    residues: tuple  # valid sizes n >= threshold are those with n % modulus in residues
+    threshold: int
+    below: tuple  # valid sizes under the threshold
+
+
+def valid_inputs(network, rank=1, symbol="H"):
+    """The exact set of valid input sizes (equal on every axis), as a congruence past a threshold:
+    found by evaluating the rules over one period past the point where they become periodic."""
+    built = build(network, rank)
+    p = period(built)
+    span = 8 * p + 4096
+    ok = [False] + [is_valid(built, (n,) * rank) for n in range(1, span + 1)]
+    threshold = next((t for t in range(1, span - 2 * p + 1)
+                      if all(ok[n] == ok[n + p] for n in range(t, span - p + 1))), None)
+    if threshold is None:
+        raise TconvError(f"the valid inputs are not periodic up to {span}; list them with --valid-inputs")
+    residues = sorted({n % p for n in range(threshold, threshold + p) if ok[n]})
+    modulus, residues = _smallest_period(p, residues)
+    start = next((n for n in range(threshold, threshold + p) if ok[n]), None)
+    below = tuple(n for n in range(1, threshold) if ok[n])
+    if start is None:
+        return ValidInputs(f"{symbol} in {{{', '.join(map(str, below))}}}" if below else "no input size is valid",
+                           modulus, (), threshold, below)
+    first = min(below + (start,)) if below and _continues(below, start, modulus, residues) else start
+    congruence = (f"{symbol} ≡ {residues[0]} (mod {modulus})" if len(residues) == 1
+                  else f"{symbol} mod {modulus} ∈ {{{', '.join(map(str, residues))}}}") if modulus > 1 else None
+    parts = [congruence, f"{symbol} ≥ {first}"]
+    extra = [n for n in below if n < first]
+    description = ", ".join(part for part in parts if part)
+    if extra:
+        description += f"; also {symbol} ∈ {{{', '.join(map(str, extra))}}}"
+    return ValidInputs(description, modulus, tuple(residues), threshold, below)
+
+
+def _continues(below, start, modulus, residues):
+    return all(n % modulus in residues for n in below)
+
+
+def _smallest_period(p, residues):
+    for candidate in range(1, p + 1):
+        if p % candidate == 0:
+            reduced = sorted({r % candidate for r in residues})
+            if all((r % candidate) in reduced for r in residues) and \
+                    len(reduced) * (p // candidate) == len(residues):
+                return candidate, reduced
+    return p, residues
+
+
+def valid_in_range(network, rank, low, high):
+    built = build(network, rank)
+    return tuple(n for n in range(low, high + 1) if is_valid(built, (n,) * rank))
+
+
+def _nearest_valid_hint(built, size, reach=256):
+    """For a numeric input that fails: the nearest inputs (equal per axis as given) that work."""
+    if len(set(size)) != 1:
+        return ""
+    n = size[0]
+    below = next((m for m in range(n - 1, max(0, n - reach), -1) if is_valid(built, (m,) * built.rank)), None)
+    above = next((m for m in range(n + 1, n + reach) if is_valid(built, (m,) * built.rank)), None)
+    near = [str(m) for m in (below, above) if m is not None]
+    return f"; nearest valid inputs: {', '.join(near)}" if near else ""
+
+
+def mirror_decoder(network, size):
+    """For an encoder stack: per layer (last first), the transposed layer that restores the size it had."""
+    from .solve import mirror
+
+    built = build(network, len(size))
+    sizes = sizes_through(built, size)
+    decoder = []
+    for node, layer in reversed(list(zip(network.nodes, built.layers))):
+        if layer is None:
+            raise SpecError(f"{node.where}: mirror takes a plain encoder stack (no merges)")
+        before = sizes[node.inputs[0]]
+        decoder.append((node, mirror(replace(layer), before), sizes[node.name], before))
+    return decoder

@@ -1,0 +1,123 @@
+"""The network commands: chain (sizes through a stack, skips, valid inputs) and mirror (the decoder)."""
+
+import os
+
+import click
+
+from . import render
+from .errors import InputError, ShapeError
+from .layer import FRAMEWORKS, parse_framework, parse_int, parse_size
+from .options import SIZE_COMMAND, reports
+
+
+def read_network(spec, framework, backend):
+    """SPEC is a file (TOML, JSON, YAML, Python source, a print(model) text) or the inline mini-language."""
+    from .network import load_spec, parse_inline
+
+    if os.path.exists(spec):
+        return load_spec(spec, framework and parse_framework(framework), backend)
+    if "." in spec and "|" not in spec and " " not in spec.strip():
+        raise InputError(f"{spec}: no such file")
+    return parse_inline(spec, parse_framework(framework or "torch"), backend)
+
+
+def _range(text):
+    low, _, high = text.partition("..")
+    if not high:
+        raise InputError(f"--valid-inputs takes a range like 1..1024, got {text!r}")
+    low, high = parse_int(low, "--valid-inputs start"), parse_int(high, "--valid-inputs end")
+    if high < low or high - low > 1 << 16:
+        raise InputError(f"--valid-inputs {text!r}: the range must go up, and span at most 65536 sizes")
+    return low, high
+
+
+@click.command(context_settings=SIZE_COMMAND)
+@click.argument("size")
+@click.argument("spec")
+@click.option("-f", "--framework", help="torch (default), keras, tf, jax or onnx; a spec file may name its own.")
+@click.option("--backend", help="Keras backend: tensorflow (default), jax or torch.")
+@click.option("--expect", help="Exit 1 with a one-line diff unless the final output is this size (for CI).")
+@click.option("--valid-inputs", "valid_range", help="List the input sizes in LOW..HIGH for which the network works.")
+@reports
+def chain(size, spec, framework, backend, expect, valid_range, as_json):
+    """Sizes through a stack of layers for input SIZE (126, 572x572, or symbols H, HxW).
+
+    \b
+    SPEC is a file (TOML/JSON/YAML spec, Python source, print(model) text, Keras to_json)
+    or inline:  "c1: conv k3 p1 | maxpool k2 | convT k2 s2 | concat c1"
+    tconvcalc chain H examples/unet.toml          # each size in H, and which H are valid
+    tconvcalc chain 256 examples/unet.toml --expect 256
+    """
+    from .network import build, chain as run_chain, valid_in_range
+
+    sizes = parse_size(size)
+    network = read_network(spec, framework, backend)
+    if valid_range:
+        low, high = _range(valid_range)
+        valid = valid_in_range(network, len(sizes), low, high)
+        if as_json:
+            click.echo(render.json_dumps({"valid_inputs": list(valid), "count": len(valid)}))
+        else:
+            click.echo(" ".join(map(str, valid)) if valid else f"no valid input in {low}..{high}")
+        return
+    build(network, len(sizes))
+    result = run_chain(network, sizes)
+    if as_json:
+        click.echo(render.to_json(result))
+    else:
+        out, err = render.consoles()
+        render.print_chain(result, out)
+        render.print_warnings(result.warnings, err)
+    if expect is not None:
+        wanted = parse_size(expect)
+        if tuple(wanted) != tuple(result.output):
+            raise ShapeError(f"expected {render.size_text(wanted)}, got {render.size_text(result.output)} "
+                             f"(from {render.size_text(result.input)} through {len(result.steps)} layers)")
+
+
+@click.command(context_settings=SIZE_COMMAND)
+@click.argument("size")
+@click.argument("spec")
+@click.option("-f", "--framework", "frameworks",
+              help="torch (default), keras, tf, jax, onnx, a comma list or 'all'; a spec file may name its own.")
+@click.option("--backend", help="Keras backend: tensorflow (default), jax or torch.")
+@reports
+def mirror(size, spec, frameworks, backend, as_json):
+    """The decoder that restores every size of an encoder exactly: per encoder layer, last first,
+    the transposed layer (kernel and stride kept, padding and output_padding solved) and its code.
+
+    \b
+    tconvcalc mirror 101 "conv k3 s2 p1 | conv k3 s2 p1"      # 101 -> 51 -> 26 and back
+    """
+    from .errors import TconvError
+    from .network import mirror_decoder
+
+    sizes = parse_size(size)
+    if any(isinstance(v, str) for v in sizes):
+        raise InputError("mirror takes a numeric size")
+    names = FRAMEWORKS if frameworks == "all" else (frameworks.split(",") if frameworks else [None])
+    results, failures = [], []
+    for name in names:
+        network = read_network(spec, name, backend)
+        try:
+            decoder = mirror_decoder(network, sizes)
+        except TconvError as error:
+            if len(names) == 1:
+                raise
+            failures.append(f"{network.framework}: {error}")
+            continue
+        results.append(render.Decoder(network.framework, tuple(sizes), tuple(
+            render.DecoderLayer(node.name, solution.code, tuple(small), tuple(big), solution.reasons)
+            for node, solution, small, big in decoder)))
+    if not results:
+        raise ShapeError("; ".join(failures))
+    if as_json:
+        click.echo(render.json_dumps({"decoders": [render.asdict(r) for r in results], "failures": failures}))
+        return
+    out, err = render.consoles()
+    for result in results:
+        render.print_decoder(result, out)
+    render.print_warnings(failures, err)
+
+
+COMMANDS = [chain, mirror]
