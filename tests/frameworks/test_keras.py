@@ -113,7 +113,7 @@ def configurations(kind, n, seed):
             continue
         c["kernel"] = [rng.randint(1, 6) for _ in range(r)]
         c["stride"] = [rng.choice((1, 1, 2, 3, 4)) for _ in range(r)]
-        words = ["valid", "same"] * 8 + ["causal", "causal", "same_upper", 1, 2]
+        words = ["valid", "same"] * 8 + ["causal", "causal", "same_upper", 1, 2, -1]
         c["padding"] = rng.choice(words)
         if kind in ("conv", "convT"):
             dilated = rng.random() < 0.3
