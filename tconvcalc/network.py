@@ -393,7 +393,12 @@ def _describe(node):
         return f"{node.op} {' + '.join(node.inputs)}"
     short = {"kernel": "k", "stride": "s", "padding": "p", "dilation": "d", "output_padding": "op",
              "output_size": "out", "scale": "x", "ceil_mode": "ceil"}
-    return " ".join([node.op] + [short[f] if f == "ceil_mode" else f"{short[f]}{v}" for f, v in node.options])
+    def option(field, value):
+        if field == "ceil_mode":
+            return short[field]
+        return f"{short[field]}={value}" if str(value)[:1].isalpha() else f"{short[field]}{value}"
+
+    return " ".join([node.op] + [option(f, v) for f, v in node.options])
 
 
 def _with_channels(code, c_in, c_out):

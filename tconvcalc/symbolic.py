@@ -22,22 +22,23 @@ def simplify(expr):
 
 
 def _merge_floors(expr):
-    """floor((floor(u) + m) / n) = floor((u + m) / n) for integers m and n > 0, so a stack of
-    strided layers reads floor(H/16) instead of four nested floors."""
+    """floor((floor(u) + m) / n) = floor((u + m) / n) for integers m and n > 0, and the same for
+    ceiling, so a stack of strided layers reads floor(H/16) instead of four nested floors."""
     def merge(node):
+        kind = type(node)
         terms = sympy.expand(node.args[0]).as_coefficients_dict()
-        inner = [t for t in terms if isinstance(t, sympy.floor)]
-        if len(inner) != 1 or any(not (t == 1 or isinstance(t, sympy.floor)) for t in terms):
+        inner = [t for t in terms if isinstance(t, kind)]
+        if len(inner) != 1 or any(not (t == 1 or isinstance(t, kind)) for t in terms):
             return node
         n = 1 / terms[inner[0]]
         m = terms.get(sympy.Integer(1), 0) * n
         if not (n.is_integer and n > 0 and sympy.Rational(m).is_integer):
             return node
-        return sympy.floor((inner[0].args[0] + m) / n)
+        return kind((inner[0].args[0] + m) / n)
 
     previous = None
     while previous != expr:
-        previous, expr = expr, expr.replace(lambda e: isinstance(e, sympy.floor), merge)
+        previous, expr = expr, expr.replace(lambda e: isinstance(e, (sympy.floor, sympy.ceiling)), merge)
     return expr
 
 
