@@ -1,0 +1,104 @@
+"""verify(): run a layer on random data and prove its shape and values.
+
+Three checks, each of which can fail on its own:
+
+1. the executor's output shape equals forward()'s prediction;
+2. the adjoint identity <conv(x), y> = <x, convT(y)> for the matching pair (the transposed conv is
+   the transpose of the conv's matrix), to 1e-6 relative in float64 -- conv is computed as a gather
+   and convT as a scatter, so this checks the two against each other;
+3. where the framework is installed, its values equal the executor's to 1e-5 (scaled by the output's
+   magnitude where the framework runs in float32: onnxruntime, jax without x64).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import backends
+from .executor import check_size, geometry, run, weight_shape
+
+ADJOINT_TOLERANCE = 1e-6
+FRAMEWORK_TOLERANCE = 1e-5
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    framework: str
+    layer: str
+    input: tuple
+    output_shape: tuple  # the executor's output, spatial axes
+    predicted: tuple  # forward()'s output
+    ok: bool
+    adjoint_rel_error: float
+    framework_max_abs_diff: float | None  # None: the framework is not installed or has no such op
+    framework_note: str | None
+    failures: tuple  # one line per failed check
+    notes: tuple
+
+
+def random_data(rng, shape):
+    """Uniform(-1, 1) values exactly representable in float32, held in float64: a framework that
+    runs in float32 then sees the very same numbers."""
+    return rng.uniform(-1.0, 1.0, size=shape).astype(np.float32).astype(np.float64)
+
+
+def adjoint_error(g, x, w, out, rng, groups=1):
+    """|<op(x), y> - <x, op*(y)>| / max(|<op(x), y>|, |<x, op*(y)>|, tiny) for a random y."""
+    y = random_data(rng, out.shape)
+    back = run(y, w, g.adjoint, groups)
+    left, right = float(np.vdot(out, y)), float(np.vdot(x, back))
+    scale = max(abs(left), abs(right), np.finfo(float).tiny)
+    return abs(left - right) / scale
+
+
+def compare(layer, g, x, w, out, groups=1):
+    """(max abs diff or None, note, failure or None) against the installed framework."""
+    try:
+        theirs = backends.run(layer, g, x, w, groups)
+    except ImportError:
+        return None, f"{layer.framework} is not installed: values not compared", None
+    except backends.Unsupported as why:
+        return None, f"values not compared: {why}", None
+    except Exception as error:  # the framework refused what forward() accepts
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        return None, None, f"{layer.framework} refused the layer forward() accepts: {type(error).__name__}: {first}"
+    if theirs.shape != out.shape:
+        return None, None, (f"{layer.framework} gave shape {tuple(theirs.shape[2:])}, "
+                            f"the executor {tuple(out.shape[2:])}")
+    diff = float(np.max(np.abs(theirs - out))) if out.size else 0.0
+    limit = tolerance(layer.framework, out)
+    if not diff <= limit:  # also catches nan
+        return diff, None, f"{layer.framework} values differ from the executor by {diff:.3g} (tolerance {limit:.3g})"
+    return diff, None, None
+
+
+def tolerance(framework, out):
+    scale = float(np.max(np.abs(out))) if out.size else 0.0
+    return FRAMEWORK_TOLERANCE * (max(1.0, scale) if framework in backends.FLOAT32 else 1.0)
+
+
+def verify(layer, size, channels=(2, 3), batch=1, seed=0, groups=1, framework=True):
+    g = geometry(layer, size)
+    c_in, c_out = channels
+    shape = weight_shape(g, c_in, c_out, groups)
+    check_size((batch, c_in, *g.input), "input")
+    rng = np.random.default_rng(seed)
+    x, w = random_data(rng, (batch, c_in, *g.input)), random_data(rng, shape)
+    out = run(x, w, g, groups)
+    failures, notes = [], []
+    if g.chosen_output:
+        notes.append(f"{layer.framework} leaves the output to the caller: ran the smallest it accepts, "
+                     f"{'x'.join(map(str, g.output))} (--output-size picks another)")
+    predicted = tuple(g.output)
+    if tuple(out.shape) != (batch, c_out, *predicted):
+        failures.append(f"output shape {tuple(out.shape[2:])} differs from the prediction {predicted}")
+    error = adjoint_error(g, x, w, out, rng, groups)
+    if not error <= ADJOINT_TOLERANCE:
+        failures.append(f"adjoint identity off by {error:.3g} relative (tolerance {ADJOINT_TOLERANCE:g})")
+    diff, note = None, None
+    if framework:
+        diff, note, failure = compare(g.layer, g, x, w, out, groups)
+        if failure:
+            failures.append(failure)
+    return VerifyResult(layer.framework, layer.kind, tuple(g.input), tuple(out.shape[2:]), predicted,
+                        not failures, error, diff, note, tuple(failures), tuple(notes))
