@@ -107,18 +107,18 @@ def parse_int(text, name, minimum=1):
     return value
 
 
-def _axes(text):
+def _axes(text, name="value"):
     if isinstance(text, (tuple, list)):
         return [str(part) for part in text]
     parts = _AXIS_SEPARATOR.split(str(text).strip())
     if not all(parts):
-        raise InputError(f"malformed value {text!r}: expected numbers separated by 'x', like 126x100")
+        raise InputError(f"{name} {text!r} is malformed: expected numbers separated by 'x', like 126x100")
     return parts
 
 
 def parse_size(text):
     """``126`` -> (126,); ``8x126x126`` -> (8, 126, 126); ``HxW`` -> ('H', 'W') (symbol names)."""
-    parts = _axes(text)
+    parts = _axes(text, "size")
     if len(parts) > 3:
         raise InputError(f"size {text!r} has {len(parts)} axes; 1-D, 2-D and 3-D are supported")
     size = []
@@ -132,7 +132,7 @@ def parse_size(text):
 
 def parse_per_axis(text, rank, name, minimum=1):
     """``4`` -> (4,)*rank; ``4x3`` -> (4, 3), which must have ``rank`` entries."""
-    values = tuple(parse_int(part, name, minimum) for part in _axes(text))
+    values = tuple(parse_int(part, name, minimum) for part in _axes(text, name))
     return _broadcast(values, rank, name, text)
 
 
@@ -152,7 +152,7 @@ def parse_padding(text, rank):
     if re.fullmatch(r"[a-z_]+", word):
         raise InputError(f"unknown padding {text!r}; expected an integer or one of: {', '.join(PADDING_WORDS)}")
     pairs = []
-    for part in _axes(text):
+    for part in _axes(text, "padding"):
         ends = part.split(":")
         if len(ends) > 2:
             raise InputError(f"malformed padding {part!r}: expected P or BEFORE:AFTER")
@@ -163,7 +163,7 @@ def parse_padding(text, rank):
 
 def parse_scale(text, rank):
     values = []
-    for part in _axes(text):
+    for part in _axes(text, "scale"):
         try:
             value = float(part)
         except ValueError:

@@ -17,7 +17,7 @@ def test_sizes_and_symbols():
     ("0", "size must be positive, got 0"),
     ("-3", "size must be positive, got -3"),
     ("12.5", "must be an integer, got '12.5'"),
-    ("4x", "malformed value"),
+    ("4x", "size '4x' is malformed"),
     ("1x2x3x4", "has 4 axes"),
     ("1000000000000000000", "too large"),
     ("2**10", "must be an integer"),
