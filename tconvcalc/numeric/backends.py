@@ -63,11 +63,16 @@ def _tf(layer, g, x, w, groups):
     xt = tf.constant(_channels_last(x))
     if g.kind == "conv":
         filters = tf.constant(np.transpose(w, (*spatial_weights, 1, 0)))  # (*k, C_in/G, C_out)
-        if word is None:
-            padding = [[0, 0], *([b, a] for b, a in layer.padding), [0, 0]]
+        # tf.nn.conv1d/conv2d/conv3d, the ops tconvcalc.frameworks.tf models (tf.nn.convolution refuses
+        # strides > 1 with dilations > 1 in Python before any kernel runs).
+        padding = word if word is not None else [[0, 0], *([b, a] for b, a in layer.padding), [0, 0]]
+        if r == 1:
+            out = tf.nn.conv1d(xt, filters, stride=g.stride[0], padding=padding, dilations=g.dilation[0])
+        elif r == 2:
             out = tf.nn.conv2d(xt, filters, strides=g.stride, padding=padding, dilations=g.dilation)
         else:
-            out = tf.nn.convolution(xt, filters, strides=g.stride, padding=word, dilations=g.dilation)
+            out = tf.nn.conv3d(xt, filters, strides=[1, *g.stride, 1], padding=padding,
+                               dilations=[1, *g.dilation, 1])
         return _channels_first(out)
     if groups != 1:
         raise Unsupported("tf.nn.conv_transpose has no groups")
