@@ -1,0 +1,655 @@
+"""design(): stacks of N layers mapping an input size to a target size, by dynamic programming over
+the intermediate sizes -- never by enumerating the product of per-layer choices.
+
+How (1-D; each axis of an HxW size is solved alone and the axes combined, one config preferred):
+
+1. The layer table. Every configuration in the bounds (kernel, stride, dilation, symmetric integer
+   padding and every padding word, output_padding) is read once from the framework's own layer
+   function in lenient mode, at two large input sizes per residue of the input mod the stride. Its
+   output is then ``base(a) + e`` with ``base(a) = (a-1)*s`` (convT) or ``a // s`` (conv) and an
+   offset ``e`` that does not depend on the size ``a`` beyond ``a mod s`` (where the caller chooses
+   the output -- tf's output_shape -- each accepted output is an offset). Configurations that break
+   a rule at every size are left out; the layers with the same offset form one transition group.
+2. Reachable sets. From the side whose sizes stay bounded (convT: backward from OUT, conv: forward
+   from IN) the sets of sizes at each depth are computed group by group with numpy, then the other
+   direction is intersected with them (meet in the middle): a size survives at depth i only if IN
+   reaches it in i layers and it reaches OUT in N-i.
+3. Ranking. Each layer has solve.py's rank (checkerboard, output_padding, asymmetric padding,
+   dilation, kernel, stride, pads); a stack's cost is their sum, compared component by component.
+   The cheapest cost-to-go of every surviving size is one more backward pass; the stacks are then
+   listed best first by a lazy best-first search whose estimate is that exact cost-to-go.
+4. Soundness. Every transition a listed stack takes is re-checked strictly by the framework's
+   function (what forward() runs) before the stack is listed, so a stack is exactly what forward()
+   reproduces; the final stacks are built with forward() itself.
+"""
+
+import heapq
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from itertools import product
+
+import numpy as np
+
+from .checks import Checks
+from .errors import InputError, TconvError
+from .forward import evaluate, forward
+from .frameworks import module
+from .layer import FRAMEWORKS, MAX_INT, PADDING_WORDS, Layer
+from .solve import MAX_WORK, Bounds, Solution, _identity, _rank, _reasons, _solution
+
+MAX_LAYERS = 12
+KINDS = ("convT", "conv")
+MAX_ALL = 2000  # --limit 0 lists every stack, up to this many
+MAX_POPS = 200_000  # best-first steps before the search gives up listing more
+PER_AXIS = 24  # multi-axis: the best stacks of each axis that are combined
+NEAREST_WINDOW = 8
+_REFERENCE = (1009, 2003)  # input sizes (times the stride) where each configuration's offset is read
+
+__all__ = ["Bounds", "DesignResult", "Stack", "design", "design_keys", "product_keys", "MAX_LAYERS"]
+
+
+@dataclass(frozen=True)
+class Stack:
+    sizes: tuple  # N+1 sizes, IN first, OUT last (each a per-axis tuple)
+    layers: tuple  # N solve.Solution objects, one per layer
+    checkerboard: bool  # some layer's kernel is not a multiple of its stride
+    reasons: tuple
+    code: str  # the whole stack: nn.Sequential(...), keras.Sequential([...]), or one line per layer
+
+
+@dataclass(frozen=True)
+class DesignResult:
+    framework: str
+    layer: str
+    input: tuple
+    target: tuple
+    layers: int
+    stacks: tuple
+    count: int  # how many stacks are listed
+    more: bool  # whether more stacks exist beyond those listed
+    nearest: tuple  # with no stack: the reachable sizes nearest the target (on the first axis that fails)
+    explanation: str | None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One layer configuration in one transition group."""
+
+    cost: int
+    layer: Layer  # 1-D
+    choose: bool  # the caller passes the output (tf output_shape)
+    base_key: tuple  # (kernel, stride, dilation, padding): what --tied keeps equal
+
+
+def design(size_in, size_out, layers, framework="torch", kind="convT", bounds=Bounds(kernel=8, stride=4),
+           tied=False, strides=None, no_checkerboard=False, limit=10, backend="tensorflow"):
+    """Stacks of ``layers`` layers mapping ``size_in`` to ``size_out`` (per-axis tuples), best first.
+
+    >>> best = design((7,), (224,), 5).stacks[0]
+    >>> [s[0] for s in best.sizes]
+    [7, 14, 28, 56, 112, 224]
+    """
+    size_in, size_out = tuple(size_in), tuple(size_out)
+    _check_request(size_in, size_out, layers, framework, kind, bounds, strides, limit)
+    want = MAX_ALL if not limit else limit
+    options = (framework, kind, bounds, backend, strides, no_checkerboard, tied)
+    if len(set(zip(size_in, size_out))) == 1:  # every axis the same problem: one config for all axes
+        found = _search_1d(size_in[0], size_out[0], layers, options, want + 1)
+        stacks = [(cost, [(_widen(layer, len(size_in)), (a,) * len(size_in), (b,) * len(size_in))
+                          for layer, a, b in path]) for cost, path in found]
+    else:
+        stacks = _combine(size_in, size_out, layers, options, want + 1)
+    more = len(stacks) > want
+    stacks = stacks[:want]
+    built = tuple(_build(path, framework) for _, path in stacks)
+    if built:
+        return DesignResult(framework, kind, size_in, size_out, layers, built, len(built), more, (), None)
+    nearest = _nearest(size_in, size_out, layers, options)
+    return DesignResult(framework, kind, size_in, size_out, layers, (), 0, False, nearest,
+                        _explain_none(size_in, size_out, layers, options, nearest))
+
+
+def _check_request(size_in, size_out, layers, framework, kind, bounds, strides, limit):
+    if not isinstance(layers, int) or not 1 <= layers <= MAX_LAYERS:
+        raise InputError(f"--layers must be between 1 and {MAX_LAYERS}, got {layers}")
+    if kind not in KINDS:
+        raise InputError(f"design builds stacks of {' or '.join(KINDS)}, not {kind}")
+    if framework not in FRAMEWORKS:
+        raise InputError(f"unknown framework {framework!r}; expected one of: {', '.join(FRAMEWORKS)}")
+    if len(size_in) != len(size_out):
+        raise InputError(f"input {_text(size_in)} has {len(size_in)} axes but the target "
+                         f"{_text(size_out)} has {len(size_out)}")
+    if not 1 <= len(size_in) <= 3:
+        raise InputError("design takes 1-D, 2-D or 3-D sizes")
+    if any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in size_in + size_out):
+        raise InputError("design takes positive numeric sizes")
+    if min(bounds.kernel, bounds.stride, bounds.dilation) < 1 or bounds.padding < 0:
+        raise InputError("bounds must be positive (padding at least 0)")
+    work = bounds.kernel * bounds.stride * bounds.dilation * (bounds.padding + 1 + len(PADDING_WORDS))
+    if work > MAX_WORK // 1000:
+        raise InputError(f"bounds too large for design: {bounds.kernel} kernels x {bounds.stride} strides x "
+                         f"{bounds.dilation} dilations x {bounds.padding + 1} paddings; narrow "
+                         "--max-kernel/--max-stride/--max-dilation/--max-padding")
+    if strides is not None and not 1 <= strides <= MAX_INT:
+        raise InputError(f"--stride must be positive, got {strides}")
+    if limit < 0:
+        raise InputError(f"--limit must be at least 0, got {limit}")
+
+
+# ---- 1. the layer table -------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _table(framework, kind, bounds, backend, strides, no_checkerboard):
+    """{stride: {residue: {offset: [_Entry, ...] cheapest first}}} for every configuration in the bounds."""
+    idiom_ints_first = module(framework).DEFAULT_PADDING == "zeros"
+    compute = module(framework).LAYERS.get(kind)
+    if compute is None:
+        raise InputError(f"{framework} has no {kind} layer")
+    paddings = [((p, p),) for p in range(bounds.padding + 1)]
+    paddings = paddings + list(PADDING_WORDS) if idiom_ints_first else list(PADDING_WORDS) + paddings
+    found = []  # (rank tuple, order, stride, residue, offset, identity, layer, choose, base key)
+    order = 0
+    stride_range = (strides,) if strides is not None else range(1, bounds.stride + 1)
+    for s, d, k in product(stride_range, range(1, bounds.dilation + 1), range(1, bounds.kernel + 1)):
+        if no_checkerboard and k % s:
+            continue
+        for padding in paddings:
+            ops = [None] + ([(op,) for op in range(max(s, d))] if kind == "convT" else [])
+            for op in ops:
+                layer = Layer(kind, framework, 1, kernel=(k,), stride=(s,), dilation=(d,), padding=padding,
+                              output_padding=op, backend=backend)
+                order += 1
+                for residue, offsets, rank, identity, choose in _read(compute, layer, kind, s):
+                    for e in offsets:
+                        found.append((rank, order, s, residue, e, identity, layer, choose, (k, s, d, padding)))
+    if not found:
+        return {}, ()
+    weights = _weights([item[0] for item in found], MAX_LAYERS)
+    table, seen = {}, set()
+    for rank, _, s, residue, e, identity, layer, choose, base_key in sorted(found, key=lambda x: (x[0], x[1])):
+        if (s, residue, e, identity) in seen:  # the same layer written two ways: listed once, in the idiom
+            continue
+        seen.add((s, residue, e, identity))
+        cost = sum(w * c for w, c in zip(weights, rank))
+        table.setdefault(s, {}).setdefault(residue, {}).setdefault(e, []).append(
+            _Entry(cost, layer, choose, base_key))
+    return table, weights
+
+
+def _read(compute, layer, kind, s):
+    """Per residue r of the input mod s: (r, offsets, rank, identity, choose) of one configuration,
+    read leniently at a large size a = m*s + r (and, for r = 0, at a second one: the offsets of a
+    size-dependent rule that is not periodic in a mod s are the union of both readings, each checked
+    strictly later). Nothing where the configuration breaks a rule at every reading or cannot be built."""
+    reads, rank = [], None
+    for residue, multiple in [(0, _REFERENCE[1])] + [(r, _REFERENCE[0]) for r in range(s)]:
+        a = multiple * s + residue
+        checks = Checks(strict=False)
+        try:
+            axes = compute(layer, (a,), checks)
+        except (TconvError, KeyError):
+            return []
+        ax = axes[0]
+        choose = ax.output is None
+        outputs = ax.accepted or () if choose else (ax.output,)
+        offsets = frozenset(int(o) - _base(kind, a, s) for o in outputs)
+        if rank is None:
+            rank = tuple(max(0, min(int(c), 10_000)) for c in _rank(layer, axes))
+        reads.append((residue, offsets, bool(checks.broken), choose, axes))
+    if all(broken for _, _, broken, _, _ in reads):
+        return []
+    second = reads.pop(0)[1]
+    return [(r, offsets | second if r == 0 else offsets, rank, _identity(layer, axes)[2:], choose)
+            for r, offsets, _, choose, axes in reads]
+
+
+def _weights(ranks, layers):
+    """Per component of the rank, a weight so that summed costs compare like the tuples summed."""
+    maxima = [max(r[j] for r in ranks) for j in range(len(ranks[0]))]
+    weights, w = [], 1
+    for m in reversed(maxima):
+        weights.append(w)
+        w *= layers * m + 1
+    return tuple(reversed(weights))
+
+
+def _base(kind, a, s):
+    return (a - 1) * s if kind == "convT" else a // s
+
+
+# ---- 2. reachable sets, 3. cost-to-go, best-first listing --------------------------------------
+
+
+def _groups(table):
+    for s, residues in table.items():
+        for residue, offsets in residues.items():
+            for e, entries in offsets.items():
+                yield s, residue, e, entries
+
+
+def _step(sizes, table, kind):
+    """Every size one layer gives from ``sizes`` (a sorted array), by transition group."""
+    parts = [np.zeros(0, dtype=np.int64)]
+    for s, residues in table.items():
+        for residue, offsets in residues.items():
+            rows = sizes[sizes % s == residue]
+            if rows.size:
+                base = (rows - 1) * s if kind == "convT" else rows // s
+                parts += [base + e for e in offsets]
+    out = np.unique(np.concatenate(parts))
+    return out[out >= 1]
+
+
+def _unstep(sizes, table, kind):
+    """Every size from which one layer gives a size in ``sizes``."""
+    parts = [np.zeros(0, dtype=np.int64)]
+    for s, residues in table.items():
+        for residue, offsets in residues.items():
+            for e in offsets:
+                x = sizes - e
+                if kind == "convT":
+                    a = x[x % s == 0] // s + 1
+                    parts.append(a[a % s == residue])
+                else:
+                    parts.append(x[x >= 0] * s + residue)
+    out = np.unique(np.concatenate(parts))
+    return out[(out >= 1) & (out <= MAX_INT)]
+
+
+def _alive(n, target, layers, table, kind):
+    """Sorted arrays of the sizes at each depth 0..N that lie on some IN -> OUT path."""
+    start, end = np.array([n], dtype=np.int64), np.array([target], dtype=np.int64)
+    levels = [None] * (layers + 1)
+    if kind == "convT":  # sizes stay bounded going backward from OUT
+        levels[layers] = end
+        for i in range(layers - 1, -1, -1):
+            levels[i] = _unstep(levels[i + 1], table, kind)
+        levels[0] = np.intersect1d(levels[0], start)
+        for i in range(1, layers + 1):
+            levels[i] = np.intersect1d(_step(levels[i - 1], table, kind), levels[i])
+    else:  # conv: bounded going forward from IN
+        levels[0] = start
+        for i in range(1, layers + 1):
+            levels[i] = _step(levels[i - 1], table, kind)
+        levels[layers] = np.intersect1d(levels[layers], end)
+        for i in range(layers - 1, -1, -1):
+            levels[i] = np.intersect1d(_unstep(levels[i + 1], table, kind), levels[i])
+    return levels
+
+
+def _cost_to_go(levels, table, kind):
+    """Per depth, the cheapest (lenient) cost from each surviving size to OUT."""
+    infinite = np.iinfo(np.int64).max // 4
+    costs = [None] * len(levels)
+    costs[-1] = np.zeros(len(levels[-1]), dtype=np.int64)
+    for i in range(len(levels) - 2, -1, -1):
+        here, there = levels[i], levels[i + 1]
+        best = np.full(len(here), infinite, dtype=np.int64)
+        for s, residue, e, entries in _groups(table):
+            rows = np.nonzero(here % s == residue)[0]
+            if not rows.size or not there.size:
+                continue
+            a = here[rows]
+            b = ((a - 1) * s if kind == "convT" else a // s) + e
+            at = np.minimum(np.searchsorted(there, b), len(there) - 1)
+            hit = there[at] == b
+            rows, at = rows[hit], at[hit]
+            best[rows] = np.minimum(best[rows], entries[0].cost + costs[i + 1][at])
+        costs[i] = best
+    return costs
+
+
+def _search_1d(n, target, layers, options, want):
+    """[(cost, [(1-D layer, a, b), ...])] for the best ``want`` stacks, best first."""
+    framework, kind, bounds, backend, strides, no_checkerboard, tied = options
+    table, _ = _table(framework, kind, bounds, backend, strides, no_checkerboard)
+    if not tied:
+        return _best_paths(n, target, layers, table, kind, want)
+    found = []
+    for base_key, sub in _split_by_base(table).items():
+        found += _best_paths(n, target, layers, sub, kind, want)
+    found.sort(key=lambda item: item[0])
+    return found[:want]
+
+
+def _split_by_base(table):
+    """--tied: one table per (kernel, stride, dilation, padding)."""
+    split = {}
+    for s, residue, e, entries in _groups(table):
+        for entry in entries:
+            split.setdefault(entry.base_key, {}).setdefault(s, {}).setdefault(residue, {}).setdefault(
+                e, []).append(entry)
+    return split
+
+
+def _best_paths(n, target, layers, table, kind, want):
+    if not table:
+        return []
+    levels = _alive(n, target, layers, table, kind)
+    if not all(len(level) for level in levels):
+        return []
+    costs = _cost_to_go(levels, table, kind)
+    togo = [dict(zip(level.tolist(), cost.tolist())) for level, cost in zip(levels, costs)]
+    children = {}
+
+    def successors(depth, a):
+        """The transition groups from (depth, a), cheapest first: [(group cost, b, entries)]."""
+        key = (depth, a)
+        if key not in children:
+            groups = []
+            nxt = togo[depth + 1]
+            for s, residues in table.items():
+                base = _base(kind, a, s)
+                for e, entries in residues.get(a % s, {}).items():
+                    b = base + e
+                    if b in nxt:
+                        groups.append((entries[0].cost + nxt[b], b, entries))
+            groups.sort(key=lambda g: g[0])
+            children[key] = groups
+        return children[key]
+
+    # A queue item: (estimate, -depth, tie, path so far (linked), depth, a, cost so far, group index, entry index)
+    heap, tie, found, pops = [], 0, [], 0
+
+    def push_child(path, depth, a, g, gi, ei):
+        nonlocal tie
+        groups = successors(depth, a)
+        if gi < len(groups) and ei < len(groups[gi][2]):
+            _, b, entries = groups[gi]
+            estimate = g + entries[ei].cost + togo[depth + 1][b]
+            tie += 1
+            heapq.heappush(heap, (estimate, -depth, tie, path, depth, a, g, gi, ei))
+
+    push_child(None, 0, n, 0, 0, 0)
+    while heap and len(found) < want and pops < MAX_POPS:
+        estimate, _, _, path, depth, a, g, gi, ei = heapq.heappop(heap)
+        pops += 1
+        groups = successors(depth, a)
+        _, b, entries = groups[gi]
+        push_child(path, depth, a, g, gi, ei + 1)  # the next layer of the same group
+        if ei == 0:
+            push_child(path, depth, a, g, gi + 1, 0)  # the next group
+        entry = entries[ei]
+        layer = replace(entry.layer, output_size=(b,)) if entry.choose else entry.layer
+        if not _strict(layer, a, b):
+            continue
+        step = (path, (layer, a, b))
+        if depth + 1 == layers:
+            found.append((g + entry.cost, _unlink(step)))
+        else:
+            push_child(step, depth + 1, b, g + entry.cost, 0, 0)
+    return found
+
+
+def _unlink(path):
+    steps = []
+    while path is not None:
+        path, step = path
+        steps.append(step)
+    return steps[::-1]
+
+
+def _strict(layer, a, b):
+    try:
+        axes, _ = evaluate(layer, (a,))
+    except TconvError:
+        return False
+    return axes[0].output == b
+
+
+# ---- multi-axis ---------------------------------------------------------------------------------
+
+
+def _widen(layer, rank):
+    """A 1-D layer as the same layer on every axis."""
+    if rank == 1:
+        return layer
+    padding = layer.padding if isinstance(layer.padding, str) else layer.padding * rank
+    return replace(layer, rank=rank, kernel=layer.kernel * rank, stride=layer.stride * rank,
+                   dilation=layer.dilation * rank, padding=padding,
+                   output_padding=None if layer.output_padding is None else layer.output_padding * rank,
+                   output_size=None if layer.output_size is None else layer.output_size * rank)
+
+
+def _combine(size_in, size_out, layers, options, want):
+    """Each axis's best stacks, combined layer by layer into one stack; stacks whose layers have one
+    config for all axes first, then by the summed cost. Every combination is checked strictly."""
+    per_axis = [_search_1d(n, t, layers, options, PER_AXIS) for n, t in zip(size_in, size_out)]
+    if not all(per_axis):
+        return []
+    combos = []
+    for choice in product(*per_axis):
+        differing = sum(len({_base_of(path[i][0]) for _, path in choice}) > 1 for i in range(layers))
+        combos.append(((differing, sum(cost for cost, _ in choice)), choice))
+    combos.sort(key=lambda item: item[0])
+    found = []
+    for key, choice in combos:
+        path = _merge(choice, layers)
+        if path is not None:
+            found.append((key, path))
+            if len(found) >= want:
+                break
+    return found
+
+
+def _base_of(layer):
+    return (layer.kernel, layer.stride, layer.dilation, layer.padding)
+
+
+def _merge(choice, layers):
+    rank = len(choice)
+    path = []
+    for i in range(layers):
+        steps = [p[i] for _, p in choice]
+        ones = [layer for layer, _, _ in steps]
+        paddings = [layer.padding for layer in ones]
+        words = {p for p in paddings if isinstance(p, str)}
+        if words and (len(words) > 1 or len(words) < len(set(paddings))):
+            return None  # one padding word per layer
+        ops = [layer.output_padding for layer in ones]
+        if None in ops and any(op is not None for op in ops):
+            return None
+        sizes = [layer.output_size for layer in ones]
+        if None in sizes and any(size is not None for size in sizes):
+            return None
+        first = ones[0]
+        layer = Layer(first.kind, first.framework, rank,
+                      kernel=tuple(x.kernel[0] for x in ones), stride=tuple(x.stride[0] for x in ones),
+                      dilation=tuple(x.dilation[0] for x in ones),
+                      padding=first.padding if words else tuple(x.padding[0] for x in ones),
+                      output_padding=None if ops[0] is None else tuple(op[0] for op in ops),
+                      output_size=None if sizes[0] is None else tuple(size[0] for size in sizes),
+                      backend=first.backend)
+        a, b = tuple(step[1] for step in steps), tuple(step[2] for step in steps)
+        try:
+            axes, _ = evaluate(layer, a)
+        except TconvError:
+            return None
+        if tuple(ax.output for ax in axes) != b:
+            return None
+        path.append((layer, a, b))
+    return path
+
+
+# ---- the result -----------------------------------------------------------------------------------
+
+
+def _build(path, framework):
+    solutions, sizes = [], [path[0][1]]
+    for layer, a, b in path:
+        axes, _ = evaluate(layer, a)
+        solution = _solution(layer, _reasons(layer, axes), a)
+        if solution.output != b:  # forward() must reproduce every layer
+            raise AssertionError(f"design: forward gives {solution.output} for {layer}, expected {b}")
+        solutions.append(solution)
+        sizes.append(b)
+    return Stack(tuple(sizes), tuple(solutions), any(s.checkerboard for s in solutions),
+                 _stack_reasons(solutions), stack_code(framework, [s.code for s in solutions]))
+
+
+def _stack_reasons(solutions):
+    uneven = [i for i, s in enumerate(solutions, 1) if s.checkerboard]
+    reasons = [f"checkerboard risk in layer {', '.join(map(str, uneven))} (kernel not a multiple of stride)"
+               if uneven else "no checkerboard: every kernel a multiple of its stride"]
+    with_op = [i for i, s in enumerate(solutions, 1) if _nonzero(s.output_padding)]
+    reasons.append(f"output_padding in layer {', '.join(map(str, with_op))}" if with_op else "no output_padding")
+    asymmetric = [i for i, s in enumerate(solutions, 1) if any(b != a for b, a in s.pads)]
+    reasons.append(f"asymmetric padding in layer {', '.join(map(str, asymmetric))}" if asymmetric
+                   else "symmetric padding")
+    reasons.append("kernels " + ", ".join(_text(s.kernel if isinstance(s.kernel, tuple) else (s.kernel,))
+                                          for s in solutions))
+    return tuple(reasons)
+
+
+def _nonzero(value):
+    return any(value) if isinstance(value, tuple) else bool(value)
+
+
+def stack_code(framework, codes):
+    """The constructors of one stack joined the framework's way."""
+    if framework == "torch":
+        lines = [code.replace("C_in, C_out", f"C{i}, C{i + 1}", 1) for i, code in enumerate(codes)]
+        return "nn.Sequential(\n" + "".join(f"    {line},\n" for line in lines) + ")"
+    if framework == "keras":
+        return "keras.Sequential([\n" + "".join(f"    {code},\n" for code in codes) + "])"
+    if framework == "onnx":
+        lines = [code.replace('["X", "W"], ["Y"]', f'["X{i}", "W{i + 1}"], ["X{i + 1}"]', 1)
+                 for i, code in enumerate(codes)]
+        return "nodes = [\n" + "".join(f"    {line},\n" for line in lines) + "]"
+    return "\n".join("x = " + code.replace("(x, w,", f"(x, w{i},", 1) for i, code in enumerate(codes, 1))
+
+
+# ---- when nothing fits ------------------------------------------------------------------------------
+
+
+def _nearest(size_in, size_out, layers, options):
+    """On the first axis with no stack: the sizes near its target that a stack reaches."""
+    framework, kind, bounds, backend, strides, no_checkerboard, tied = options
+    table, _ = _table(framework, kind, bounds, backend, strides, no_checkerboard)
+    for n, t in zip(size_in, size_out):
+        if _search_1d(n, t, layers, options, 1):
+            continue
+        near = [c for c in _reachable_near(n, t, layers, table, kind) if c != t]
+        near.sort(key=lambda c: (abs(c - t), c))
+        found = []
+        for c in near:
+            if _search_1d(n, c, layers, options, 1):
+                found.append(c)
+                if len(found) == 4:
+                    break
+        return tuple(sorted(found))
+    return ()
+
+
+def _reachable_near(n, t, layers, table, kind):
+    """Leniently reachable sizes within the window of t (checked strictly by the caller)."""
+    if not table:
+        return []
+    offsets = [e for _, _, e, _ in _groups(table)]
+    drop = max(0, 1 - min(offsets)) if kind == "convT" else 0
+    sizes = np.array([n], dtype=np.int64)
+    for i in range(1, layers + 1):
+        sizes = _step(sizes, table, kind)
+        sizes = sizes[sizes <= t + NEAREST_WINDOW + (layers - i) * drop]
+    return [int(c) for c in sizes if abs(int(c) - t) <= NEAREST_WINDOW]
+
+
+def _explain_none(size_in, size_out, layers, options, nearest):
+    framework, kind, bounds, backend, strides, no_checkerboard, tied = options
+    constraints = [name for name, on in (("tied", tied), (f"stride {strides}", strides is not None),
+                                          ("no checkerboard", no_checkerboard)) if on]
+    message = (f"no {framework} {kind} stack of {layers} layer{'s' if layers > 1 else ''} maps {_text(size_in)} "
+               f"to {_text(size_out)} within kernel <= {bounds.kernel}, stride <= {bounds.stride}, dilation <= "
+               f"{bounds.dilation}, padding <= {bounds.padding}"
+               + (f" ({', '.join(constraints)})" if constraints else ""))
+    if nearest:
+        message += f"; reachable nearby: {', '.join(map(str, nearest))}"
+    else:
+        message += "; nothing reachable within 8 of the target: try more layers or wider bounds"
+    return message
+
+
+def _text(values):
+    return "x".join(str(v) for v in values)
+
+
+# ---- references for tests and the benchmark ----------------------------------------------------------
+
+
+def _key(layer, axes):
+    return _identity(layer, axes)[2:]
+
+
+def design_keys(n, target, layers, framework="torch", kind="convT", bounds=Bounds(kernel=8, stride=4),
+                tied=False, strides=None, no_checkerboard=False, backend="tensorflow"):
+    """Every stack design finds (1-D, no limit), as a set of (sizes, layer identities)."""
+    options = (framework, kind, bounds, backend, strides, no_checkerboard, tied)
+    found = _search_1d(n, target, layers, options, 10**9)
+    keys = set()
+    for _, path in found:
+        sizes = (path[0][1],) + tuple(b for _, _, b in path)
+        keys.add((sizes, tuple(_key(layer, evaluate(layer, (a,))[0]) for layer, a, _ in path)))
+    return keys
+
+
+def _configurations(framework, kind, bounds, backend, strides=None, no_checkerboard=False):
+    """The per-layer domain, as product enumeration sees it (the same domain as the table)."""
+    paddings = [((p, p),) for p in range(bounds.padding + 1)] + list(PADDING_WORDS)
+    configs = []
+    for k, s, d, padding in product(range(1, bounds.kernel + 1),
+                                    (strides,) if strides else range(1, bounds.stride + 1),
+                                    range(1, bounds.dilation + 1), paddings):
+        if no_checkerboard and k % s:
+            continue
+        for op in [None] + ([(op,) for op in range(max(s, d))] if kind == "convT" else []):
+            configs.append(Layer(kind, framework, 1, kernel=(k,), stride=(s,), dilation=(d,), padding=padding,
+                                 output_padding=op, backend=backend))
+    return configs
+
+
+def product_keys(n, target, layers, framework="torch", kind="convT", bounds=Bounds(kernel=8, stride=4),
+                 tied=False, strides=None, no_checkerboard=False, backend="tensorflow"):
+    """The reference: every N-tuple of configurations (the product) run through the framework's strict
+    rules layer by layer; the same set as design_keys. Exponential in N: small N and bounds only."""
+    configs = _configurations(framework, kind, bounds, backend, strides, no_checkerboard)
+    keys = set()
+    if tied:
+        groups = {}
+        for layer in configs:
+            groups.setdefault((layer.kernel, layer.stride, layer.dilation, layer.padding), []).append(layer)
+        choices = [c for group in groups.values() for c in product(group, repeat=layers)]
+    else:
+        choices = product(configs, repeat=layers)
+    for choice in choices:
+        frontier = [((n,), ())]
+        for layer in choice:
+            nxt = []
+            for sizes, identities in frontier:
+                for out, used, axes in _outputs(layer, sizes[-1]):
+                    nxt.append((sizes + (out,), identities + (_key(used, axes),)))
+            frontier = nxt
+            if not frontier:
+                break
+        keys.update((sizes, identities) for sizes, identities in frontier if sizes[-1] == target)
+    return keys
+
+
+def _outputs(layer, a):
+    """(output, the layer as run, its axes) for each output the caller can get from this layer at a."""
+    try:
+        axes, _ = evaluate(layer, (a,))
+    except (TconvError, KeyError):
+        return []
+    if axes[0].output is not None:  # an empty tensor (jax, with a warning) is no size to build on
+        return [(int(axes[0].output), layer, axes)] if axes[0].output >= 1 else []
+    found = []
+    for out in axes[0].accepted or ():
+        chosen = replace(layer, output_size=(int(out),))
+        try:
+            chosen_axes, _ = evaluate(chosen, (a,))
+        except TconvError:
+            continue
+        if chosen_axes[0].output == out:
+            found.append((int(out), chosen, chosen_axes))
+    return found
