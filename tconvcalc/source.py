@@ -305,6 +305,8 @@ class _Reader:
             return env[node.id]
         if node.id in self.globals:
             return self.globals[node.id]
+        if node.id in self.classes:
+            return self.classes[node.id]
         if node.id in ("True", "False", "None"):
             return {"True": True, "False": False, "None": None}[node.id]
         return Unknown(f"{node.id!r} is not defined in this file")
@@ -385,6 +387,10 @@ class _Reader:
 
     def v_Compare(self, node, env, ctx):
         values = [self.value(node.left, env, ctx)] + [self.value(c, env, ctx) for c in node.comparators]
+        if all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops) and \
+                not any(isinstance(v, Unknown) for v in values):  # self.downsample is not None
+            pairs = zip(node.ops, values, values[1:])
+            return all((a is b) == isinstance(op, ast.Is) for op, a, b in pairs)
         if any(isinstance(v, (Unknown, Ref)) or isinstance(v, MODULES + (Bound,)) for v in values):
             return Unknown(_segment(self.text, node))
         operations = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Lt: lambda a, b: a < b,
@@ -417,6 +423,12 @@ class _Reader:
                 return instance.consts[node.attr]
             return Unknown(f"self.{node.attr} is not set in __init__")
         base = self.value(node.value, env, ctx)
+        if isinstance(base, _Class):  # a class attribute: expansion = 1
+            for statement in base.node.body:
+                if isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == node.attr
+                                                             for t in statement.targets):
+                    return self.value(statement.value, {}, {"self": None, "prefix": ""})
+            return Unknown(_segment(self.text, node))
         if isinstance(base, Ref):
             if node.attr in ("shape",):
                 return Unknown("a tensor's shape")
@@ -486,10 +498,17 @@ class _Reader:
                 return self.list_method(owner, node, env, ctx)
             if isinstance(owner, Ref):
                 return self.tensor_method(owner, node, env, ctx)
+        method = self.own_method(node, ctx)
+        if method is not None:  # self._make_layer(...), self._forward_impl(x): a method of this class
+            return self.call_method(method, node, env, ctx)
         func = None
         if not (isinstance(node.func, ast.Name) and node.func.id in self.classes) and \
                 not (name and _is_torch_path(name)):
             func = self.value(node.func, env, ctx)
+        if isinstance(func, _Class):  # block(...) where block is a class of this file
+            args = self._elements(node.args, env, ctx)
+            kwargs = {k.arg: self.value(k.value, env, ctx) for k in node.keywords if k.arg}
+            return self.instantiate(func, args, kwargs, node)
         if isinstance(func, Bound):  # applying a module: self.conv1(x), block(x), self.layers[0](x)
             args = [self.value(a, env, ctx) for a in node.args]
             refs = [a for a in args if isinstance(a, Ref)]
@@ -516,7 +535,10 @@ class _Reader:
         if last in self.classes and (name == last or not _is_torch_path(name)):
             return self.instantiate(self.classes[last], args, kwargs, node)
         if _is_torch_path(name) or name == last:
-            module = torch_layer(last, args, kwargs, self.where(node), text)
+            try:
+                module = torch_layer(last, args, kwargs, self.where(node), text)
+            except SpecError as error:  # an error only if data flows into it
+                module = Unsupported("", str(error))
             if module is not None:
                 return module
         if last in ("Sequential", "ModuleList", "ModuleDict", "ParameterList"):
@@ -557,7 +579,35 @@ class _Reader:
             return Unknown("super()")
         return self.unknown_call(node, args, kwargs, text)
 
+    def own_method(self, node, ctx):
+        func, instance = node.func, ctx.get("self")
+        if instance is None or not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                                    and func.value.id == "self") or func.attr in instance.attrs:
+            return None
+        method = self._method(instance.cls, func.attr)
+        return method if method is not None and func.attr not in ("__init__", "forward") else None
+
+    def call_method(self, method, node, env, ctx):
+        depth = getattr(self, "depth", 0)
+        if depth > 50:
+            self.fail(node, "calls nest more than 50 deep (recursion?)")
+        args = self._elements(node.args, env, ctx)
+        kwargs = {k.arg: self.value(k.value, env, ctx) for k in node.keywords if k.arg}
+        local = self.bind_params(method, args, kwargs, node, skip_self=True)
+        self.depth = depth + 1
+        try:
+            self.block(method.body, local, {**ctx, "hint": None})
+        except _Return as returned:
+            return returned.value
+        finally:
+            self.depth = depth
+        return None
+
     def unknown_call(self, node, args, kwargs, text):
+        name = _dotted(node.func) or ""
+        if name.startswith(("keras.", "layers.", "tf.keras.", "tensorflow.keras.")):
+            raise SpecError(f"{self.where(node)}: {text}: Keras layers in Python source are not read; save the "
+                            "model with model.to_json() and chain that file")
         if any(isinstance(a, Ref) for a in list(args) + list(kwargs.values())):
             self.fail(node, f"{text}: unknown call on a tensor; it could change the size, and tconvcalc cannot "
                             "follow it (supported: torch.nn layers, classes in this file, torch.cat, +, "
@@ -754,7 +804,7 @@ class _Reader:
                 return ref
             return self.run_forward(module, forward, ref, path, node)
         if isinstance(module, Unsupported):
-            raise SpecError(f"{module.where}: {module.why}")
+            raise SpecError(f"{module.where}: {module.why}" if module.where else module.why)
         self.fail(node, f"{_segment(self.text, node)}: not a module tconvcalc can read")
 
     def run_forward(self, instance, forward, ref, path, node):
@@ -913,6 +963,8 @@ class _Reader:
 
     def s_For(self, node, env, ctx):
         iterable = self.iterate(self.value(node.iter, env, ctx), node.iter)
+        if iterable is None and ctx.get("init"):
+            return  # e.g. weight init over self.modules(): builds nothing
         if iterable is None:
             self.fail(node, f"for ... in {_segment(self.text, node.iter)}: cannot tell what it loops over")
         for element in iterable:

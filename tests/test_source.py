@@ -261,6 +261,7 @@ def test_unused_branches_pruned(tmp_path):
                 self.a = nn.Conv2d(1, 1, 3)
                 self.aux = nn.Conv2d(1, 1, 5)
                 self.unused = nn.Linear(4, 4)
+                self.unknown_kernel = nn.Conv2d(1, 1, some_size)
             def forward(self, x):
                 side = self.aux(x)
                 return self.a(x)
@@ -303,6 +304,9 @@ def test_unused_branches_pruned(tmp_path):
      "        self.c = nn.Conv2d(1, 1, 3)\n    def forward(self, x):\n        while True:\n"
      "            x = self.c(x)\n        return x\n",
      r"model.py:7: while statements in forward\(\) are not supported"),
+    ("from tensorflow import keras\nfrom keras import layers\n"
+     "model = keras.Sequential([layers.Conv2D(8, 3), layers.MaxPooling2D()])\n",
+     r"model.py:4: layers.Conv2D\(8, 3\): Keras layers in Python source are not read; .*model.to_json\(\)"),
 ])
 def test_errors_name_file_and_line(tmp_path, body, pattern):
     with pytest.raises(SpecError, match=pattern):
@@ -418,3 +422,21 @@ def test_keras2_inbound_nodes(tmp_path):
     assert [(n.name, n.inputs) for n in network.nodes] == [("c", ("input",)), ("p", ("c",)), ("u", ("p",)),
                                                             ("cat", ("u", "c"))]
     assert sizes(network, (32, 32))["cat"] == (32, 32)
+
+
+def test_resnet_like_helpers_and_residuals():
+    network = load_spec(str(DATA / "resnet_like.py"))
+    nodes = {n.name: n for n in network.nodes}
+    assert nodes["layer2.0.out"].op == "add" and nodes["layer2.0.out"].inputs == ("layer2.0.conv2",
+                                                                                   "layer2.0.downsample.0")
+    assert nodes["layer1.0.out"].inputs == ("layer1.0.conv2", "maxpool")  # no downsample: identity
+    assert "layer1.0.downsample.0" not in nodes
+    got = sizes(network, (224, 224))
+    # conv k7 s2 p3: (224+6-7)//2+1 = 112; maxpool k3 s2 p1: 56; each stage's stride-2 conv k3 p1 halves
+    assert got["conv1"] == (112, 112) and got["maxpool"] == (56, 56)
+    assert got["layer2.0.conv1"] == (28, 28) and got["layer4.1.out"] == (7, 7)
+
+
+def test_text_without_a_file():
+    network = network_from_source("import torch.nn as nn\nnet = nn.Sequential(nn.Conv1d(1, 1, 4, 4))\n", "inline.py")
+    assert sizes(network, (16,)) == {"0": (4,)}
