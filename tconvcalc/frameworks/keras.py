@@ -13,7 +13,7 @@ shapes. Eager calls differ only where they return a 0-size tensor, which the mes
 from ..arithmetic import (all_of, any_of, conv_out, conv_transpose_out, effective_kernel, floor_div, is_symbolic,
                           maximum, minimum, same_out, same_total_pad, split_pad, where)
 from . import AxisOut, call, not_available, per_axis, possible
-from .tf import transpose_outputs, windowed_output
+from .tf import same_pads, transpose_outputs, windowed_output
 
 DEFAULT_PADDING = "valid"
 
@@ -70,8 +70,9 @@ def conv(layer, sizes, checks):
     if layer.padding == "valid":
         pairs = [(0, 0)] * layer.rank
     elif layer.padding == "same":
-        # The backends split SAME as TF does: the odd pixel after.
-        pairs = [split_pad(same_total_pad(n, kj, sj, dj)) for n, kj, sj, dj in zip(sizes, k, s, d)]
+        # The backends split SAME as TF does: the odd pixel after (on the TF backend, TF's own 3-D rule).
+        rank = layer.rank if layer.backend == "tensorflow" else 2
+        pairs = [same_pads(n, kj, sj, dj, rank) for n, kj, sj, dj in zip(sizes, k, s, d)]
         checks.note("padding='same': output ceil(n/s); total pad max(0, (ceil(n/s)-1)×s + ek - n), extra after")
         return tuple(AxisOut(same_out(n, sj), p) for n, sj, p in zip(sizes, s, pairs))
     else:  # causal (Conv1D._compute_causal_padding): d×(k-1) on the left, then valid

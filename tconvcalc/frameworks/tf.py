@@ -69,9 +69,21 @@ def _pad_pairs(layer, sizes, what, ranks):
     return layer.padding
 
 
-def _axis_pads(n, k, s, d, padding):
+def same_pads(n, k, s, d, rank):
+    """SAME's (before, after): the total max(0, (ceil(n/s)-1)*s + ek - n), the odd pixel after.
+    conv3d and the 3-D pools do not clamp the total at 0: with a negative total they put trunc(T/2)
+    before the input, so the window starts inside it (found by the NumPy executor: conv3d k1 s3 on
+    n=3 reads x[1]). The output size is the same either way."""
+    if rank != 3:
+        return split_pad(same_total_pad(n, k, s, d))
+    total = (same_out(n, s) - 1) * s + effective_kernel(k, d) - n
+    before = trunc_div(total, 2)
+    return before, total - before
+
+
+def _axis_pads(n, k, s, d, padding, rank=2):
     if padding == "same":
-        return split_pad(same_total_pad(n, k, s, d))  # the odd pixel after (the right/bottom side)
+        return same_pads(n, k, s, d, rank)
     return (0, 0) if padding == "valid" else padding
 
 
@@ -105,7 +117,7 @@ def conv(layer, sizes, checks):
         _warn_empty(layer, sizes, checks, outputs, padding, d, _ONEDNN_EMPTY_CONV.format(r=r))
     else:
         checks.note("SAME: output ceil(n/s); total pad max(0, (o-1)·s + ek - n), the odd pixel after")
-    return tuple(AxisOut(o, _axis_pads(n, k, s, dj, p))
+    return tuple(AxisOut(o, _axis_pads(n, k, s, dj, p, r))
                  for o, n, k, s, dj, p in zip(outputs, sizes, layer.kernel, layer.stride, d,
                                                  _per_axis_padding(layer, padding)))
 
@@ -189,7 +201,7 @@ def _pool(layer, sizes, checks, name):
     outputs = _forward_sizes(layer, sizes, checks, padding, ones, reverse=r == 3)
     if padding != "same":
         _warn_empty(layer, sizes, checks, outputs, padding, ones, _ONEDNN_EMPTY_MAXPOOL if name == "max" else "")
-    return tuple(AxisOut(o, _axis_pads(n, k, s, 1, p))
+    return tuple(AxisOut(o, _axis_pads(n, k, s, 1, p, r))
                  for o, n, k, s, p in zip(outputs, sizes, layer.kernel, layer.stride,
                                          _per_axis_padding(layer, padding)))
 
