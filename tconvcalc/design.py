@@ -11,7 +11,7 @@ How (1-D; each axis of an HxW size is solved alone and the axes combined, one co
    the output -- tf's output_shape -- each accepted output is an offset). Configurations that break
    a rule at every size are left out; the layers with the same offset form one transition group.
 2. Reachable sets. From the side whose sizes stay bounded (convT: backward from OUT, conv: forward
-   from IN) the sets of sizes at each depth are computed group by group with numpy, then the other
+   from IN) the sets of sizes at each depth are computed group by group (plain sets), then the other
    direction is intersected with them (meet in the middle): a size survives at depth i only if IN
    reaches it in i layers and it reaches OUT in N-i.
 3. Ranking. Each layer has solve.py's rank (checkerboard, output_padding, asymmetric padding,
@@ -28,14 +28,12 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import product
 
-import numpy as np
-
 from .checks import Checks
 from .errors import InputError, TconvError
-from .forward import evaluate, forward
+from .forward import evaluate
 from .frameworks import module
 from .layer import FRAMEWORKS, MAX_INT, PADDING_WORDS, Layer
-from .solve import MAX_WORK, Bounds, Solution, _identity, _rank, _reasons, _solution
+from .solve import MAX_WORK, Bounds, _identity, _rank, _reasons, _solution
 
 MAX_LAYERS = 12
 KINDS = ("convT", "conv")
@@ -229,73 +227,62 @@ def _groups(table):
 
 
 def _step(sizes, table, kind):
-    """Every size one layer gives from ``sizes`` (a sorted array), by transition group."""
-    parts = [np.zeros(0, dtype=np.int64)]
+    """Every size one layer gives from ``sizes``, by transition group."""
+    out = set()
     for s, residues in table.items():
         for residue, offsets in residues.items():
-            rows = sizes[sizes % s == residue]
-            if rows.size:
-                base = (rows - 1) * s if kind == "convT" else rows // s
-                parts += [base + e for e in offsets]
-    out = np.unique(np.concatenate(parts))
-    return out[out >= 1]
+            bases = [_base(kind, a, s) for a in sizes if a % s == residue]
+            for e in offsets:
+                out.update(b + e for b in bases)
+    return {b for b in out if b >= 1}
 
 
 def _unstep(sizes, table, kind):
     """Every size from which one layer gives a size in ``sizes``."""
-    parts = [np.zeros(0, dtype=np.int64)]
+    out = set()
     for s, residues in table.items():
         for residue, offsets in residues.items():
             for e in offsets:
-                x = sizes - e
-                if kind == "convT":
-                    a = x[x % s == 0] // s + 1
-                    parts.append(a[a % s == residue])
-                else:
-                    parts.append(x[x >= 0] * s + residue)
-    out = np.unique(np.concatenate(parts))
-    return out[(out >= 1) & (out <= MAX_INT)]
+                if kind == "convT":  # b = (a-1)*s + e
+                    out.update(a for a in ((b - e) // s + 1 for b in sizes if (b - e) % s == 0) if a % s == residue)
+                else:  # b = a//s + e, so a = (b-e)*s + residue
+                    out.update((b - e) * s + residue for b in sizes if b >= e)
+    return {a for a in out if 1 <= a <= MAX_INT}
 
 
 def _alive(n, target, layers, table, kind):
-    """Sorted arrays of the sizes at each depth 0..N that lie on some IN -> OUT path."""
-    start, end = np.array([n], dtype=np.int64), np.array([target], dtype=np.int64)
+    """The sizes at each depth 0..N that lie on some IN -> OUT path."""
     levels = [None] * (layers + 1)
     if kind == "convT":  # sizes stay bounded going backward from OUT
-        levels[layers] = end
+        levels[layers] = {target}
         for i in range(layers - 1, -1, -1):
             levels[i] = _unstep(levels[i + 1], table, kind)
-        levels[0] = np.intersect1d(levels[0], start)
+        levels[0] &= {n}
         for i in range(1, layers + 1):
-            levels[i] = np.intersect1d(_step(levels[i - 1], table, kind), levels[i])
+            levels[i] &= _step(levels[i - 1], table, kind)
     else:  # conv: bounded going forward from IN
-        levels[0] = start
+        levels[0] = {n}
         for i in range(1, layers + 1):
             levels[i] = _step(levels[i - 1], table, kind)
-        levels[layers] = np.intersect1d(levels[layers], end)
+        levels[layers] &= {target}
         for i in range(layers - 1, -1, -1):
-            levels[i] = np.intersect1d(_unstep(levels[i + 1], table, kind), levels[i])
+            levels[i] &= _unstep(levels[i + 1], table, kind)
     return levels
 
 
 def _cost_to_go(levels, table, kind):
-    """Per depth, the cheapest (lenient) cost from each surviving size to OUT."""
-    infinite = np.iinfo(np.int64).max // 4
+    """Per depth, the cheapest (lenient) cost from each surviving size to OUT: {size: cost}."""
     costs = [None] * len(levels)
-    costs[-1] = np.zeros(len(levels[-1]), dtype=np.int64)
+    costs[-1] = dict.fromkeys(levels[-1], 0)
     for i in range(len(levels) - 2, -1, -1):
-        here, there = levels[i], levels[i + 1]
-        best = np.full(len(here), infinite, dtype=np.int64)
+        there, best = costs[i + 1], {}
         for s, residue, e, entries in _groups(table):
-            rows = np.nonzero(here % s == residue)[0]
-            if not rows.size or not there.size:
-                continue
-            a = here[rows]
-            b = ((a - 1) * s if kind == "convT" else a // s) + e
-            at = np.minimum(np.searchsorted(there, b), len(there) - 1)
-            hit = there[at] == b
-            rows, at = rows[hit], at[hit]
-            best[rows] = np.minimum(best[rows], entries[0].cost + costs[i + 1][at])
+            cost = entries[0].cost
+            for a in levels[i]:
+                if a % s == residue:
+                    b = _base(kind, a, s) + e
+                    if b in there and cost + there[b] < best.get(a, cost + there[b] + 1):
+                        best[a] = cost + there[b]
         costs[i] = best
     return costs
 
@@ -329,8 +316,7 @@ def _best_paths(n, target, layers, table, kind, want):
     levels = _alive(n, target, layers, table, kind)
     if not all(len(level) for level in levels):
         return []
-    costs = _cost_to_go(levels, table, kind)
-    togo = [dict(zip(level.tolist(), cost.tolist())) for level, cost in zip(levels, costs)]
+    togo = _cost_to_go(levels, table, kind)
     children = {}
 
     def successors(depth, a):
@@ -548,11 +534,10 @@ def _reachable_near(n, t, layers, table, kind):
         return []
     offsets = [e for _, _, e, _ in _groups(table)]
     drop = max(0, 1 - min(offsets)) if kind == "convT" else 0
-    sizes = np.array([n], dtype=np.int64)
+    sizes = {n}
     for i in range(1, layers + 1):
-        sizes = _step(sizes, table, kind)
-        sizes = sizes[sizes <= t + NEAREST_WINDOW + (layers - i) * drop]
-    return [int(c) for c in sizes if abs(int(c) - t) <= NEAREST_WINDOW]
+        sizes = {b for b in _step(sizes, table, kind) if b <= t + NEAREST_WINDOW + (layers - i) * drop}
+    return sorted(c for c in sizes if abs(c - t) <= NEAREST_WINDOW)
 
 
 def _explain_none(size_in, size_out, layers, options, nearest):

@@ -138,15 +138,11 @@ def test_completeness_is_not_vacuous():
     assert len(product_keys(3, 12, 2, "torch", "convT", TINY)) > 3
 
 
-# ---- performance (issue 4) ---------------------------------------------------------------------------
+# ---- the issue's performance case answers (its time is measured in benchmarks/design.py) -----------
 
 
-def test_six_layers_under_a_second():
-    import time
-
-    start = time.perf_counter()
+def test_six_layers_with_the_issue_bounds():
     result = design((64,), (4096,), 6, bounds=Bounds(kernel=8, stride=4, dilation=2, padding=8))
-    assert time.perf_counter() - start < 2.0  # 1 s on an idle machine; headroom for shared CI cores
     assert result.stacks
 
 
