@@ -94,4 +94,55 @@ def matrix(size, as_json, no_matrix, **options):
         render.print_matrix(result, consoles()[0])
 
 
-COMMANDS = [verify, matrix]
+def _convert_options(command):
+    """The layer options of convert: LAYER, --from and --to replace -l and -f."""
+    options = [
+        click.option("--from", "source", required=True, help="The framework of the layer: torch, keras, tf, jax, onnx."),
+        click.option("--to", "target", required=True, help="The framework to write it in."),
+        click.option("--size", "size", required=True, help="The input size the equivalence is proved on: 126, 64x64."),
+        click.option("-k", "--kernel", help="Kernel size: 4, or per axis 4x3."),
+        click.option("-s", "--stride", help="Stride (default 1)."),
+        click.option("-p", "--padding", help="Integers (per axis 1x2, asymmetric BEFORE:AFTER), or a padding word."),
+        click.option("-d", "--dilation", help="Dilation (default 1)."),
+        click.option("--output-padding", help="Transposed conv output_padding."),
+        click.option("--output-size", help="The output the caller asks for (torch output_size=, tf/onnx output_shape)."),
+        click.option("--backend", help="Keras backend (either side): tensorflow (default), jax or torch."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.command(context_settings=SIZE_COMMAND)
+@click.argument("kind", metavar="LAYER")
+@_convert_options
+@reports
+def convert(kind, as_json, source, target, size, backend, **options):
+    """The same conv / convT in another framework, proved on numbers by the executor: exact, needs an
+    extra pad/crop (emitted as code), or impossible (why).
+
+    
+    tconvcalc convert convT --from torch --to keras -k 3 -s 2 -p 1 --output-padding 1 --size 64
+    tconvcalc convert conv --from tf --to torch -k 3 -s 2 -p same --size 64x64 --json
+    """
+    _need_numpy("convert")
+    import json
+
+    from . import render
+    from .convert import convert as run_convert
+    from ..layer import build_layer, parse_framework
+    from ..render import consoles
+
+    sizes = _numeric_size(size, "convert")
+    source, target = parse_framework(source), parse_framework(target)
+    layer = build_layer(kind, source, len(sizes), backend=backend if source == "keras" else None, **options)
+    result = run_convert(layer, sizes, target, backend=backend or "tensorflow")
+    if as_json:
+        click.echo(json.dumps(result.as_json(), ensure_ascii=False))
+    else:
+        render.print_convert(result, consoles()[0])
+    if result.verdict == "impossible":
+        sys.exit(1)
+
+
+COMMANDS = [verify, matrix, convert]

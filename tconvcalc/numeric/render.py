@@ -120,3 +120,17 @@ def _shape(values):
         shape.append(values)
         values = values[0] if values else None
     return shape
+
+
+def print_convert(result, console):
+    verdict = {"exact": "[green]exact[/green]", "extra": "[yellow]needs an extra pad/crop[/yellow]",
+               "impossible": "[red]impossible[/red]"}[result.verdict]
+    console.print(f"{result.source} {result.source_layer.kind} -> {result.target}: {verdict}", soft_wrap=True)
+    if result.code:
+        console.print(result.code, soft_wrap=True, markup=False, highlight=False)
+    if result.extra:
+        console.print(("before the layer:" if result.source_layer.kind == "conv" else "after the layer:"))
+        console.print(result.extra, soft_wrap=True, markup=False, highlight=False)
+    console.print(result.reason, soft_wrap=True, markup=False, highlight=False)
+    if result.max_abs_diff is not None:
+        console.print(f"executor, same data and weights: max abs diff {result.max_abs_diff:.1e}")
