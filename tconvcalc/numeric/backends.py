@@ -100,7 +100,11 @@ def _keras(layer, g, x, w, groups):
     xk = _channels_last(x).copy()
     if g.kind == "conv":
         kernel = np.transpose(w, (*spatial_weights, 1, 0)).copy()
-        out = keras.ops.conv(xk, kernel, strides=g.stride, padding=layer.padding, data_format="channels_last",
+        padding = layer.padding
+        if padding == "causal":  # Conv1D(padding="causal") pads d*(k-1) on the left, then runs "valid"
+            xk = np.pad(xk, [(0, 0), (g.dilation[0] * (g.kernel[0] - 1), 0), (0, 0)])
+            padding = "valid"
+        out = keras.ops.conv(xk, kernel, strides=g.stride, padding=padding, data_format="channels_last",
                              dilation_rate=g.dilation)
         return _channels_first(keras.ops.convert_to_numpy(out))
     if groups != 1:

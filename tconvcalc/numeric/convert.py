@@ -244,7 +244,7 @@ def _data(g, channels, seed):
 
 def target_weights(w, source, target):
     """The source's weights (executor layout) as the target layer must hold them to compute the same."""
-    return np.flip(w, axis=tuple(range(2, w.ndim))) if flips(source) != flips(target) else w
+    return np.flip(w, axis=tuple(range(2, w.ndim))).copy() if flips(source) != flips(target) else w
 
 
 def target_output(x, w, source, tg, pads):

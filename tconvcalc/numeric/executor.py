@@ -10,8 +10,9 @@ two canonical operations below compute with them:
   ``i*s + t*d`` of the full ``(n-1)*s + d*(k-1) + 1`` result, which is then cropped by ``before``
   at the start and cut (or extended with zeros: output_padding) to ``out`` at the end.
 
-Vectorised: the only Python loop is over kernel taps; each tap is one batched BLAS matmul over
-(groups) x (batch * positions, channels). Data layout: N, C, spatial... (torch's), weights in
+Vectorised: the only Python loop is over kernel taps. conv gathers one strided view per tap into
+an im2col matrix and does one batched BLAS matmul; conv_transpose does one batched matmul per tap
+and adds it into a strided view of the full result. Channels-first throughout. Data layout: N, C, spatial... (torch's), weights in
 torch's layouts: conv (C_out, C_in/groups, *k), conv_transpose (C_in, C_out/groups, *k).
 """
 
@@ -86,20 +87,24 @@ def check_size(shape, what="array"):
 
 
 def window(x, first_axis, starts, lengths):
-    """``x[start:start+length]`` on the axes from ``first_axis``, with zeros wherever that leaves ``x``."""
+    """``x[start:start+length]`` on the axes from ``first_axis``, with zeros wherever that leaves ``x``:
+    a view when it stays inside ``x``, else one zero-filled array and one copy."""
+    source, target, shape, inside = [slice(None)] * x.ndim, [slice(None)] * x.ndim, list(x.shape), True
     for j, (start, length) in enumerate(zip(starts, lengths)):
         axis = first_axis + j
         n = x.shape[axis]
         lo, hi = min(max(start, 0), n), min(max(start + length, 0), n)
         hi = max(hi, lo)
         zeros_before = min(max(lo - start, 0), length)
-        zeros_after = length - zeros_before - (hi - lo)
-        index = [slice(None)] * x.ndim
-        index[axis] = slice(lo, hi)
-        widths = [(0, 0)] * x.ndim
-        widths[axis] = (zeros_before, zeros_after)
-        x = np.pad(x[tuple(index)], widths)
-    return x
+        source[axis] = slice(lo, hi)
+        target[axis] = slice(zeros_before, zeros_before + hi - lo)
+        shape[axis] = length
+        inside = inside and zeros_before == 0 and hi - lo == length
+    if inside:
+        return x[tuple(source)]
+    out = np.zeros(shape, dtype=x.dtype)
+    out[tuple(target)] = x[tuple(source)]
+    return out
 
 
 def _taps(g):
@@ -115,22 +120,9 @@ def _span(m, k, s, d):
     return (m - 1) * s + d * (k - 1) + 1 if m > 0 else 0
 
 
-def _grouped(x, groups):
-    """(N, C, *sp) -> (G, N, *sp, C/G): groups first, channels last, for batched matmuls."""
-    n, c = x.shape[:2]
-    x = np.moveaxis(x.reshape(n, groups, c // groups, *x.shape[2:]), (1, 2), (0, -1))
-    return x
-
-
-def _ungrouped(y):
-    """(G, N, *sp, C/G) -> (N, G*C/G, *sp)."""
-    g, n, c = y.shape[0], y.shape[1], y.shape[-1]
-    y = np.moveaxis(y, (0, -1), (1, 2))
-    return y.reshape(n, g * c, *y.shape[3:])
-
-
 def conv(x, w, g, groups=1):
-    """Cross-correlation of x (N, C_in, *n) with w (C_out, C_in/groups, *k) on the geometry ``g``."""
+    """Cross-correlation of x (N, C_in, *n) with w (C_out, C_in/groups, *k) on the geometry ``g``:
+    im2col (one strided view per tap into a (taps, C_in/G) x positions matrix) and one batched matmul."""
     if g.flip:
         w = np.flip(w, axis=tuple(range(2, w.ndim)))
     n_batch, c_in = x.shape[:2]
@@ -139,20 +131,33 @@ def conv(x, w, g, groups=1):
     spans = [_span(m, kj, sj, dj) for m, kj, sj, dj in zip(g.output, g.kernel, g.stride, g.dilation)]
     check_size((n_batch, c_in, *spans), "padded input")
     check_size((n_batch, c_out, *g.output), "output")
-    padded = _grouped(window(x, 2, [-b for b in g.before], spans), groups)  # (G, N, *spans, ci)
-    # (C_out, ci, *k) -> (G, *k, ci, co)
-    wg = np.moveaxis(w.reshape(groups, co, ci, *g.kernel), (1, 2), (-1, -2))
-    rows = n_batch * int(np.prod(g.output, dtype=np.int64))
-    out = np.zeros((groups, rows, co), dtype=np.result_type(x, w))
-    for tap, where in _taps(g):
-        patch = padded[(slice(None), slice(None)) + where].reshape(groups, rows, ci)
-        out += patch @ wg[(slice(None),) + tap]
-    return _ungrouped(out.reshape(groups, n_batch, *g.output, co))
+    taps = int(np.prod(g.kernel, dtype=np.int64))
+    check_size((n_batch, c_in * taps, *g.output), "im2col matrix")
+    padded = window(x, 2, [-b for b in g.before], spans)
+    positions = int(np.prod(g.output, dtype=np.int64))
+    dtype = np.result_type(x, w)
+    # polyphase: the padded input split once by position mod stride, so each tap reads unit-stride rows
+    phases = {}
+    cols = np.empty((n_batch, taps, c_in, *g.output), dtype=dtype)
+    for j, tap in enumerate(product(*(range(kj) for kj in g.kernel))):
+        offsets = [t * dj for t, dj in zip(tap, g.dilation)]
+        phase = tuple(o % sj for o, sj in zip(offsets, g.stride))
+        if phase not in phases:
+            phases[phase] = np.ascontiguousarray(padded[(slice(None), slice(None)) + tuple(
+                slice(r, None, sj) for r, sj in zip(phase, g.stride))])
+        cols[:, j] = phases[phase][(slice(None), slice(None)) + tuple(
+            slice(o // sj, o // sj + m) for o, sj, m in zip(offsets, g.stride, g.output))]
+    # (C_out, ci, *k) -> (G, co, taps*ci), ordered like cols: tap-major, then channel
+    wg = np.moveaxis(w.reshape(groups, co, ci, taps), 3, 2).reshape(groups, co, taps * ci)
+    cols = np.moveaxis(cols.reshape(n_batch, taps, groups, ci, positions), 2, 1) if groups > 1 else cols
+    out = np.matmul(wg, cols.reshape(n_batch, groups, taps * ci, positions))  # (N, G, co, P)
+    return out.reshape(n_batch, c_out, *g.output)
 
 
 def conv_transpose(y, w, g, groups=1):
     """The transposed convolution of y (N, C_in, *n) with w (C_in, C_out/groups, *k) on ``g``:
-    the scatter-add of kernel taps, cropped by ``g.before`` and cut/extended to ``g.output``."""
+    the scatter-add of kernel taps (one batched matmul per tap, added into a strided view of the
+    full result, channels-first throughout), cropped by ``g.before`` and cut/extended to ``g.output``."""
     if g.flip:
         w = np.flip(w, axis=tuple(range(2, w.ndim)))
     n_batch, c_in = y.shape[:2]
@@ -160,15 +165,17 @@ def conv_transpose(y, w, g, groups=1):
     full = [_span(m, kj, sj, dj) for m, kj, sj, dj in zip(g.input, g.kernel, g.stride, g.dilation)]
     check_size((n_batch, co * groups, *full), "full transposed-convolution result")
     check_size((n_batch, co * groups, *g.output), "output")
-    rows = n_batch * int(np.prod(g.input, dtype=np.int64))
-    source = _grouped(y, groups).reshape(groups, rows, ci)
-    # (C_in, co, *k) -> (G, *k, ci, co)
-    wg = np.moveaxis(w.reshape(groups, ci, co, *g.kernel), (1, 2), (-2, -1))
-    result = np.zeros((groups, n_batch, *full, co), dtype=np.result_type(y, w))
+    positions = int(np.prod(g.input, dtype=np.int64))
+    source = y.reshape(n_batch, groups, ci, positions)
+    # (C_in, co, *k) -> (G, *k, co, ci): each tap's (co, ci) matrix
+    wg = np.ascontiguousarray(np.moveaxis(w.reshape(groups, ci, co, *g.kernel), (1, 2), (-1, -2)))
+    result = np.zeros((n_batch, groups, co, *full), dtype=np.result_type(y, w))
+    lead = (slice(None),) * 3
     for tap, where in _taps(g):
-        contribution = source @ wg[(slice(None),) + tap]
-        result[(slice(None), slice(None)) + where] += contribution.reshape(groups, n_batch, *g.input, co)
-    return _ungrouped(window(result, 2, g.before, g.output))
+        contribution = np.matmul(wg[(slice(None),) + tap], source)  # (N, G, co, P)
+        result[lead + where] += contribution.reshape(n_batch, groups, co, *g.input)
+    result = result.reshape(n_batch, groups * co, *full)
+    return window(result, 2, g.before, g.output)
 
 
 def run(x, w, g, groups=1):

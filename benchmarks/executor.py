@@ -1,0 +1,122 @@
+"""The NumPy executor against torch.nn.functional on the CPU, same thread count, in one run.
+
+    python benchmarks/executor.py [--threads 1] [--repeat 5]
+
+Cases (float32, torch's default kernels -- mkldnn as shipped -- and with mkldnn off):
+* 2-D: N=8, 64->32 channels, 64x64, k=4, s=2, p=1 (conv_transpose2d 64->128, conv2d 64->32);
+* 3-D: N=2, 32->16 channels, 16x16x16, k=4, s=2, p=1;
+* 1-D audio: N=4, 32->16 channels, 4000 samples, k=16, s=8, p=4 (conv_transpose1d x8 upsampling).
+
+Time: the best of --repeat runs after one warm-up. Peak memory: tracemalloc's peak for the executor
+(numpy reports its allocations to tracemalloc); torch's CPU allocator is invisible to tracemalloc, so
+for torch the peak is torch.profiler's largest live CPU memory (profile_memory=True) -- both include
+the output. The thread count is set before numpy is imported (OPENBLAS/OMP/MKL_NUM_THREADS) and with
+torch.set_num_threads. The target is within 2x of torch's time.
+"""
+
+import argparse
+import os
+import sys
+
+
+def _threads():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=5)
+    return parser.parse_args()
+
+
+ARGS = _threads()
+for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[name] = str(ARGS.threads)
+
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from tconvcalc import build_layer  # noqa: E402
+from tconvcalc.numeric.executor import geometry, run  # noqa: E402
+
+CASES = [  # name, rank, batch, c_in, c_out, size, kernel, stride, padding
+    ("2-D 64x64", 2, 8, 64, 32, 64, 4, 2, 1),
+    ("3-D 16^3", 3, 2, 32, 16, 16, 4, 2, 1),
+    ("1-D audio 4000", 1, 4, 32, 16, 4000, 16, 8, 4),
+]
+
+
+def best(fn, repeat):
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def numpy_peak(fn):
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def torch_peak(fn):
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    live, peak = 0, 0
+    for event in sorted(prof.profiler.function_events, key=lambda e: e.time_range.start):
+        live += event.cpu_memory_usage if not event.cpu_children else 0
+        peak = max(peak, live)
+    del torch
+    return peak
+
+
+def main():
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(ARGS.threads)
+    print(f"threads: {ARGS.threads} (torch {torch.__version__}, numpy {np.__version__}); best of {ARGS.repeat}")
+    header = f"{'case':<16}{'op':<8}{'executor':>11}{'torch':>10}{'ratio':>7}{'no-mkldnn':>11}{'ratio':>7}" \
+             f"{'numpy peak':>12}{'torch peak':>12}"
+    print(header)
+    rng = np.random.default_rng(0)
+    for name, rank, batch, c_in, c_out, n, k, s, p in CASES:
+        for kind in ("convT", "conv"):
+            layer = build_layer(kind, "torch", rank, kernel=k, stride=s, padding=p)
+            g = geometry(layer, (n,) * rank)
+            x = rng.standard_normal((batch, c_in, *g.input)).astype(np.float32)
+            shape = (c_out, c_in, *g.kernel) if kind == "conv" else (c_in, c_out, *g.kernel)
+            w = rng.standard_normal(shape).astype(np.float32)
+            op = getattr(F, f"conv{rank}d" if kind == "conv" else f"conv_transpose{rank}d")
+            xt, wt = torch.from_numpy(x), torch.from_numpy(w)
+
+            def ours():
+                return run(x, w, g)
+
+            def theirs():
+                with torch.no_grad():
+                    return op(xt, wt, stride=s, padding=p)
+
+            diff = float(np.max(np.abs(ours() - theirs().numpy())))
+            scale = float(np.max(np.abs(theirs().numpy())))
+            assert diff <= 1e-4 * max(1.0, scale), f"{name} {kind}: values differ by {diff}"
+            t_ours, t_torch = best(ours, ARGS.repeat), best(theirs, ARGS.repeat)
+            torch.backends.mkldnn.enabled = False
+            t_ref = best(theirs, ARGS.repeat)
+            torch.backends.mkldnn.enabled = True
+            m_ours, m_torch = numpy_peak(ours), torch_peak(theirs)
+            print(f"{name:<16}{kind:<8}{t_ours * 1e3:>9.1f}ms{t_torch * 1e3:>8.1f}ms{t_ours / t_torch:>7.2f}"
+                  f"{t_ref * 1e3:>9.1f}ms{t_ours / t_ref:>7.2f}{m_ours / 2**20:>10.1f}MB{m_torch / 2**20:>10.1f}MB")
+
+
+if __name__ == "__main__":
+    main()
