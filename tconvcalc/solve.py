@@ -79,7 +79,8 @@ def solve(size, target, kinds=("convT",), frameworks=("torch",), bounds=Bounds()
     _check_request(size, target, bounds)
     found = []
     for framework, kind in product(frameworks, kinds):
-        found += _solve_layer(size, target, framework, kind, bounds, fixed, backend)
+        if kind in module(framework).LAYERS:  # keras has no unpool, tf no upsample, ...
+            found += _solve_layer(size, target, framework, kind, bounds, fixed, backend)
     found.sort(key=lambda item: item[0])
     shown = found if not limit else found[:limit]
     solutions = tuple(_solution(layer, reasons, size) for _, layer, reasons in shown)
@@ -295,10 +296,7 @@ def _resampling(size, target, framework, kind, backend):
     else:
         scale = tuple(t / n for n, t in zip(size, target))
     layer = Layer(kind, framework, len(size), scale=scale, backend=backend)
-    try:
-        axes = _strict(layer, size, target)
-    except (TconvError, KeyError):  # KeyError: the framework has no such layer
-        return []
+    axes = _strict(layer, size, target)
     return [(_rank(layer, axes), layer, _reasons(layer, axes))] if axes else []
 
 
@@ -459,6 +457,8 @@ NEAREST_WINDOW = 8
 
 def _reachable(n, target, kinds, frameworks, bounds, fixed, backend):
     for framework, kind in product(frameworks, kinds):
+        if kind not in module(framework).LAYERS:
+            continue
         if kind in ("upsample", "pixelshuffle"):
             if _resampling((n,), (target,), framework, kind, backend):
                 return True

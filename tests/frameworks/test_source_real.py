@@ -186,6 +186,7 @@ def _rebuild(keras, model, size):
                                            ("keras_functional_unet.json", "functional")])
 def test_keras_fixtures_real(keras_ready, fixture, make):
     keras = keras_ready
+    keras.backend.clear_session()  # auto-generated layer names count up across the session otherwise
     maker = _module("make_keras_fixtures")
     model = getattr(maker, make)()
     fresh = network_from_keras_json(json.loads(model.to_json()), fixture)
