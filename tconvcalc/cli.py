@@ -133,7 +133,10 @@ def solve(size, target, kinds, frameworks, as_json, limit, backend, **options):
     elif result.solutions:
         render.print_solutions(result, out)
     if not result.solutions:
-        raise NoSolutionError(result.explanation) if not as_json else _json_no_solution(result)
+        if as_json:  # the JSON above carries the explanation and the nearest sizes; stderr gets the line
+            click.echo(f"tconvcalc: {result.explanation}", err=True)
+            sys.exit(NoSolutionError.exit_code)
+        raise NoSolutionError(result.explanation)
 
 
 @cli.command(context_settings=SIZE_COMMAND)
@@ -157,11 +160,6 @@ def inputs(output, as_json, **options):
         click.echo(render.to_json(result))
     else:
         render.print_inputs(result, render.consoles()[0])
-
-
-def _json_no_solution(result):
-    click.echo(result.explanation, err=True)
-    sys.exit(NoSolutionError.exit_code)
 
 
 def _register_optional_commands():

@@ -33,7 +33,7 @@ from .errors import InputError, TconvError
 from .forward import evaluate
 from .frameworks import module
 from .layer import FRAMEWORKS, MAX_INT, PADDING_WORDS, Layer
-from .solve import MAX_WORK, Bounds, _identity, _rank, _reasons, _solution
+from .solve import MAX_WORK, Bounds, layer_identity, layer_rank, layer_reasons, make_solution
 
 MAX_LAYERS = 12
 KINDS = ("convT", "conv")
@@ -193,12 +193,12 @@ def _read(compute, layer, kind, s):
         outputs = ax.accepted or () if choose else (ax.output,)
         offsets = frozenset(int(o) - _base(kind, a, s) for o in outputs)
         if rank is None:
-            rank = tuple(max(0, min(int(c), 10_000)) for c in _rank(layer, axes))
+            rank = tuple(max(0, min(int(c), 10_000)) for c in layer_rank(layer, axes))
         reads.append((residue, offsets, bool(checks.broken), choose, axes))
     if all(broken for _, _, broken, _, _ in reads):
         return []
     second = reads.pop(0)[1]
-    return [(r, offsets | second if r == 0 else offsets, rank, _identity(layer, axes)[2:], choose)
+    return [(r, offsets | second if r == 0 else offsets, rank, layer_identity(layer, axes)[2:], choose)
             for r, offsets, _, choose, axes in reads]
 
 
@@ -465,7 +465,7 @@ def _build(path, framework):
     solutions, sizes = [], [path[0][1]]
     for layer, a, b in path:
         axes, _ = evaluate(layer, a)
-        solution = _solution(layer, _reasons(layer, axes), a)
+        solution = make_solution(layer, layer_reasons(layer, axes), a)
         if solution.output != b:  # forward() must reproduce every layer
             raise AssertionError(f"design: forward gives {solution.output} for {layer}, expected {b}")
         solutions.append(solution)
@@ -563,7 +563,7 @@ def _text(values):
 
 
 def _key(layer, axes):
-    return _identity(layer, axes)[2:]
+    return layer_identity(layer, axes)[2:]
 
 
 def design_keys(n, target, layers, framework="torch", kind="convT", bounds=Bounds(kernel=8, stride=4),

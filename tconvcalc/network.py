@@ -6,7 +6,7 @@ a chain uses exactly the framework rules a single layer does.
 """
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import InputError, ShapeError, TconvError
@@ -534,5 +534,5 @@ def mirror_decoder(network, size):
         if layer is None:
             raise SpecError(f"{node.where}: mirror takes a plain encoder stack (no merges)")
         before = sizes[node.inputs[0]]
-        decoder.append((node, mirror(replace(layer), before), sizes[node.name], before))
+        decoder.append((node, mirror(layer, before), sizes[node.name], before))
     return decoder

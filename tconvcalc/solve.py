@@ -83,7 +83,7 @@ def solve(size, target, kinds=("convT",), frameworks=("torch",), bounds=Bounds()
             found += _solve_layer(size, target, framework, kind, bounds, fixed, backend)
     found.sort(key=lambda item: item[0])
     shown = found if not limit else found[:limit]
-    solutions = tuple(_solution(layer, reasons, size) for _, layer, reasons in shown)
+    solutions = tuple(make_solution(layer, reasons, size) for _, layer, reasons in shown)
     if solutions:
         return SolveResult(tuple(size), tuple(target), solutions, len(solutions), len(found), (), None)
     nearest = _nearest(size, target, kinds, frameworks, bounds, fixed, backend)
@@ -112,9 +112,9 @@ def _solve_layer(size, target, framework, kind, bounds, fixed, backend):
     checked = per_axis[0] if len(size) == 1 else _combine(per_axis, size, target)
     ranked = {}
     for layer, axes in checked:
-        key = _identity(layer, axes)
+        key = layer_identity(layer, axes)
         if key not in ranked:
-            ranked[key] = (_rank(layer, axes), layer, _reasons(layer, axes))
+            ranked[key] = (layer_rank(layer, axes), layer, layer_reasons(layer, axes))
     return list(ranked.values())
 
 
@@ -251,7 +251,7 @@ def _strict(layer, size, target):
     return axes if tuple(int(ax.output) for ax in axes) == tuple(target) else None
 
 
-def _identity(layer, axes):
+def layer_identity(layer, axes):
     """What makes two candidates the same layer: the pads and output_padding the framework applies."""
     return (layer.framework, layer.kind, layer.kernel, layer.stride, layer.dilation,
             tuple(tuple(map(int, ax.pads)) if ax.pads else None for ax in axes),
@@ -297,13 +297,13 @@ def _resampling(size, target, framework, kind, backend):
         scale = tuple(t / n for n, t in zip(size, target))
     layer = Layer(kind, framework, len(size), scale=scale, backend=backend)
     axes = _strict(layer, size, target)
-    return [(_rank(layer, axes), layer, _reasons(layer, axes))] if axes else []
+    return [(layer_rank(layer, axes), layer, layer_reasons(layer, axes))] if axes else []
 
 
 # ---- ranking ----------------------------------------------------------------------------------
 
 
-def _rank(layer, axes):
+def layer_rank(layer, axes):
     """Best first: learned layers without checkerboard, no output_padding, symmetric pads,
     no dilation, the smallest kernel."""
     if layer.kind in ("upsample", "pixelshuffle"):
@@ -318,7 +318,7 @@ def _uneven(layer):
     return layer.kind == "convT" and any(k % s for k, s in zip(layer.kernel, layer.stride))
 
 
-def _reasons(layer, axes):
+def layer_reasons(layer, axes):
     if layer.kind in ("upsample", "pixelshuffle"):
         return ("fixed resampling, no learned weights: no checkerboard",)
     k, s = _scalar(layer.kernel), _scalar(layer.stride)
@@ -340,7 +340,7 @@ def _scalar(values):
     return values[0] if len(set(values)) == 1 else values
 
 
-def _solution(layer, reasons, size):
+def make_solution(layer, reasons, size):
     result = forward(layer, tuple(size))
     pads = tuple(ax.pads for ax in result.axes)
     padding = layer.padding if isinstance(layer.padding, str) or not layer.padding else (
@@ -533,11 +533,11 @@ def brute_force(n, target, framework, kind, bounds, backend="tensorflow"):
             except (TconvError, KeyError):
                 continue
             if axes[0].output == target:
-                found.add(_identity(layer, axes))
+                found.add(layer_identity(layer, axes))
     return found
 
 
 def closed_form(n, target, framework, kind, bounds, backend="tensorflow"):
     """The same set as brute_force, from the closed-form search."""
-    return {_identity(layer, evaluate(layer, (n,))[0])
+    return {layer_identity(layer, evaluate(layer, (n,))[0])
             for _, layer, _ in _solve_layer((n,), (target,), framework, kind, bounds, {}, backend)}

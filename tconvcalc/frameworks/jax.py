@@ -89,7 +89,6 @@ def _window_outputs(layer, sizes, pads, checks, what):
 
 
 def conv(layer, sizes, checks):
-    k, s, d = layer.kernel, layer.stride, layer.dilation
     pads = _window_pads(layer, sizes, checks)
     checks.require(all_of(n + b + a >= 0 for n, (b, a) in zip(sizes, pads)),
                    "Negative padding is larger than the size of the corresponding dimension: "

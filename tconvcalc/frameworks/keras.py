@@ -11,7 +11,7 @@ shapes. Eager calls differ only where they return a 0-size tensor, which the mes
 """
 
 from ..arithmetic import (all_of, any_of, conv_out, conv_transpose_out, effective_kernel, floor_div, is_symbolic,
-                          maximum, minimum, same_out, same_total_pad, split_pad, where)
+                          maximum, minimum, same_out, same_total_pad, split_pad)
 from . import AxisOut, call, not_available, per_axis, possible
 from .tf import same_pads, transpose_outputs, windowed_output
 

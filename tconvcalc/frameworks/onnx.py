@@ -12,7 +12,7 @@ import struct
 
 from ..arithmetic import (Traced, all_of, any_of, ceil_div, conv_out, conv_transpose_out, effective_kernel,
                           floor_scale, is_symbolic, maximum, minimum, same_out, split_pad, trunc_div, where)
-from . import AxisOut, call, consecutive_outputs, not_available, possible
+from . import AxisOut, call, consecutive_outputs, not_available
 
 DEFAULT_PADDING = "zeros"
 

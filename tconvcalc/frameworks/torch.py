@@ -35,7 +35,7 @@ def _explicit_pads(layer, what):
 
 
 def _require_each(checks, conditions, message):
-    """checks.require for every condition: a sympy And is truthy, so it cannot be required whole."""
+    """checks.require per axis: with symbolic sizes each axis keeps its own readable condition."""
     for condition in conditions:
         checks.require(condition, message)
 
