@@ -429,7 +429,7 @@ def _sequential(network, steps):
 
 # ---- which inputs are valid -----------------------------------------------------------------------------
 
-SCAN_LIMIT = 1 << 16
+MAX_PERIOD = 2048  # scanning 8 periods of a longer one would take many seconds
 
 
 def is_valid(built, size):
@@ -452,49 +452,49 @@ def period(built):
         elif layer.kind == "upsample":
             for factor in layer.scale:
                 total *= Fraction(factor).limit_denominator(1000).denominator
-    return min(total, SCAN_LIMIT)
+    return total
 
 
 @dataclass(frozen=True)
 class ValidInputs:
     description: str  # "H ≡ 0 (mod 16), H ≥ 16"
     modulus: int
-    residues: tuple  # valid sizes n >= threshold are those with n % modulus in residues
+    residues: tuple  # the valid sizes n >= threshold are exactly those with n % modulus in residues
     threshold: int
-    below: tuple  # valid sizes under the threshold
+    below: tuple  # the valid sizes under the threshold
 
 
 def valid_inputs(network, rank=1, symbol="H"):
-    """The exact set of valid input sizes (equal on every axis), as a congruence past a threshold:
-    found by evaluating the rules over one period past the point where they become periodic."""
+    """The exact set of valid input sizes (equal on every axis), as a congruence past a bound:
+    found by evaluating the rules over several periods past the point where they become periodic."""
     built = build(network, rank)
     p = period(built)
+    unknown = ValidInputs(f"not described: the valid inputs repeat only every {p} sizes; list them with "
+                          "--valid-inputs LOW..HIGH", 0, (), 0, ())
+    if p > MAX_PERIOD:
+        return unknown
     span = 8 * p + 4096
     ok = [False] + [is_valid(built, (n,) * rank) for n in range(1, span + 1)]
-    threshold = next((t for t in range(1, span - 2 * p + 1)
-                      if all(ok[n] == ok[n + p] for n in range(t, span - p + 1))), None)
-    if threshold is None:
-        raise TconvError(f"the valid inputs are not periodic up to {span}; list them with --valid-inputs")
-    residues = sorted({n % p for n in range(threshold, threshold + p) if ok[n]})
-    modulus, residues = _smallest_period(p, residues)
-    start = next((n for n in range(threshold, threshold + p) if ok[n]), None)
-    below = tuple(n for n in range(1, threshold) if ok[n])
-    if start is None:
-        return ValidInputs(f"{symbol} in {{{', '.join(map(str, below))}}}" if below else "no input size is valid",
-                           modulus, (), threshold, below)
-    first = min(below + (start,)) if below and _continues(below, start, modulus, residues) else start
-    congruence = (f"{symbol} ≡ {residues[0]} (mod {modulus})" if len(residues) == 1
-                  else f"{symbol} mod {modulus} ∈ {{{', '.join(map(str, residues))}}}") if modulus > 1 else None
-    parts = [congruence, f"{symbol} ≥ {first}"]
-    extra = [n for n in below if n < first]
-    description = ", ".join(part for part in parts if part)
-    if extra:
-        description += f"; also {symbol} ∈ {{{', '.join(map(str, extra))}}}"
-    return ValidInputs(description, modulus, tuple(residues), threshold, below)
-
-
-def _continues(below, start, modulus, residues):
-    return all(n % modulus in residues for n in below)
+    threshold = 1 + max((n for n in range(1, span - p + 1) if ok[n] != ok[n + p]), default=0)
+    if threshold > span - 4 * p:  # not seen to repeat for long enough to trust it
+        return unknown
+    modulus, residues = _smallest_period(p, sorted({n % p for n in range(threshold, threshold + p) if ok[n]}))
+    congruent = lambda n: n % modulus in residues  # noqa: E731
+    # Walk the bound down while the congruence still describes every size exactly.
+    bound = threshold
+    while bound > 1 and ok[bound - 1] == congruent(bound - 1):
+        bound -= 1
+    below = tuple(n for n in range(1, bound) if ok[n])
+    first = next((n for n in range(bound, bound + modulus) if congruent(n)), None)
+    if first is None:
+        description = f"{symbol} ∈ {{{', '.join(map(str, below))}}}" if below else "no input size is valid"
+    else:
+        congruence = (f"{symbol} ≡ {residues[0]} (mod {modulus})" if len(residues) == 1
+                      else f"{symbol} mod {modulus} ∈ {{{', '.join(map(str, residues))}}}")
+        description = ", ".join(([congruence] if modulus > 1 else []) + [f"{symbol} ≥ {first}"])
+        if below:
+            description += f"; also {symbol} ∈ {{{', '.join(map(str, below))}}}"
+    return ValidInputs(description, modulus, tuple(residues), bound, below)
 
 
 def _smallest_period(p, residues):
