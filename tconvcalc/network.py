@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .errors import InputError, ShapeError, TconvError
+from .errors import InputError, ShapeError
 from .forward import evaluate, forward
 from .forward import symbolic as symbolic_sizes
 from .layer import build_layer, parse_kind
