@@ -146,7 +146,7 @@ def test_tf_transpose_without_output_shape_runs_the_smallest_accepted():
     assert g.chosen_output and g.output == (17,)
 
 
-def test_pools_are_not_executed():
+def test_pools_run_elsewhere():
     with pytest.raises(InputError, match="conv and convT"):
         geometry(build_layer("maxpool", "torch", 1, kernel=2), (8,))
 

@@ -174,3 +174,165 @@ def _onnx(layer, g, x, w, groups):
 
 RUNNERS = {"torch": _torch, "tf": _tf, "keras": _keras, "jax": _jax, "onnx": _onnx}
 FLOAT32 = {"jax", "onnx"}  # run in float32 here: the tolerance is scaled by the output's magnitude
+
+
+# ---- pools, unpool, upsampling, pixel shuffle ----------------------------------------------------
+# run_layer(layer, p, x, mode): the layer of plan ``p`` (tconvcalc.numeric.layers) on x, N C * in and
+# out; unpool gets the maxpool input x and undoes the executor's own maxpool of it (values, indices).
+
+
+def run_layer(layer, p, x, mode="nearest"):
+    return LAYER_RUNNERS[layer.framework](layer, p, x, mode)
+
+
+def _unpool_inputs(p, x):
+    from .layers import pool_for_unpool
+
+    return pool_for_unpool(x, p)
+
+
+_LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
+
+
+def _torch_layer(layer, p, x, mode):
+    import torch
+    import torch.nn.functional as F
+
+    torch.backends.mkldnn.enabled = False
+    r = layer.rank
+    xt = torch.from_numpy(np.ascontiguousarray(x))
+    with torch.no_grad():
+        if p.kind == "maxpool":
+            out = getattr(F, f"max_pool{r}d")(xt, p.kernel, p.stride, padding=layer.symmetric_pads,
+                                              dilation=p.dilation, ceil_mode=layer.ceil_mode)
+        elif p.kind == "avgpool":
+            out = getattr(F, f"avg_pool{r}d")(xt, p.kernel, p.stride, padding=layer.symmetric_pads,
+                                              ceil_mode=layer.ceil_mode)
+        elif p.kind == "unpool":
+            values, indices = _unpool_inputs(p, x)
+            out = getattr(F, f"max_unpool{r}d")(torch.from_numpy(values), torch.from_numpy(indices), p.kernel,
+                                                p.stride, padding=layer.symmetric_pads, output_size=p.output)
+        elif p.kind == "upsample":
+            kwargs = {"mode": "nearest"} if mode == "nearest" else {"mode": _LINEAR[r], "align_corners": False}
+            out = F.interpolate(xt, scale_factor=p.scale, **kwargs)
+        else:
+            out = F.pixel_shuffle(xt, int(p.scale[0]))
+    return out.numpy()
+
+
+def _tf_layer(layer, p, x, mode):
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    r = layer.rank
+    xt = tf.constant(_channels_last(x).astype(np.float32))  # AvgPool3D/MaxPool3D have no float64 kernel
+    if p.kind == "pixelshuffle":
+        return _channels_first(tf.nn.depth_to_space(xt, int(p.scale[0]))).astype(np.float64)
+    if p.kind not in ("maxpool", "avgpool"):
+        raise Unsupported(f"tf.nn has no {p.kind}")
+    word = _word(layer)
+    padding = word if word is not None else [[0, 0], *([b, a] for b, a in layer.padding), [0, 0]]
+    op = getattr(tf.nn, f"{'max' if p.kind == 'maxpool' else 'avg'}_pool{r}d")
+    return _channels_first(op(xt, list(p.kernel), list(p.stride), padding)).astype(np.float64)
+
+
+def _keras_layer(layer, p, x, mode):
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    if keras.backend.backend() != layer.backend:
+        raise Unsupported(f"keras runs on the {keras.backend.backend()} backend here, the layer is for "
+                          f"{layer.backend} (set KERAS_BACKEND)")
+    xk = _channels_last(x).astype(np.float32)
+    if p.kind in ("maxpool", "avgpool"):
+        op = keras.ops.max_pool if p.kind == "maxpool" else keras.ops.average_pool
+        out = op(xk, p.kernel, p.stride, padding=layer.padding, data_format="channels_last")
+    elif p.kind == "upsample":
+        size = tuple(int(f) for f in p.scale)
+        if mode != "nearest" and layer.rank != 2:
+            raise Unsupported(f"keras UpSampling{layer.rank}D only repeats (bilinear: UpSampling2D)")
+        cls = getattr(keras.layers, f"UpSampling{layer.rank}D")
+        if layer.rank == 1:
+            out = cls(size[0])(xk)
+        elif layer.rank == 2:
+            out = cls(size, interpolation=mode)(xk)
+        else:
+            out = cls(size)(xk)
+    else:
+        raise Unsupported(f"keras has no {p.kind}")
+    return _channels_first(keras.ops.convert_to_numpy(out)).astype(np.float64)
+
+
+def _jax_layer(layer, p, x, mode):
+    import jax.numpy as jnp
+    from jax import lax
+
+    if p.kind not in ("maxpool", "avgpool"):
+        raise Unsupported(f"jax.lax has no {p.kind}")
+    word = _word(layer)
+    padding = word if word is not None else ((0, 0), (0, 0), *((int(b), int(a)) for b, a in layer.padding))
+    xj = jnp.asarray(x, jnp.float32)
+    window = dict(window_dimensions=(1, 1, *p.kernel), window_strides=(1, 1, *p.stride), padding=padding,
+                  window_dilation=(1, 1, *p.dilation))
+    if p.kind == "maxpool":
+        out = lax.reduce_window(xj, -jnp.inf, lax.max, **window)
+    else:  # tconvcalc's jax code(): the window sum over the whole window size
+        out = lax.reduce_window(xj, 0.0, lax.add, **window) / float(np.prod(p.kernel))
+    return np.asarray(out, dtype=np.float64)
+
+
+def _onnx_session(node, inputs, initializers=()):
+    import onnxruntime
+    from onnx import TensorProto, helper, numpy_helper
+
+    types = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.int64): TensorProto.INT64}
+    graph = helper.make_graph(
+        [node], "layer", [helper.make_tensor_value_info(name, types[a.dtype], list(a.shape)) for name, a in inputs],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(a, name) for name, a in initializers])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return session.run(None, dict(inputs))[0].astype(np.float64)
+
+
+def _onnx_layer(layer, p, x, mode):
+    from onnx import helper
+
+    x32 = x.astype(np.float32)
+    if p.kind == "pixelshuffle":
+        return _onnx_session(helper.make_node("DepthToSpace", ["X"], ["Y"], blocksize=int(p.scale[0])), [("X", x32)])
+    if p.kind == "upsample":
+        scales = np.array([1.0, 1.0, *p.scale], dtype=np.float32)
+        node = helper.make_node("Resize", ["X", "", "scales"], ["Y"], mode="nearest" if mode == "nearest" else "linear")
+        return _onnx_session(node, [("X", x32)], [("scales", scales)])
+    attrs = {"kernel_shape": list(p.kernel), "strides": list(p.stride)}
+    if isinstance(layer.padding, str):
+        attrs["auto_pad"] = _AUTO_PAD[layer.padding]
+    else:
+        attrs["pads"] = [int(b) for b, _ in layer.padding] + [int(a) for _, a in layer.padding]
+    if p.kind in ("maxpool", "avgpool"):
+        if layer.ceil_mode:
+            attrs["ceil_mode"] = 1
+        if p.kind == "maxpool" and any(d != 1 for d in p.dilation):
+            attrs["dilations"] = list(p.dilation)
+        node = helper.make_node("MaxPool" if p.kind == "maxpool" else "AveragePool", ["X"], ["Y"], **attrs)
+        return _onnx_session(node, [("X", x32)])
+    values, indices = _unpool_inputs(p, x)
+    planes = np.arange(values.shape[0] * values.shape[1], dtype=np.int64).reshape(values.shape[:2])
+    # ORT's indices are flat over the whole output tensor (N, C, *spatial); the executor's per (N, C) plane
+    total = indices + planes.reshape(*planes.shape, *(1,) * (indices.ndim - 2)) * int(np.prod(p.output))
+    inputs = [("X", values.astype(np.float32)), ("I", total)]
+    names = ["X", "I"]
+    initializers = []
+    if layer.output_size is not None:
+        names.append("output_shape")
+        initializers.append(("output_shape", np.array([*values.shape[:2], *p.output], dtype=np.int64)))
+    return _onnx_session(helper.make_node("MaxUnpool", names, ["Y"], **attrs), inputs, initializers)
+
+
+LAYER_RUNNERS = {"torch": _torch_layer, "tf": _tf_layer, "keras": _keras_layer, "jax": _jax_layer, "onnx": _onnx_layer}

@@ -42,14 +42,19 @@ def _fail(message, as_json):
 @click.option("--batch", default="1", show_default=True, help="Batch size.")
 @click.option("--seed", default="0", show_default=True, help="Seed of the random data.")
 @click.option("--groups", default="1", show_default=True, help="Grouped convolution: groups dividing both channels.")
+@click.option("--mode", default="nearest", show_default=True,
+              help="Upsample: nearest, or bilinear (torch align_corners=False, keras UpSampling2D, onnx linear).")
 @reports
-def verify(size, as_json, channels, batch, seed, groups, **options):
+def verify(size, as_json, channels, batch, seed, groups, mode, **options):
     """Run the layer on random float64 data: the shape equals forward's, the transposed conv is the
-    adjoint of the conv, and (where installed) the framework gives the same values.
+    adjoint of the conv (conv/convT only), and (where installed) the framework gives the same values.
+    Pools, unpool (of the executor's own maxpool), upsample and pixelshuffle: shape and values.
 
     \b
     tconvcalc verify 126 -l convT -k 4 -s 2 -p 1
     tconvcalc verify 9x8 -l convT -f tf -k 3 -s 2 -p same --output-size 18x16 --json
+    tconvcalc verify 9x9 -l avgpool -k 3 -s 2 -p 1 --ceil-mode
+    tconvcalc verify 5x4 -l upsample --scale 1.5 --mode bilinear
     """
     _need_numpy("verify")
     from . import render
@@ -59,7 +64,8 @@ def verify(size, as_json, channels, batch, seed, groups, **options):
     sizes = _numeric_size(size, "verify")
     layer = make_layer(len(sizes), **options)
     result = run_verify(layer, sizes, _channels(channels), parse_int(batch, "--batch"),
-                        parse_int(seed, "--seed", minimum=0), parse_int(groups, "--groups"))
+                        parse_int(seed, "--seed", minimum=0), parse_int(groups, "--groups"),
+                        mode=str(mode).strip().lower())
     if as_json:
         click.echo(to_json(result))
     else:

@@ -86,9 +86,9 @@ def check_size(shape, what="array"):
     return count
 
 
-def window(x, first_axis, starts, lengths):
-    """``x[start:start+length]`` on the axes from ``first_axis``, with zeros wherever that leaves ``x``:
-    a view when it stays inside ``x``, else one zero-filled array and one copy."""
+def window(x, first_axis, starts, lengths, fill=0):
+    """``x[start:start+length]`` on the axes from ``first_axis``, with ``fill`` (zeros) wherever that
+    leaves ``x``: a view when it stays inside ``x``, else one filled array and one copy."""
     source, target, shape, inside = [slice(None)] * x.ndim, [slice(None)] * x.ndim, list(x.shape), True
     for j, (start, length) in enumerate(zip(starts, lengths)):
         axis = first_axis + j
@@ -102,7 +102,7 @@ def window(x, first_axis, starts, lengths):
         inside = inside and zeros_before == 0 and hi - lo == length
     if inside:
         return x[tuple(source)]
-    out = np.zeros(shape, dtype=x.dtype)
+    out = np.full(shape, fill, dtype=x.dtype)
     out[tuple(target)] = x[tuple(source)]
     return out
 

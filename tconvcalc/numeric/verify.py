@@ -8,13 +8,18 @@ Three checks, each of which can fail on its own:
    and convT as a scatter, so this checks the two against each other;
 3. where the framework is installed, its values equal the executor's to 1e-5 (scaled by the output's
    magnitude where the framework runs in float32: onnxruntime, jax without x64).
+
+Pools, max-unpool, upsampling and pixel shuffle have no adjoint pair: for them verify checks the shape
+and the framework's values (``adjoint_rel_error`` is None and a note says so). Max-unpool runs on the
+executor's own maxpool of random data (values and indices), with the unpool's kernel, stride and pads.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import backends
+from ..errors import InputError
+from . import backends, layers
 from .executor import check_size, geometry, run, weight_shape
 
 ADJOINT_TOLERANCE = 1e-6
@@ -29,7 +34,7 @@ class VerifyResult:
     output_shape: tuple  # the executor's output, spatial axes
     predicted: tuple  # forward()'s output
     ok: bool
-    adjoint_rel_error: float
+    adjoint_rel_error: float | None  # None: not a conv/convT (no adjoint pair)
     framework_max_abs_diff: float | None  # None: the framework is not installed or has no such op
     framework_note: str | None
     failures: tuple  # one line per failed check
@@ -51,10 +56,10 @@ def adjoint_error(g, x, w, out, rng, groups=1):
     return abs(left - right) / scale
 
 
-def compare(layer, g, x, w, out, groups=1):
+def compare(layer, g, x, w, out, groups=1, runner=None):
     """(max abs diff or None, note, failure or None) against the installed framework."""
     try:
-        theirs = backends.run(layer, g, x, w, groups)
+        theirs = runner() if runner is not None else backends.run(layer, g, x, w, groups)
     except ImportError:
         return None, f"{layer.framework} is not installed: values not compared", None
     except backends.Unsupported as why:
@@ -65,7 +70,10 @@ def compare(layer, g, x, w, out, groups=1):
     if theirs.shape != out.shape:
         return None, None, (f"{layer.framework} gave shape {tuple(theirs.shape[2:])}, "
                             f"the executor {tuple(out.shape[2:])}")
-    diff = float(np.max(np.abs(theirs - out))) if out.size else 0.0
+    # the same infinity (a max window wholly in the pads) or both nan (an average of nothing) agree
+    with np.errstate(invalid="ignore"):
+        gap = np.where((theirs == out) | (np.isnan(theirs) & np.isnan(out)), 0.0, np.abs(theirs - out))
+    diff = float(np.max(gap)) if out.size else 0.0
     limit = tolerance(layer.framework, out)
     if not diff <= limit:  # also catches nan
         return diff, None, f"{layer.framework} values differ from the executor by {diff:.3g} (tolerance {limit:.3g})"
@@ -77,7 +85,14 @@ def tolerance(framework, out):
     return FRAMEWORK_TOLERANCE * (max(1.0, scale) if framework in backends.FLOAT32 else 1.0)
 
 
-def verify(layer, size, channels=(2, 3), batch=1, seed=0, groups=1, framework=True):
+ADJOINT_NOTE = "the adjoint identity applies to conv/convT only: checked the shape and the framework's values"
+
+
+def verify(layer, size, channels=(2, 3), batch=1, seed=0, groups=1, framework=True, mode="nearest"):
+    if layer.kind not in ("conv", "convT"):
+        return verify_layer(layer, size, channels, batch, seed, groups, framework, mode)
+    if mode != "nearest":
+        raise InputError("--mode is for upsample layers (nearest or bilinear)")
     g = geometry(layer, size)
     c_in, c_out = channels
     shape = weight_shape(g, c_in, c_out, groups)
@@ -102,3 +117,37 @@ def verify(layer, size, channels=(2, 3), batch=1, seed=0, groups=1, framework=Tr
             failures.append(failure)
     return VerifyResult(layer.framework, layer.kind, tuple(g.input), tuple(out.shape[2:]), predicted,
                         not failures, error, diff, note, tuple(failures), tuple(notes))
+
+
+def verify_layer(layer, size, channels=(2, 3), batch=1, seed=0, groups=1, framework=True, mode="nearest"):
+    """A pool, unpool, upsample or pixel shuffle: the executor's shape against forward()'s, and its values
+    against the framework's. The data has CIN channels (pixel shuffle: CIN×r² in, CIN out)."""
+    if groups != 1:
+        raise InputError(f"--groups is for conv and convT, not {layer.kind}")
+    if mode != "nearest" and layer.kind != "upsample":
+        raise InputError("--mode is for upsample layers (nearest or bilinear)")
+    p = layers.plan(layer, size)
+    channels_out = channels[0]
+    channels_in = channels_out * int(p.scale[0]) ** 2 if p.kind == "pixelshuffle" else channels_out
+    source = layers.pool_source(p) if p.kind == "unpool" else p.input
+    check_size((batch, channels_in, *source), "input")
+    rng = np.random.default_rng(seed)
+    x = random_data(rng, (batch, channels_in, *source))
+    out = layers.run(x, p, mode)
+    failures, notes = [], [ADJOINT_NOTE]
+    if p.kind == "unpool":
+        notes.append(f"unpooled the executor's maxpool (values, indices) of a random {'x'.join(map(str, source))} input")
+    if p.kind == "pixelshuffle":
+        notes.append(f"{channels_in} channels in, {channels_out} out (--channels CIN: the output's channels)")
+    if p.kind == "upsample":
+        notes.append(f"mode {mode}")
+    predicted = tuple(p.output)
+    if tuple(out.shape) != (batch, channels_out, *predicted):
+        failures.append(f"output shape {tuple(out.shape[2:])} differs from the prediction {predicted}")
+    diff, note = None, None
+    if framework:
+        diff, note, failure = compare(layer, None, x, None, out, runner=lambda: backends.run_layer(layer, p, x, mode))
+        if failure:
+            failures.append(failure)
+    return VerifyResult(layer.framework, layer.kind, tuple(p.input), tuple(out.shape[2:]), predicted,
+                        not failures, None, diff, note, tuple(failures), tuple(notes))
