@@ -256,3 +256,36 @@ def test_matrix_command(run, run_json):
     assert code == 2 and "at most 4096" in err and err.count("\n") == 1
     code, out, _ = run("matrix", "100x100", "-l", "convT", "-k", "3", "-s", "2", "--no-matrix")
     assert code == 0 and "checkerboard risk" in out
+
+
+def test_png_without_matplotlib_is_one_line_exit_2(run, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    target = tmp_path / "overlap.png"
+    code, _, err = run("matrix", "8", "-l", "convT", "-k", "3", "-s", "2", "--png", str(target))
+    assert code == 2 and err.strip() == "tconvcalc: --png needs matplotlib: pip install matplotlib"
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("args", [["8", "-l", "convT", "-k", "3", "-s", "2", "-p", "1"],
+                                  ["6x6", "-l", "convT", "-k", "3", "-s", "2", "--no-matrix"],
+                                  ["3x4x4", "-l", "convT", "-k", "3", "-s", "2", "--no-matrix"]])
+def test_png_is_a_valid_image(run, tmp_path, args):
+    pytest.importorskip("matplotlib")
+    import zlib
+
+    target = tmp_path / "overlap.png"
+    code, out, _ = run("matrix", *args, "--png", str(target))
+    assert code == 0 and f"wrote {target}" in out.replace("\n", "")
+    data = target.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width > 100 and height > 100
+    # every chunk's CRC holds and the image data inflates: a valid PNG, not just its signature
+    offset, idat = 8, b""
+    while offset < len(data):
+        length = int.from_bytes(data[offset:offset + 4], "big")
+        kind, body = data[offset + 4:offset + 8], data[offset + 8:offset + 8 + length]
+        assert zlib.crc32(kind + body) == int.from_bytes(data[offset + 8 + length:offset + 12 + length], "big")
+        idat += body if kind == b"IDAT" else b""
+        offset += 12 + length
+    assert kind == b"IEND" and len(zlib.decompress(idat)) > width * height

@@ -78,26 +78,41 @@ def verify(size, as_json, channels, batch, seed, groups, mode, **options):
 @click.argument("size")
 @layer_options
 @click.option("--no-matrix", is_flag=True, help="Only the overlap and index maps (no size limit).")
+@click.option("--png", "png", metavar="FILE", help="Also draw the overlap map (and C, Cᵀ) into FILE (needs matplotlib).")
 @reports
-def matrix(size, as_json, no_matrix, **options):
+def matrix(size, as_json, no_matrix, png, **options):
     """The conv as a matrix C and the transposed conv as Cᵀ (small sizes), the overlap of the transposed
     conv's taps (checkerboard risk) and which inputs feed each output.
 
     \b
     tconvcalc matrix 4x4 -l conv -k 3          # seed 002: C is 4×16
     tconvcalc matrix 8 -l convT -k 3 -s 2 -p 1 # uneven overlap: checkerboard
+    tconvcalc matrix 8x8 -l convT -k 3 -s 2 --no-matrix --png overlap.png
     """
     _need_numpy("matrix")
+    if png:
+        from .picture import need_matplotlib
+
+        need_matplotlib()
     from . import render
     from .matrix import matrix as run_matrix
     from ..render import consoles, to_json
 
     sizes = _numeric_size(size, "matrix")
     result = run_matrix(make_layer(len(sizes), **options), sizes, show_matrix=not no_matrix)
+    if png:
+        from .picture import write_png
+
+        try:
+            write_png(result, png)
+        except OSError as error:
+            raise InputError(f"--png cannot write {png}: {error.strerror or error}") from None
     if as_json:
         click.echo(to_json(result))
     else:
         render.print_matrix(result, consoles()[0])
+        if png:
+            consoles()[0].print(f"\nwrote {png}", soft_wrap=True, markup=False, highlight=False)
 
 
 def _convert_options(command):
