@@ -4,6 +4,7 @@ Errors are turned into one line on stderr and an exit code here, in one place:
 2 for input tconvcalc cannot use, 1 where the framework refuses or nothing is found.
 """
 
+import json
 import sys
 
 import click
@@ -28,6 +29,8 @@ class OneLineErrors(click.Group):
         except click.ClickException as error:
             message = error.format_message().replace("\n", " ")
             hint = f" (see: tconvcalc {error.ctx.info_name} --help)" if getattr(error, "ctx", None) else ""
+            if "--json" in (sys.argv[1:] if args is None else args):  # the JSON contract holds for usage errors too
+                click.echo(json.dumps({"error": message + hint, "exit_code": error.exit_code, "warnings": []}))
             click.echo(f"tconvcalc: {message}{hint}", err=True)
             sys.exit(error.exit_code)
         except Exception as error:  # a bug of ours: still one line, and an exit code of its own

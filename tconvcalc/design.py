@@ -38,6 +38,9 @@ from .solve import MAX_WORK, Bounds, layer_identity, layer_rank, layer_reasons, 
 MAX_LAYERS = 12
 KINDS = ("convT", "conv")
 MAX_ALL = 2000  # --limit 0 lists every stack, up to this many
+MAX_READS = 400_000  # layer-table readings (~15 us each): beyond this the bounds are too wide to answer promptly
+MAX_READ_STRIDES = 10_000
+MAX_DP_WORK = 60_000_000  # sizes x transition groups per reachable-set step (~2.5 s of set arithmetic)
 MAX_POPS = 200_000  # best-first steps before the search gives up listing more
 PER_AXIS = 24  # multi-axis: the best stacks of each axis that are combined
 NEAREST_WINDOW = 8
@@ -124,10 +127,15 @@ def _check_request(size_in, size_out, layers, framework, kind, bounds, strides, 
     if min(bounds.kernel, bounds.stride, bounds.dilation) < 1 or bounds.padding < 0:
         raise InputError("bounds must be positive (padding at least 0)")
     work = bounds.kernel * bounds.stride * bounds.dilation * (bounds.padding + 1 + len(PADDING_WORDS))
-    if work > MAX_WORK // 1000:
-        raise InputError(f"bounds too large for design: {bounds.kernel} kernels x {bounds.stride} strides x "
+    # The layer table reads each configuration once per residue mod s (convT: per output_padding < s too).
+    strides_read = [strides] if strides is not None and 1 <= strides <= MAX_INT else range(1, bounds.stride + 1)
+    reads = bounds.kernel * bounds.dilation * (bounds.padding + 1 + len(PADDING_WORDS)) * sum(
+        s * (max(s, bounds.dilation) + 1 if kind == "convT" else 1) for s in strides_read[:MAX_READ_STRIDES])
+    if work > MAX_WORK // 1000 or reads > MAX_READS or len(strides_read) > MAX_READ_STRIDES:
+        shown = f"stride {strides}" if strides is not None else f"{bounds.stride} strides"
+        raise InputError(f"bounds too large for design: {bounds.kernel} kernels x {shown} x "
                          f"{bounds.dilation} dilations x {bounds.padding + 1} paddings; narrow "
-                         "--max-kernel/--max-stride/--max-dilation/--max-padding")
+                         "--max-kernel/--max-stride/--max-dilation/--max-padding" + ("/--stride" if strides else ""))
     if strides is not None and not 1 <= strides <= MAX_INT:
         raise InputError(f"--stride must be positive, got {strides}")
     if limit < 0:
@@ -251,11 +259,23 @@ def _unstep(sizes, table, kind):
 
 
 def _alive(n, target, layers, table, kind):
-    """The sizes at each depth 0..N that lie on some IN -> OUT path."""
+    """The sizes at each depth 0..N that lie on some IN -> OUT path (``target`` a size or a set of sizes)."""
     levels = [None] * (layers + 1)
+    targets = set(target) if isinstance(target, (set, frozenset)) else {target}
+    groups = sum(len(offsets) for residues in table.values() for offsets in residues.values())
+    work = 0
+
+    def afford(sizes):  # each step costs (sizes x transition groups); huge targets with many layers explode
+        nonlocal work
+        work += len(sizes) * groups
+        if work > MAX_DP_WORK:
+            raise InputError(f"design {n} -> {_text(sorted(targets)[:1])} over {layers} layers is too large a "
+                             "search within these bounds: use fewer layers, a smaller size or narrower bounds")
+
     if kind == "convT":  # sizes stay bounded going backward from OUT
-        levels[layers] = {target}
+        levels[layers] = targets
         for i in range(layers - 1, -1, -1):
+            afford(levels[i + 1])
             levels[i] = _unstep(levels[i + 1], table, kind)
         levels[0] &= {n}
         for i in range(1, layers + 1):
@@ -263,8 +283,9 @@ def _alive(n, target, layers, table, kind):
     else:  # conv: bounded going forward from IN
         levels[0] = {n}
         for i in range(1, layers + 1):
+            afford(levels[i - 1])
             levels[i] = _step(levels[i - 1], table, kind)
-        levels[layers] &= {target}
+        levels[layers] &= targets
         for i in range(layers - 1, -1, -1):
             levels[i] &= _unstep(levels[i + 1], table, kind)
     return levels
@@ -532,6 +553,9 @@ def _reachable_near(n, t, layers, table, kind):
     """Leniently reachable sizes within the window of t (checked strictly by the caller)."""
     if not table:
         return []
+    if kind == "convT":  # forward from IN the reachable sets grow without bound (1 -> 2**31): meet in the middle
+        window = {c for c in range(t - NEAREST_WINDOW, t + NEAREST_WINDOW + 1) if c >= 1}
+        return sorted(_alive(n, window, layers, table, kind)[layers])
     offsets = [e for _, _, e, _ in _groups(table)]
     drop = max(0, 1 - min(offsets)) if kind == "convT" else 0
     sizes = {n}

@@ -4,6 +4,7 @@ from dataclasses import dataclass, replace
 
 from .arithmetic import Traced, is_symbolic
 from .checks import Checks
+from .errors import InputError
 from .frameworks import module, not_available
 
 
@@ -49,6 +50,7 @@ def forward(layer, size):
     if symbolic:
         from .symbolic import symbols
 
+        _symbolic_bounds(layer)
         sizes, traced_layer = symbols(size), layer
     else:
         sizes, traced_layer = tuple(Traced(n) for n in size), _traced(layer)
@@ -82,9 +84,21 @@ def symbolic(layer, size):
     sizes that are sympy expressions (a chain passes each layer's output to the next)."""
     from .symbolic import simplify, symbols
 
+    _symbolic_bounds(layer)
     checks = Checks()
     axes = module(layer.framework).LAYERS[layer.kind](layer, symbols(size), checks)
     return tuple(simplify(ax.output) for ax in axes), tuple(c for c, _ in checks.conditions)
+
+
+MAX_SYMBOLIC_STRIDE = 1024
+
+
+def _symbolic_bounds(layer):
+    """The framework modules list a convT's / unpool's accepted outputs one sympy expression per value
+    below the stride (or dilation): about 1 ms each, so a symbolic size takes strides up to this."""
+    if layer.kind in ("convT", "unpool") and max(layer.stride + layer.dilation, default=1) > MAX_SYMBOLIC_STRIDE:
+        raise InputError(f"symbolic sizes take a {layer.kind} stride and dilation up to {MAX_SYMBOLIC_STRIDE}; "
+                         f"got {max(layer.stride + layer.dilation)}: give a number")
 
 
 def evaluate(layer, size, strict=True):

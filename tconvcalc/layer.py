@@ -42,7 +42,11 @@ FLAG = {
 }
 MAX_INT = 2**31 - 1  # no framework indexes beyond this per axis in practice; larger is a typo
 _SYMBOL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_INT = re.compile(r"[+-]?\d+\Z")
+_INT = re.compile(r"[+-]?[0-9]+\Z")  # ASCII digits only: int() would also take '١٢' as 12
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")  # float() also takes '1_0', 'nan', '١'
+# Accepted outputs (convT, unpool) and the inputs a conv folds together are listed one per value below
+# the stride or dilation, so a larger stride or dilation is a typo, not a layer.
+MAX_STRIDE = 2**16
 _AXIS_SEPARATOR = re.compile(r"\s*[x×,]\s*")
 
 
@@ -98,6 +102,8 @@ def parse_int(text, name, minimum=1):
     text = str(text).strip()
     if not _INT.match(text):
         raise InputError(f"{name} must be an integer, got {text!r}")
+    if len(text.lstrip("+-0")) > 18:  # before int(): huge digit strings are slow, and above 4300 digits an error
+        raise InputError(f"{name} {text[:20]}{'...' if len(text) > 20 else ''} is too large (at most {MAX_INT})")
     value = int(text)
     if value < minimum:
         rule = "positive" if minimum == 1 else f"at least {minimum}"
@@ -133,6 +139,8 @@ def parse_size(text):
 def parse_per_axis(text, rank, name, minimum=1):
     """``4`` -> (4,)*rank; ``4x3`` -> (4, 3), which must have ``rank`` entries."""
     values = tuple(parse_int(part, name, minimum) for part in _axes(text, name))
+    if name in ("stride", "dilation") and max(values) > MAX_STRIDE:
+        raise InputError(f"{name} {max(values)} is too large (at most {MAX_STRIDE})")
     return _broadcast(values, rank, name, text)
 
 
@@ -164,10 +172,9 @@ def parse_padding(text, rank):
 def parse_scale(text, rank):
     values = []
     for part in _axes(text, "scale"):
-        try:
-            value = float(part)
-        except ValueError:
-            raise InputError(f"scale must be a number, got {part!r}") from None
+        if not _NUMBER.match(part) and part.lower().lstrip("+-") not in ("nan", "inf", "infinity"):
+            raise InputError(f"scale must be a number, got {part[:40]!r}")
+        value = float(part)
         if not 0 < value < 1e9:  # also rejects nan and inf
             raise InputError(f"scale must be positive and finite, got {part!r}")
         values.append(value)

@@ -120,6 +120,8 @@ def _references(item, op, previous, known, where):
         others = item.get("with")
         if others is None:
             raise SpecError(f"{where}: a {op} needs the node it merges: field 'with'")
+        if not isinstance(others, (str, list, tuple)):
+            raise SpecError(f"{where}: field 'with' must be a name or a list of names, got {others!r}")
         names = [item.get("input", previous), *([others] if isinstance(others, str) else others)]
     else:
         names = [item.get("input", previous)]
@@ -205,6 +207,8 @@ def load_spec(path, framework=None, backend=None):
             text = handle.read()
     except OSError as error:
         raise SpecError(f"{path}: cannot read: {error.strerror}") from None
+    except UnicodeDecodeError as error:  # a binary file
+        raise SpecError(f"{path}: cannot read: not UTF-8 text ({error.reason} at byte {error.start})") from None
     suffix = str(path).rsplit(".", 1)[-1].lower()
     if suffix == "py" or suffix == "txt":
         from .source import network_from_source
@@ -227,8 +231,14 @@ def load_spec(path, framework=None, backend=None):
         if not isinstance(entry, dict):
             raise SpecError(f"{path}: layers[{index}]{line}: expected a table of fields")
         items.append({**entry, "where": f"{path}: layers[{index}]{line}"})
+    for field in ("framework", "backend"):
+        if data.get(field) is not None and not isinstance(data[field], str):
+            raise SpecError(f"{path}: field {field!r} must be a name, got {data[field]!r}")
+    channels = data.get("input_channels")
+    if channels is not None and (not isinstance(channels, int) or isinstance(channels, bool) or channels < 1):
+        raise SpecError(f"{path}: field 'input_channels' must be a positive integer, got {channels!r}")
     return make_network(items, framework or data.get("framework", "torch"), backend or data.get("backend"),
-                        source=str(path), in_channels=data.get("input_channels"))
+                        source=str(path), in_channels=channels)
 
 
 def _parse_document(text, path, suffix):
@@ -362,6 +372,9 @@ def chain(network, size):
             channel = _merged_channels(node, [channels.get(name) for name in node.inputs])
         else:
             result = forward(layer, incoming[0])
+            if result.output is None:  # numeric sizes stop in sizes_through already; symbolic ones here
+                raise ShapeError(f"{_label(node)}: the caller chooses this layer's output size; give it "
+                                 "output_size in the spec")
             out = symbolic_sizes(layer, incoming[0])[0] if symbolic else result.output
             code, notes = result.code, result.warnings
             channel = node.channels

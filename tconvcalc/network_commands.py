@@ -60,19 +60,18 @@ def chain(size, spec, framework, backend, expect, valid_range, as_json):
         else:
             click.echo(" ".join(map(str, valid)) if valid else f"no valid input in {low}..{high}")
         return
+    wanted = None if expect is None else parse_size(expect)
     build(network, len(sizes))
     result = run_chain(network, sizes)
+    if wanted is not None and tuple(wanted) != tuple(result.output):  # before any output: one JSON object
+        raise ShapeError(f"expected {render.size_text(wanted)}, got {render.size_text(result.output)} "
+                         f"(from {render.size_text(result.input)} through {len(result.steps)} layers)")
     if as_json:
         click.echo(render.to_json(result))
     else:
         out, err = render.consoles()
         render.print_chain(result, out)
         render.print_warnings(result.warnings, err)
-    if expect is not None:
-        wanted = parse_size(expect)
-        if tuple(wanted) != tuple(result.output):
-            raise ShapeError(f"expected {render.size_text(wanted)}, got {render.size_text(result.output)} "
-                             f"(from {render.size_text(result.input)} through {len(result.steps)} layers)")
 
 
 @click.command(context_settings=SIZE_COMMAND)

@@ -54,7 +54,8 @@ def _ranges(values):
     if not values:
         return ""
     values = list(values)
-    if len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+    numeric = all(isinstance(v, int) for v in values)  # symbolic sizes arrive as text
+    if numeric and len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
         return f"{values[0]}..{values[-1]}"
     return ", ".join(map(str, values))
 

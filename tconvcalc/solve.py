@@ -20,7 +20,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from itertools import product
 
-from .errors import InputError, NoSolutionError, TconvError
+from .errors import InputError, NoSolutionError, ShapeError, TconvError
 from .forward import evaluate, forward
 from .frameworks import module
 from .layer import MAX_INT, OPTIONS, PADDING_WORDS, Layer
@@ -361,7 +361,14 @@ def mirror(layer, size):
     """The transposed layer that restores ``size`` from ``layer``'s output: the same kernel, stride
     and dilation, its padding and output_padding solved, the forward layer's own padding preferred
     (seed 004, pain point 9: 23 -> 12 -> 24 instead of 23)."""
+    if any(not isinstance(n, int) for n in size):
+        raise InputError("--mirror solves for numbers: give a numeric size")
+    if not layer.kernel:
+        raise InputError(f"--mirror keeps the kernel and stride of the layer; {layer.kind} has none "
+                         "(it applies to conv, convT, maxpool, avgpool, unpool)")
     down = forward(layer, size)
+    if down.output is None:
+        raise InputError("--mirror needs the layer's output: give --output-size (the caller chooses it here)")
     fixed = {"kernel": layer.kernel, "stride": layer.stride, "dilation": layer.dilation}
     widest = max([b + a for b, a in (ax.pads or (0, 0) for ax in down.axes)] + list(layer.kernel))
     result = solve(down.output, size, ("convT",), (layer.framework,), Bounds(padding=widest), fixed,
@@ -397,7 +404,7 @@ def inputs_for(layer, output):
     >>> inputs_for(build_layer("conv", "torch", 1, kernel=3, stride=2, padding=1), (32,)).inputs
     ((63, 64),)
     """
-    per_axis = tuple(_axis_inputs(_project(layer, axis), o) for axis, o in enumerate(output))
+    per_axis = tuple(_axis_inputs(*_project(layer, axis), o) for axis, o in enumerate(output))
     combinations = list(product(*per_axis)) if _count(per_axis) <= MAX_COMBINATIONS_CHECKED else [
         tuple(axis[0] for axis in per_axis), tuple(axis[-1] for axis in per_axis)]
     accepted = [size for size in combinations if _gives(layer, size, output)]
@@ -405,8 +412,10 @@ def inputs_for(layer, output):
         raise NoSolutionError(f"no input size gives {_text(output)} with this {layer.framework} {layer.kind}")
     if len(combinations) == _count(per_axis):  # every combination checked: keep only those accepted
         per_axis = tuple(tuple(sorted({size[axis] for size in accepted})) for axis in range(len(output)))
-    return InputsResult(layer.framework, layer.kind, tuple(output), per_axis,
-                        forward(layer, accepted[0]).code)
+    code = forward(layer, accepted[0])
+    if code.output is None:  # tf conv_transpose: the code passes the output asked for as output_shape
+        code = forward(replace(layer, output_size=tuple(output)), accepted[0])
+    return InputsResult(layer.framework, layer.kind, tuple(output), per_axis, code.code)
 
 
 def _count(per_axis):
@@ -417,13 +426,16 @@ def _count(per_axis):
 
 
 def _project(layer, axis):
-    """The 1-D layer of one axis."""
-    pick = lambda values: None if values is None else (values[axis],)  # noqa: E731
+    """(the 1-D layer of one axis, 0); a pixel shuffle, which exists only in 2-D and scales every axis
+    alike, stays whole: (layer, axis)."""
+    if layer.kind == "pixelshuffle":
+        return layer, axis
+    pick = lambda values: None if not values else (values[axis],)  # noqa: E731  (upsample has no kernel)
     padding = layer.padding if isinstance(layer.padding, str) else pick(layer.padding)
-    return replace(layer, rank=1, kernel=pick(layer.kernel or None) or (), stride=pick(layer.stride or None) or (),
-                   dilation=pick(layer.dilation or None) or (), padding=padding or (),
+    return replace(layer, rank=1, kernel=pick(layer.kernel) or (), stride=pick(layer.stride) or (),
+                   dilation=pick(layer.dilation) or (), padding=padding or (),
                    output_padding=pick(layer.output_padding), output_size=pick(layer.output_size),
-                   scale=pick(layer.scale))
+                   scale=pick(layer.scale)), 0
 
 
 def _gives(layer, size, output):
@@ -435,19 +447,33 @@ def _gives(layer, size, output):
                for ax, o in zip(axes, output))
 
 
-def _axis_inputs(layer, out):
+MAX_INPUTS_LISTED = 1 << 16
+
+
+def _axis_inputs(layer, axis, out):
+    """The inputs of one axis (``axis`` of ``layer``, every axis given the same size) giving ``out``."""
+    try:  # an option or layer the framework lacks (InputError) is exit 2, not "no input gives it"
+        evaluate(layer, (out,) * layer.rank, strict=False)
+    except ShapeError:
+        pass
+
     def lowest_output(n):  # refused sizes sit below every output
         try:
-            axis = evaluate(layer, (n,))[0][0]
+            ax = evaluate(layer, (n,) * layer.rank)[0][axis]
         except TconvError:
             return 0
-        return int(axis.output) if axis.output is not None else min(axis.accepted or [0])
+        return int(ax.output) if ax.output is not None else min(ax.accepted or [0])
 
     sizes = range(1, MAX_INT + 1)
     span = max(layer.stride or (1,))  # where the caller picks the output, one input offers s outputs
-    lo = bisect_left(sizes, out - span, key=lowest_output)
+    # From at least 1: sizes refused everywhere (key 0) never give an output >= 1.
+    lo = bisect_left(sizes, max(out - span, 1), key=lowest_output)
     hi = bisect_right(sizes, out, key=lowest_output)
-    return tuple(n for n in sizes[lo:hi] if _gives(layer, (n,), (out,)))
+    if hi - lo > MAX_INPUTS_LISTED:  # e.g. a tiny upsample scale folds millions of inputs onto one output
+        raise InputError(f"{hi - lo} input sizes would be checked for output {out} (at most "
+                         f"{MAX_INPUTS_LISTED}); this layer folds too many inputs together")
+    gives = lambda n: _gives(layer, (n,) * layer.rank, (out,) * layer.rank)  # noqa: E731
+    return tuple(n for n in sizes[lo:hi] if gives(n))
 
 
 # ---- when nothing fits --------------------------------------------------------------------------

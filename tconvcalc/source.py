@@ -137,7 +137,7 @@ _BUILTINS = {"int": int, "float": float, "max": max, "min": min, "abs": abs, "ro
 def _axes_text(value):
     """A literal per-axis value as build_layer reads it: 3 -> 3, (3, 3) -> '3x3'."""
     if isinstance(value, (list, tuple)):
-        if len(set(value)) == 1:
+        if all(isinstance(v, (int, float, str)) for v in value) and len(set(value)) == 1:  # [[3]]: unhashable
             return value[0]
         return "x".join(str(v) for v in value)
     return value
@@ -728,8 +728,15 @@ class _Reader:
         instance = Instance(cls, {}, {}, self.where(node))
         env = {}
         if init is not None:
+            depth = getattr(self, "depth", 0)
+            if depth > 50:  # a class that builds itself (self.a = N()) would recurse without end
+                self.fail(node, "modules nest more than 50 deep (recursion?)")
             env = self.bind_params(init, args, kwargs, node, skip_self=True)
-            self.run_init(cls, instance, env, node)
+            self.depth = depth + 1
+            try:
+                self.run_init(cls, instance, env, node)
+            finally:
+                self.depth = depth
         return instance
 
     def _method(self, cls, name, seen=None):
