@@ -106,6 +106,31 @@ def test_adjoint_identity(spec, seed):
     assert adjoint_error(g, x, w, out, rng, groups) <= 1e-12
 
 
+@pytest.mark.parametrize("kernel, stride, dilation, before, size, output, subpixel", [
+    ((4, 4), (2, 2), (1, 1), (1, 1), (5, 4), (10, 8), True),  # k a multiple of s: 4 phases of 2x2 taps
+    ((16,), (8,), (1,), (4,), (9,), (72,), True),  # the audio case: 8 phases of 2 taps
+    ((6, 3, 4), (3, 3, 2), (1, 1, 1), (2, 0, 1), (3, 2, 3), (9, 7, 7), True),
+    ((3, 4), (2, 2), (1, 1), (1, 0), (5, 4), (10, 11), False),  # k=3, s=2: phases of 2 and 1 taps
+    ((4,), (2,), (3,), (0,), (6,), (19,), False),  # dilation 3: the phases read different shifts
+    ((2,), (3,), (1,), (0,), (4,), (12,), False),  # k < s: a phase with no tap
+    ((3,), (1,), (2,), (2,), (7,), (7,), True),  # stride 1: one phase
+    ((4,), (2,), (1,), (-2,), (3,), (12,), True),  # a negative crop and output_padding-like extension
+])
+def test_both_transposed_conv_forms_equal_the_naive_definition(kernel, stride, dilation, before, size, output,
+                                                                subpixel):
+    from tconvcalc.numeric import executor
+
+    g = Geometry("convT", kernel, stride, dilation, before, size, output)
+    full = [(n - 1) * s + d * (k - 1) + 1 for n, k, s, d in zip(size, kernel, stride, dilation)]
+    assert (executor._subpixel_axes(g, full) is not None) == subpixel
+    rng = np.random.default_rng(7)
+    y, w = rng.standard_normal((2, 3, *size)), rng.standard_normal((3, 2, *kernel))
+    expected = naive_conv_transpose(y, w, g, 1)
+    assert np.allclose(executor._conv_transpose_subpixel(y, w, g), expected, atol=1e-12)
+    assert np.allclose(executor._conv_transpose_channels_last(y, w, g), expected, atol=1e-12)
+    assert np.allclose(conv_transpose(y, w, g), expected, atol=1e-12)
+
+
 def test_adjoint_error_detects_a_wrong_pair():
     g = Geometry("conv", (3,), (2,), (1,), (1,), (9,), (5,))
     rng = np.random.default_rng(1)

@@ -10,10 +10,21 @@ two canonical operations below compute with them:
   ``i*s + t*d`` of the full ``(n-1)*s + d*(k-1) + 1`` result, which is then cropped by ``before``
   at the start and cut (or extended with zeros: output_padding) to ``out`` at the end.
 
-Vectorised: the only Python loop is over kernel taps. conv gathers one strided view per tap into
-an im2col matrix and does one batched BLAS matmul; conv_transpose does one batched matmul per tap
-and adds it into a strided view of the full result. Channels-first throughout. Data layout: N, C, spatial... (torch's), weights in
-torch's layouts: conv (C_out, C_in/groups, *k), conv_transpose (C_in, C_out/groups, *k).
+Vectorised: no Python loop over pixels or channels. Python loops run over kernel taps, output phases
+(at most s^rank) and cache-sized blocks of batch items or rows (BLOCK_BYTES), each a BLAS GEMM or one
+strided copy:
+
+* conv (groups=1): the padded input turned channels-last once, its windows a ``sliding_window_view``,
+  and per block one im2col copy and one GEMM (positions, k*C_in) @ (k*C_in, C_out);
+* conv_transpose (groups=1), sub-pixel form where every output phase reads the same input shifts (k a
+  multiple of s with d=1, stride 1, ...): one stride-1 conv of the input whose output channels are every
+  phase's taps, interleaved into the full result in one copy; otherwise the scatter form, one GEMM
+  (positions, C_in) @ (C_in, k*C_out) per block and each tap's slice added into a strided view;
+* groups > 1: channels-first, a polyphase im2col with one batched matmul (conv), one batched matmul per
+  tap added into a strided view (conv_transpose).
+
+Data layout in and out: N, C, spatial... (torch's), weights in torch's layouts: conv (C_out, C_in/groups,
+*k), conv_transpose (C_in, C_out/groups, *k). benchmarks/executor.py compares with torch.
 """
 
 from dataclasses import dataclass, replace
@@ -121,10 +132,70 @@ def _span(m, k, s, d):
 
 
 def conv(x, w, g, groups=1):
-    """Cross-correlation of x (N, C_in, *n) with w (C_out, C_in/groups, *k) on the geometry ``g``:
-    im2col (one strided view per tap into a (taps, C_in/G) x positions matrix) and one batched matmul."""
+    """Cross-correlation of x (N, C_in, *n) with w (C_out, C_in/groups, *k) on the geometry ``g``."""
     if g.flip:
         w = np.flip(w, axis=tuple(range(2, w.ndim)))
+    if groups > 1:
+        return _conv_grouped(x, w, g, groups)
+    return _conv_channels_last(x, w, g)
+
+
+BLOCK_BYTES = 2 * 2**20  # an im2col block this size stays in cache between its copy and its GEMM
+
+
+def _conv_channels_last(x, w, g):
+    """conv with groups=1, channels-first in and out (see _conv_rows)."""
+    n_batch, c_out = x.shape[0], w.shape[0]
+    rows = _conv_rows(x, w, g)  # (N, positions, C_out)
+    return np.ascontiguousarray(rows.transpose(0, 2, 1)).reshape(n_batch, c_out, *g.output)
+
+
+def _conv_rows(x, w, g):
+    """conv with groups=1 as (N, positions, C_out): the padded input turned channels-last once, every
+    window a strided view of it (sliding_window_view: (N, *out, *k, C) with no copy), and the im2col of a
+    block of batch items or output rows (about BLOCK_BYTES) copied out of that view and multiplied at once,
+    (positions, k*C) @ (k*C, C_out) -- measured 1.5-2x faster than the channels-first im2col over the whole
+    batch (benchmarks/executor.py): the copies move C contiguous values and the block stays in cache."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    n_batch, c_in = x.shape[:2]
+    c_out, rank = w.shape[0], x.ndim - 2
+    spans = [_span(m, kj, sj, dj) for m, kj, sj, dj in zip(g.output, g.kernel, g.stride, g.dilation)]
+    check_size((n_batch, c_in, *spans), "padded input")
+    check_size((n_batch, c_out, *g.output), "output")
+    dtype = np.result_type(x, w)
+    positions = int(np.prod(g.output, dtype=np.int64))
+    out = np.zeros((n_batch, positions, c_out), dtype=dtype)
+    if out.size == 0 or c_in == 0:
+        return out
+    depth = c_in * int(np.prod(g.kernel, dtype=np.int64))
+    padded = np.ascontiguousarray(np.moveaxis(window(x, 2, [-b for b in g.before], spans), 1, -1), dtype=dtype)
+    reach = [dj * (kj - 1) + 1 for kj, dj in zip(g.kernel, g.dilation)]
+    views = sliding_window_view(padded, reach, axis=tuple(range(1, rank + 1)))  # (N, *starts, C, *reach)
+    views = views[(slice(None),) + tuple(slice(None, None, sj) for sj in g.stride) + (slice(None),)
+                  + tuple(slice(None, None, dj) for dj in g.dilation)]
+    views = np.moveaxis(views, rank + 1, -1)  # (N, *out, *k, C)
+    weights = np.ascontiguousarray(np.moveaxis(w, 1, -1).reshape(c_out, depth).T, dtype=dtype)  # (k*C, C_out)
+    item = positions * depth * dtype.itemsize
+    if item <= BLOCK_BYTES:  # several batch items per block
+        step = max(1, BLOCK_BYTES // item)
+        for b in range(0, n_batch, step):
+            block = views[b:b + step].reshape(-1, depth)
+            np.matmul(block, weights, out=out[b:b + step].reshape(-1, c_out))
+    else:  # rows of the first output axis per block
+        row = positions // g.output[0]
+        step = max(1, BLOCK_BYTES // (row * depth * dtype.itemsize))
+        check_size((step * row, depth), "im2col block")
+        for b in range(n_batch):
+            for i in range(0, g.output[0], step):
+                block = views[b, i:i + step].reshape(-1, depth)
+                np.matmul(block, weights, out=out[b, i * row:i * row + len(block)])
+    return out
+
+
+def _conv_grouped(x, w, g, groups):
+    """Grouped conv, channels-first: im2col (one strided view per tap, read from the polyphase split of the
+    padded input, into a (taps, C_in/G) x positions matrix per group) and one batched matmul."""
     n_batch, c_in = x.shape[:2]
     c_out = w.shape[0]
     co, ci = c_out // groups, c_in // groups
@@ -155,11 +226,112 @@ def conv(x, w, g, groups=1):
 
 
 def conv_transpose(y, w, g, groups=1):
-    """The transposed convolution of y (N, C_in, *n) with w (C_in, C_out/groups, *k) on ``g``:
-    the scatter-add of kernel taps (one batched matmul per tap, added into a strided view of the
-    full result, channels-first throughout), cropped by ``g.before`` and cut/extended to ``g.output``."""
+    """The transposed convolution of y (N, C_in, *n) with w (C_in, C_out/groups, *k) on ``g``: every input
+    scatters its kernel taps to ``i*s + t*d`` of the full result, which is cropped by ``g.before`` and
+    cut (or extended with zeros) to ``g.output``."""
     if g.flip:
         w = np.flip(w, axis=tuple(range(2, w.ndim)))
+    if groups > 1:
+        return _conv_transpose_grouped(y, w, g, groups)
+    return _conv_transpose_subpixel(y, w, g)
+
+
+def _conv_transpose_channels_last(y, w, g):
+    """convT with groups=1, channels-last: for a block of batch items or input rows (about BLOCK_BYTES of
+    products), one GEMM (positions, C_in) @ (C_in, k*C_out) gives every tap's contribution, and each tap's
+    slice is added into a strided view of the full result (C_out contiguous values per position)."""
+    n_batch, c_in = y.shape[:2]
+    c_out, rank = w.shape[1], y.ndim - 2
+    full = [_span(m, kj, sj, dj) for m, kj, sj, dj in zip(g.input, g.kernel, g.stride, g.dilation)]
+    check_size((n_batch, c_out, *full), "full transposed-convolution result")
+    check_size((n_batch, c_out, *g.output), "output")
+    dtype = np.result_type(y, w)
+    taps = int(np.prod(g.kernel, dtype=np.int64))
+    result = np.zeros((n_batch, *full, c_out), dtype=dtype)
+    if result.size and y.size:
+        source = np.ascontiguousarray(np.moveaxis(y, 1, -1), dtype=dtype)  # (N, *n, C_in)
+        weights = np.ascontiguousarray(np.moveaxis(w, 1, -1).reshape(c_in, taps * c_out), dtype=dtype)
+        tap_list = list(product(*(range(kj) for kj in g.kernel)))
+        positions = int(np.prod(g.input, dtype=np.int64))
+        item = positions * taps * c_out * dtype.itemsize
+        if item <= BLOCK_BYTES:  # several batch items per block
+            step = max(1, BLOCK_BYTES // item)
+            blocks = [(slice(b, b + step), 0, g.input[0]) for b in range(0, n_batch, step)]
+        else:  # rows of the first input axis per block
+            row = positions // g.input[0]
+            step = max(1, BLOCK_BYTES // (row * taps * c_out * dtype.itemsize))
+            check_size((step * row, taps * c_out), "contribution block")
+            blocks = [(slice(b, b + 1), i, min(i + step, g.input[0]))
+                      for b in range(n_batch) for i in range(0, g.input[0], step)]
+        for items, first, last in blocks:
+            block = source[items, first:last]
+            products = (block.reshape(-1, c_in) @ weights).reshape(*block.shape[:-1], taps, c_out)
+            counts = (last - first, *g.input[1:])
+            for j, tap in enumerate(tap_list):
+                where = tuple(slice(o + t * dj, o + t * dj + (m - 1) * sj + 1, sj) for t, dj, sj, m, o in
+                              zip(tap, g.dilation, g.stride, counts, (first * g.stride[0],) + (0,) * (rank - 1)))
+                result[(items,) + where] += products[..., j, :]
+    cropped = window(result, 1, g.before, g.output)
+    return np.ascontiguousarray(np.moveaxis(cropped, -1, 1))
+
+
+def _subpixel_axes(g, full):
+    """Per axis (phases [(r, taps ordered like the sub-kernel, positions)], shifts) when every phase reads
+    the same input shifts (e.g. k a multiple of s, d = 1), else None."""
+    axes = []
+    for kj, sj, dj, f in zip(g.kernel, g.stride, g.dilation, full):
+        phases, shifts = [], None
+        for r in range(min(sj, f)):
+            taps = sorted((t for t in range(kj) if (t * dj) % sj == r), reverse=True)
+            mine = [(t * dj - r) // sj for t in taps]
+            if shifts is None:
+                shifts = mine
+            if mine != shifts or not taps:
+                return None
+            phases.append((r, taps, -(-(f - r) // sj)))
+        gaps = {b - a for a, b in zip(shifts[1:], shifts[:-1])}
+        if len(gaps) > 1:
+            return None
+        axes.append((phases, shifts, gaps.pop() if gaps else 1))
+    return axes
+
+
+def _conv_transpose_subpixel(y, w, g):
+    """convT with groups=1 in sub-pixel form, where every output phase reads the same input shifts: the full
+    result at ``u*s + r`` is ``sum_t y[u - delta] * w[t]`` over the taps with ``t*d = r (mod s)``,
+    ``delta = (t*d - r) / s``. So one stride-1 conv of y (shifts reversed as its kernel, their gap as its
+    dilation, the largest shift as its pad) with every phase's taps stacked as output channels -- one
+    channels-last im2col GEMM, s^rank times wider than a phase alone -- and each phase's channels written
+    once into its strided slice of the full result. No scatter-add. Falls back to the scatter form."""
+    n_batch, c_in = y.shape[:2]
+    c_out, rank = w.shape[1], y.ndim - 2
+    full = [_span(m, kj, sj, dj) for m, kj, sj, dj in zip(g.input, g.kernel, g.stride, g.dilation)]
+    axes = _subpixel_axes(g, full) if all(full) and y.size else None
+    if axes is None:
+        return _conv_transpose_channels_last(y, w, g)
+    check_size((n_batch, c_out, *full), "full transposed-convolution result")
+    check_size((n_batch, c_out, *g.output), "output")
+    combos = list(product(*(phases for phases, _, _ in axes)))
+    conv_weights = np.swapaxes(w, 0, 1)  # (C_out, C_in, *k)
+    stacked = np.concatenate([conv_weights[np.ix_(range(c_out), range(c_in), *(taps for _, taps, _ in combo))]
+                              for combo in combos])
+    sub = Geometry("conv", tuple(len(shifts) for _, shifts, _ in axes), (1,) * rank,
+                   tuple(gap for _, _, gap in axes), tuple(shifts[0] for _, shifts, _ in axes), tuple(g.input),
+                   tuple(phases[0][2] for phases, _, _ in axes))
+    rows = _conv_rows(y, stacked, sub)  # (N, positions of phase 0, phases * C_out)
+    counts = [len(phases) for phases, _, _ in axes]
+    # interleave in one copy: (N, *U, *phases, C_out) -> (N, C_out, U_0, phase_0, U_1, phase_1, ...)
+    parts = rows.reshape(n_batch, *sub.output, *counts, c_out)
+    order = [0, 1 + 2 * rank] + [i for axis in range(rank) for i in (1 + axis, 1 + rank + axis)]
+    interleaved = np.ascontiguousarray(parts.transpose(order)).reshape(
+        n_batch, c_out, *(u * c for u, c in zip(sub.output, counts)))
+    result = interleaved[(slice(None), slice(None)) + tuple(slice(0, f) for f in full)]  # phases past the end
+    return window(result, 2, g.before, g.output)
+
+
+def _conv_transpose_grouped(y, w, g, groups):
+    """Grouped convT, channels-first: one batched matmul per tap, added into a strided view of the
+    full result, which is then cropped by ``g.before`` and cut/extended to ``g.output``."""
     n_batch, c_in = y.shape[:2]
     co, ci = w.shape[1], c_in // groups
     full = [_span(m, kj, sj, dj) for m, kj, sj, dj in zip(g.input, g.kernel, g.stride, g.dilation)]
