@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 
-from tconvcalc import build_layer, forward
+from tconvcalc import build_layer
 from tconvcalc.errors import TconvError
 from tconvcalc.layer import FRAMEWORKS
 from tconvcalc.numeric.convert import apply_pads, convert, layout, target_weights, weights_code

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tconvcalc import build_layer
 from tconvcalc.errors import InputError, TconvError
 from tconvcalc.numeric import layers
-from tconvcalc.numeric.layers import Plan, avgpool, maxpool, pixel_shuffle, plan, unpool, upsample
+from tconvcalc.numeric.layers import Plan, maxpool, pixel_shuffle, plan, unpool, upsample
 from tconvcalc.numeric.verify import verify
 
 
@@ -119,7 +119,7 @@ def naive_pool(x, p, op, rule):
     index = np.zeros(out.shape, dtype=np.int64)
     for b, c, pos in itertools.product(range(x.shape[0]), range(x.shape[1]),
                                        itertools.product(*(range(o) for o in p.output))):
-        taken, padded = [], 1
+        taken = []
         for tap in itertools.product(*(range(k) for k in p.kernel)):
             src = [q * s + t * d - bf for q, s, t, d, bf in zip(pos, p.stride, tap, p.dilation, p.before)]
             if all(0 <= i < n for i, n in zip(src, p.input)):

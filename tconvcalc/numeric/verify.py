@@ -139,6 +139,8 @@ def verify_layer(layer, size, channels=(2, 3), batch=1, seed=0, groups=1, framew
         notes.append(f"unpooled the executor's maxpool (values, indices) of a random {'x'.join(map(str, source))} input")
     if p.kind == "pixelshuffle":
         notes.append(f"{channels_in} channels in, {channels_out} out (--channels CIN: the output's channels)")
+    elif channels[1] != channels[0]:
+        notes.append(f"a {p.kind} keeps the channels: ran {channels_out} (COUT of --channels is not used)")
     if p.kind == "upsample":
         notes.append(f"mode {mode}")
     predicted = tuple(p.output)
