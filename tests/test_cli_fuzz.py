@@ -229,15 +229,11 @@ def test_fixes_give_the_right_answers():
     assert code == 0 and "3*H - 2, 3*H - 1, 3*H, 3*H + 1, 3*H + 2" in out
 
 
-NUMERIC_BUGS = [  # tconvcalc/numeric/ (owned elsewhere): reported, not fixed here
-    ["verify", "10", "-l", "conv", "-k", "4", "--channels", "100000:100000"],  # MemoryError: weights not bounded
-]
-
-
-@pytest.mark.xfail(strict=True, reason="tconvcalc/numeric: internal error (reported to its owner)")
-@pytest.mark.parametrize("args", NUMERIC_BUGS, ids=lambda a: " ".join(a))
-def test_numeric_internal_errors(args):
-    invoke(args)
+def test_numeric_sizes_are_bounded_before_allocating():
+    for args in (["verify", "10", "-l", "conv", "-k", "4", "--channels", "100000:100000"],
+                 ["matrix", "2147483647", "-l", "conv", "-k", "3", "--no-matrix"]):
+        code, out, err = invoke(args)
+        assert code == 2 and ("elements" in err or "entries" in err), err
 
 
 # ---- hypothesis: random and adversarial text in every argument ------------------------------------------

@@ -155,6 +155,9 @@ def _pool(layer, sizes, checks, name):
     pads = _window_pads(layer, sizes, checks)
     # reduce_window_shape_tuple has no negative-padding check: a negative padded size also clamps to 0.
     outputs = _window_outputs(layer, sizes, pads, checks, f"lax.reduce_window ({name})")
+    checks.warn(all_of([all(kj == 1 for kj in layer.kernel), any_of(p < 0 for pair in pads for p in pair)]),
+                "jax 0.10.2 aborts the whole process here (an XLA check failure in algebraic_simplifier for a "
+                "window of 1 on every axis with a negative pad): crop with lax.slice instead")
     return tuple(AxisOut(o, (b, a)) for o, (b, a) in zip(outputs, pads))
 
 

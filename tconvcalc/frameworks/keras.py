@@ -11,7 +11,7 @@ shapes. Eager calls differ only where they return a 0-size tensor, which the mes
 """
 
 from ..arithmetic import (all_of, any_of, conv_out, conv_transpose_out, effective_kernel, floor_div, is_symbolic,
-                          maximum, minimum, same_out, same_total_pad, split_pad)
+                          maximum, minimum, same_out, same_total_pad)
 from . import AxisOut, call, not_available, per_axis, possible
 from .tf import same_pads, transpose_outputs, windowed_output
 
@@ -254,7 +254,8 @@ def _pool(layer, sizes, checks):
     if layer.padding == "same":
         checks.note("padding='same': output floor((n-1)/s) + 1 = ceil(n/s), extra pad after")
         totals = [same_total_pad(n, kj, sj, 1) for n, kj, sj in zip(sizes, k, s)]
-        pairs = [split_pad(t) for t in totals]
+        rank = layer.rank if layer.backend == "tensorflow" else 2  # TF's own 3-D rule on its backend
+        pairs = [same_pads(n, kj, sj, 1, rank) for n, kj, sj in zip(sizes, k, s)]
         if layer.backend == "torch" and layer.kind == "avgpool" and layer.rank == 3:
             # backend/torch/nn.py _apply_same_padding: symmetric pads on every axis go to
             # F.avg_pool3d as its padding (else the input is padded first), and avg_pool3d checks

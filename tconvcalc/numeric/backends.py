@@ -144,7 +144,6 @@ _AUTO_PAD = {"valid": "VALID", "same": "SAME_UPPER", "same_upper": "SAME_UPPER",
 
 
 def _onnx(layer, g, x, w, groups):
-    import onnxruntime
     from onnx import TensorProto, helper, numpy_helper
 
     attrs = {"kernel_shape": list(g.kernel), "strides": list(g.stride), "dilations": list(g.dilation),
@@ -163,11 +162,7 @@ def _onnx(layer, g, x, w, groups):
         [node], "layer", [helper.make_tensor_value_info("X", TensorProto.FLOAT, list(x.shape))],
         [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)],
         [numpy_helper.from_array(w.astype(np.float32), "W")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    session = _onnx_model(graph, g.kind)
     out = session.run(None, {"X": x.astype(np.float32)})[0]
     return out.astype(np.float64)
 
@@ -283,8 +278,22 @@ def _jax_layer(layer, p, x, mode):
     return np.asarray(out, dtype=np.float64)
 
 
-def _onnx_session(node, inputs, initializers=()):
+def _onnx_model(graph, kind):
+    """A session at the opset tconvcalc's ONNX rules describe (the op versions differ: AveragePool
+    refuses negative pads through opset 17 and takes them from 19)."""
     import onnxruntime
+    from onnx import helper
+
+    from ..frameworks.onnx import OPSET
+
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET[kind])])
+    model.ir_version = 10
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def _onnx_session(node, inputs, kind, initializers=()):
     from onnx import TensorProto, helper, numpy_helper
 
     types = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.int64): TensorProto.INT64}
@@ -292,11 +301,7 @@ def _onnx_session(node, inputs, initializers=()):
         [node], "layer", [helper.make_tensor_value_info(name, types[a.dtype], list(a.shape)) for name, a in inputs],
         [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)],
         [numpy_helper.from_array(a, name) for name, a in initializers])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    session = _onnx_model(graph, kind)
     return session.run(None, dict(inputs))[0].astype(np.float64)
 
 
@@ -305,11 +310,12 @@ def _onnx_layer(layer, p, x, mode):
 
     x32 = x.astype(np.float32)
     if p.kind == "pixelshuffle":
-        return _onnx_session(helper.make_node("DepthToSpace", ["X"], ["Y"], blocksize=int(p.scale[0])), [("X", x32)])
+        return _onnx_session(helper.make_node("DepthToSpace", ["X"], ["Y"], blocksize=int(p.scale[0])), [("X", x32)],
+                             p.kind)
     if p.kind == "upsample":
         scales = np.array([1.0, 1.0, *p.scale], dtype=np.float32)
         node = helper.make_node("Resize", ["X", "", "scales"], ["Y"], mode="nearest" if mode == "nearest" else "linear")
-        return _onnx_session(node, [("X", x32)], [("scales", scales)])
+        return _onnx_session(node, [("X", x32)], p.kind, [("scales", scales)])
     attrs = {"kernel_shape": list(p.kernel), "strides": list(p.stride)}
     if isinstance(layer.padding, str):
         attrs["auto_pad"] = _AUTO_PAD[layer.padding]
@@ -321,7 +327,7 @@ def _onnx_layer(layer, p, x, mode):
         if p.kind == "maxpool" and any(d != 1 for d in p.dilation):
             attrs["dilations"] = list(p.dilation)
         node = helper.make_node("MaxPool" if p.kind == "maxpool" else "AveragePool", ["X"], ["Y"], **attrs)
-        return _onnx_session(node, [("X", x32)])
+        return _onnx_session(node, [("X", x32)], p.kind)
     values, indices = _unpool_inputs(p, x)
     planes = np.arange(values.shape[0] * values.shape[1], dtype=np.int64).reshape(values.shape[:2])
     # ORT's indices are flat over the whole output tensor (N, C, *spatial); the executor's per (N, C) plane
@@ -332,7 +338,7 @@ def _onnx_layer(layer, p, x, mode):
     if layer.output_size is not None:
         names.append("output_shape")
         initializers.append(("output_shape", np.array([*values.shape[:2], *p.output], dtype=np.int64)))
-    return _onnx_session(helper.make_node("MaxUnpool", names, ["Y"], **attrs), inputs, initializers)
+    return _onnx_session(helper.make_node("MaxUnpool", names, ["Y"], **attrs), inputs, p.kind, initializers)
 
 
 LAYER_RUNNERS = {"torch": _torch_layer, "tf": _tf_layer, "keras": _keras_layer, "jax": _jax_layer, "onnx": _onnx_layer}

@@ -16,6 +16,7 @@ from ..errors import InputError
 from .executor import conv, conv_transpose, geometry
 
 MAX_ENTRIES = 4096
+MAX_MAP = 10**6
 MAX_INDEX_OUTPUTS = 256
 
 
@@ -71,6 +72,9 @@ def matrices(g, check_limit=True):
 def overlap(g):
     """How many kernel taps land on each output of the transposed conv of the pair."""
     tg = g if g.kind == "convT" else g.adjoint
+    entries = int(np.prod([int(v) for v in tg.output], dtype=object))
+    if entries > MAX_MAP:  # before allocating: a map this large is neither computable quickly nor readable
+        raise InputError(f"the overlap map would have {entries:,} entries (more than {MAX_MAP:,}); use a smaller size")
     ones = np.ones((1, 1, *tg.input))
     return conv_transpose(ones, np.ones((1, 1, *tg.kernel)), tg)[0, 0], tg
 

@@ -97,6 +97,7 @@ def verify(layer, size, channels=(2, 3), batch=1, seed=0, groups=1, framework=Tr
     c_in, c_out = channels
     shape = weight_shape(g, c_in, c_out, groups)
     check_size((batch, c_in, *g.input), "input")
+    check_size(shape, "weights")
     rng = np.random.default_rng(seed)
     x, w = random_data(rng, (batch, c_in, *g.input)), random_data(rng, shape)
     out = run(x, w, g, groups)
