@@ -18,6 +18,8 @@ def simplify(expr):
         return sympy.Integer(int(expr))
     if not expr.free_symbols:
         return expr
+    if expr.has(sympy.Piecewise):  # simplify() takes seconds on these and rarely shortens them
+        return _merge_floors(expr)
     return _merge_floors(sympy.simplify(_merge_floors(expr)))
 
 
@@ -48,7 +50,7 @@ def describe_condition(conditions):
         return None
     combined = sympy.And(*(c for c, _ in conditions))
     free = sorted(combined.free_symbols, key=str)
-    if len(free) == 1:
+    if len(free) == 1 and not combined.has(sympy.Piecewise):  # as_set() on Piecewise: seconds, no gain
         try:
             combined = combined.as_set().as_relational(free[0]) if combined.as_set() is not None else combined
         except (NotImplementedError, TypeError, ValueError):
