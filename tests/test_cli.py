@@ -82,3 +82,19 @@ def test_python_dash_m_entry_point():
     done = subprocess.run([sys.executable, "-m", "tconvcalc", "forward", "126", "-k", "4", "-s", "2", "-q"],
                           capture_output=True, text=True)
     assert (done.returncode, done.stdout.strip()) == (0, "254")
+
+
+def test_readme_documents_every_command_and_its_first_lines_install_and_test():
+    from pathlib import Path
+
+    from tconvcalc.cli import cli
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    missing = [name for name in cli.commands if f"### `tconvcalc {name}" not in readme]
+    assert not missing, f"README has no section for: {missing}"
+    first = readme.splitlines()[:8]
+    assert any(line.strip().startswith("pip install . && tconvcalc ") for line in first)
+    test_command = "pip install -e '.[test]' && python -m pytest"
+    assert test_command in [line.strip() for line in first]
+    ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
+    assert test_command in ci.splitlines()
