@@ -52,7 +52,8 @@ def cli():
 @click.option("--explain", is_flag=True, help="Show the derivation and the framework rules that applied.")
 @click.option("--emit", is_flag=True, help="Print only the constructor code for the framework.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the output size (126x126 form).")
-@click.option("--mirror", is_flag=True, help="Also give the transposed layer that restores SIZE from the output.")
+@click.option("--mirror", is_flag=True,
+              help="Also give the layer that restores SIZE from the output (convT for a conv or pool, conv for a convT).")
 @reports
 def forward(size, as_json, explain, emit, quiet, mirror, **options):
     """The output size of one layer for input SIZE (126, 126x100, 8x126x126, or symbols: H, HxW).

@@ -358,9 +358,10 @@ def make_solution(layer, reasons, size):
 
 
 def mirror(layer, size):
-    """The transposed layer that restores ``size`` from ``layer``'s output: the same kernel, stride
-    and dilation, its padding and output_padding solved, the forward layer's own padding preferred
-    (seed 004, pain point 9: 23 -> 12 -> 24 instead of 23)."""
+    """The layer that restores ``size`` from ``layer``'s output -- a transposed conv for a conv or pool,
+    a conv for a transposed conv or unpool -- with the same kernel, stride and dilation, its padding
+    (and output_padding) solved, the layer's own padding preferred (seed 004, pain point 9:
+    23 -> 12 -> 24 instead of 23)."""
     if any(not isinstance(n, int) for n in size):
         raise InputError("--mirror solves for numbers: give a numeric size")
     if not layer.kernel:
@@ -371,10 +372,11 @@ def mirror(layer, size):
         raise InputError("--mirror needs the layer's output: give --output-size (the caller chooses it here)")
     fixed = {"kernel": layer.kernel, "stride": layer.stride, "dilation": layer.dilation}
     widest = max([b + a for b, a in (ax.pads or (0, 0) for ax in down.axes)] + list(layer.kernel))
-    result = solve(down.output, size, ("convT",), (layer.framework,), Bounds(padding=widest), fixed,
+    partner = "conv" if layer.kind in ("convT", "unpool") else "convT"
+    result = solve(down.output, size, (partner,), (layer.framework,), Bounds(padding=widest), fixed,
                    layer.backend, limit=0)
     if not result.solutions:
-        raise NoSolutionError(f"no {layer.framework} transposed layer with kernel {_text(layer.kernel)} and "
+        raise NoSolutionError(f"no {layer.framework} {partner} with kernel {_text(layer.kernel)} and "
                               f"stride {_text(layer.stride)} restores {_text(size)}: {result.explanation}")
     same_padding = [s for s in result.solutions if s.pads == tuple(ax.pads for ax in down.axes)
                     or (isinstance(layer.padding, str) and s.padding == layer.padding)]

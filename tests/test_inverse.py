@@ -76,3 +76,16 @@ def test_inputs_cli(run, run_json):
     assert code == 0 and data["inputs"] == [[63, 64]]
     code, out, err = run("inputs", 1, "-l", "convT", "-k", 4, "-s", 2)
     assert code == 1 and "no input size gives 1" in err
+
+
+@settings(max_examples=40, deadline=None)
+@given(framework=st.sampled_from(["torch", "onnx", "jax"]), n=st.integers(1, 200), k=st.integers(1, 6),
+       s=st.integers(1, 4), p=st.integers(0, 2))
+def test_mirror_of_a_transposed_layer_is_a_conv_that_restores_the_input(framework, n, k, s, p):
+    try:
+        layer = build_layer("convT", framework, 1, kernel=k, stride=s, padding=p)
+        forward(layer, (n,))
+        restore = mirror(layer, (n,))
+    except (ShapeError, NoSolutionError):
+        return
+    assert restore.layer == "conv" and restore.output == (n,) and (restore.kernel, restore.stride) == (k, s)
