@@ -492,7 +492,7 @@ def _build(path, framework):
         solutions.append(solution)
         sizes.append(b)
     return Stack(tuple(sizes), tuple(solutions), any(s.checkerboard for s in solutions),
-                 _stack_reasons(solutions), stack_code(framework, [s.code for s in solutions]))
+                 _stack_reasons(solutions), module(framework).stack([s.code for s in solutions]))
 
 
 def _stack_reasons(solutions):
@@ -511,20 +511,6 @@ def _stack_reasons(solutions):
 
 def _nonzero(value):
     return any(value) if isinstance(value, tuple) else bool(value)
-
-
-def stack_code(framework, codes):
-    """The constructors of one stack joined the framework's way."""
-    if framework == "torch":
-        lines = [code.replace("C_in, C_out", f"C{i}, C{i + 1}", 1) for i, code in enumerate(codes)]
-        return "nn.Sequential(\n" + "".join(f"    {line},\n" for line in lines) + ")"
-    if framework == "keras":
-        return "keras.Sequential([\n" + "".join(f"    {code},\n" for code in codes) + "])"
-    if framework == "onnx":
-        lines = [code.replace('["X", "W"], ["Y"]', f'["X{i}", "W{i + 1}"], ["X{i + 1}"]', 1)
-                 for i, code in enumerate(codes)]
-        return "nodes = [\n" + "".join(f"    {line},\n" for line in lines) + "]"
-    return "\n".join("x = " + code.replace("(x, w,", f"(x, w{i},", 1) for i, code in enumerate(codes, 1))
 
 
 # ---- when nothing fits ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from fractions import Fraction
 
 from .errors import InputError, ShapeError
 from .forward import evaluate, forward
+from .frameworks import module
 from .forward import symbolic as symbolic_sizes
 from .layer import build_layer, parse_kind
 
@@ -426,18 +427,13 @@ def _with_channels(code, c_in, c_out):
 
 
 def _sequential(network, steps):
-    """A plain stack (no merges, each node reading the previous one) as one Sequential."""
+    """A plain stack (no merges, each node reading the previous one) as one stack of code."""
     previous = INPUT
     for step in steps:
         if step.op in ("concat", "add") or step.inputs != (previous,):
             return None
         previous = step.name
-    body = ",\n    ".join(step.code for step in steps)
-    if network.framework == "keras":
-        return f"keras.Sequential([\n    {body},\n])"
-    if network.framework == "torch":
-        return f"nn.Sequential(\n    {body},\n)"
-    return None
+    return module(network.framework).stack([step.code for step in steps])
 
 
 # ---- which inputs are valid -----------------------------------------------------------------------------

@@ -6,7 +6,8 @@ A framework module defines:
 * ``LAYERS`` -- layer kind -> ``fn(layer, sizes, checks) -> tuple[AxisOut, ...]``: how its padding
   words become (before, after), its refusals (``checks.require``, in the framework's own words),
   and the outputs the caller may choose;
-* ``code(layer, axes) -> str`` -- the constructor a user pastes.
+* ``code(layer, axes) -> str`` -- the constructor a user pastes;
+* ``stack(codes) -> str`` -- several constructors joined into one stack (nn.Sequential, ...).
 
 Sizes arrive as ints, traced ints or sympy symbols; the module computes with the canonical
 formulas of :mod:`tconvcalc.arithmetic` and never branches in Python on a size

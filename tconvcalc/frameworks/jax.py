@@ -222,3 +222,8 @@ def code(layer, axes):
             text += f" / {size}"
         return text
     not_available(f"jax has no {layer.kind} layer")
+
+
+def stack(codes):
+    """One stack of calls, each on the previous result, each with its own weights."""
+    return "\n".join("x = " + code.replace("(x, w,", f"(x, w{i},", 1) for i, code in enumerate(codes, 1))

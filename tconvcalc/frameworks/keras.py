@@ -321,3 +321,8 @@ def code(layer, axes):
             kwargs["output_padding"] = per_axis(ops)
     kwargs["dilation_rate"] = None if d == 1 else d
     return call(name, "filters", k, **kwargs)
+
+
+def stack(codes):
+    """One stack of layers: a keras.Sequential."""
+    return "keras.Sequential([\n" + "".join(f"    {code},\n" for code in codes) + "])"

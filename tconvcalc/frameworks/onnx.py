@@ -284,3 +284,9 @@ def code(layer, axes):
         return node("MaxPool" if layer.kind == "maxpool" else "AveragePool", '["X"]', **attrs)
     inputs = '["X", "I", "output_shape"]' if layer.output_size is not None else '["X", "I"]'
     return node("MaxUnpool", inputs, **attrs)
+
+
+def stack(codes):
+    """One stack of nodes, each reading the previous node's output."""
+    lines = [code.replace('["X", "W"], ["Y"]', f'["X{i}", "W{i + 1}"], ["X{i + 1}"]', 1) for i, code in enumerate(codes)]
+    return "nodes = [\n" + "".join(f"    {line},\n" for line in lines) + "]"

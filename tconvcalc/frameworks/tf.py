@@ -278,3 +278,8 @@ def code(layer, axes):
     if layer.kind == "pixelshuffle":
         return call("tf.nn.depth_to_space", "x", int(layer.scale[0]))
     not_available(f"tf.nn has no {layer.kind} layer")
+
+
+def stack(codes):
+    """One stack of calls, each on the previous result, each with its own weights."""
+    return "\n".join("x = " + code.replace("(x, w,", f"(x, w{i},", 1) for i, code in enumerate(codes, 1))

@@ -268,3 +268,9 @@ def code(layer, axes):
     if layer.kind == "pixelshuffle":
         return call("nn.PixelShuffle", int(layer.scale[0]))
     return call(f"nn.MaxUnpool{r}d", kernel_size=k, stride=None if s == k else s, padding=pads)
+
+
+def stack(codes):
+    """One stack of constructors: an nn.Sequential, channels chained C0 -> C1 -> ... where unknown."""
+    lines = [code.replace("C_in, C_out", f"C{i}, C{i + 1}", 1) for i, code in enumerate(codes)]
+    return "nn.Sequential(\n" + "".join(f"    {line},\n" for line in lines) + ")"
