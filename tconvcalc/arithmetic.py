@@ -172,9 +172,15 @@ def same_out(n, stride):
     return ceil_div(n, stride)
 
 
+def same_total(n, kernel, stride, dilation=1):
+    """Shape: (ceil(n/s) - 1)*s + ek - n: what SAME must pad in all to keep ceil(n/s) outputs --
+    negative when the kernel is shorter than the stride (some runtimes then pad negatively)."""
+    return (ceil_div(n, stride) - 1) * stride + effective_kernel(kernel, dilation) - n
+
+
 def same_total_pad(n, kernel, stride, dilation):
     """Shape: T = max(0, (ceil(n/s) - 1)*s + ek - n): the padding SAME adds in all."""
-    return maximum(0, (ceil_div(n, stride) - 1) * stride + dilation * (kernel - 1) + 1 - n)
+    return maximum(0, same_total(n, kernel, stride, dilation))
 
 
 def split_pad(total, extra_at_end=True):

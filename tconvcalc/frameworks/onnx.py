@@ -11,7 +11,7 @@ gives another size, a warning says so.
 import struct
 
 from ..arithmetic import (Traced, all_of, any_of, ceil_div, conv_out, conv_transpose_out, effective_kernel,
-                          floor_scale, is_symbolic, maximum, minimum, same_out, split_pad, trunc_div, where)
+                          floor_scale, is_symbolic, maximum, minimum, same_out, same_total, split_pad, trunc_div, where)
 from . import AxisOut, call, consecutive_outputs, not_available
 
 DEFAULT_PADDING = "zeros"
@@ -53,7 +53,7 @@ def conv(layer, sizes, checks):
         pairs = []
         for n, kj, sj in zip(sizes, k, s):  # common.h ComputePad
             target = same_out(n, sj)
-            total = (target - 1) * sj + kj - n
+            total = same_total(n, kj, sj)
             # ORT adds one pixel where that total, put on both sides, still falls short of ceil(n/s).
             total = where(conv_out(n, kj, sj, 1, total, total) < target, total + 1, total)
             pairs.append(_lower_split(total, mode == "SAME_UPPER"))
@@ -146,7 +146,7 @@ def _pool(layer, sizes, checks, name):
     for i, (n, kj, sj, dj) in enumerate(zip(sizes, k, s, d)):
         if mode in ("SAME_UPPER", "SAME_LOWER"):
             # pool_attributes.h pads for the undilated kernel (and may pad negatively when k < s).
-            head, tail = _lower_split((same_out(n, sj) - 1) * sj + kj - n, mode == "SAME_UPPER")
+            head, tail = _lower_split(same_total(n, kj, sj), mode == "SAME_UPPER")
         elif mode == "VALID":
             head, tail = 0, 0
         else:
@@ -226,7 +226,7 @@ def unpool(layer, sizes, checks):
     k, s = layer.kernel, layer.stride
     # MaxUnpool takes negative pads (nothing checks them); they must be below the kernel (unpool.h).
     checks.require(all(b < kj and a < kj for (b, a), kj in zip(layer.padding, k)), "Pad should be smaller than kernel.")
-    defaults = [(n - 1) * sj + kj - b - a for n, kj, sj, (b, a) in zip(sizes, k, s, layer.padding)]
+    defaults = [conv_transpose_out(n, kj, sj, 1, b, a, 0) for n, kj, sj, (b, a) in zip(sizes, k, s, layer.padding)]
     for i, o in enumerate(defaults):
         checks.require(o > 0, f"Computed output dimension is not positive for axis {i + 2}. "
                               "Check kernel_shape, strides, and pads attributes.")

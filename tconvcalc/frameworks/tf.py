@@ -9,7 +9,7 @@ TF divides with C++ integer division (trunc), so a window that does not fit give
 error, as long as the numerator stays above -stride; only a negative size is refused.
 """
 
-from ..arithmetic import (all_of, any_of, conv_transpose_out, effective_kernel, same_out, same_total_pad,
+from ..arithmetic import (all_of, any_of, conv_transpose_out, effective_kernel, same_out, same_total, same_total_pad,
                           split_pad, trunc_div)
 from . import AxisOut, call, consecutive_outputs, not_available, per_axis, possible
 
@@ -76,7 +76,7 @@ def same_pads(n, k, s, d, rank):
     n=3 reads x[1]). The output size is the same either way."""
     if rank != 3:
         return split_pad(same_total_pad(n, k, s, d))
-    total = (same_out(n, s) - 1) * s + effective_kernel(k, d) - n
+    total = same_total(n, k, s, d)
     before = trunc_div(total, 2)
     return before, total - before
 

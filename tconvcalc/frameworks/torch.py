@@ -218,7 +218,7 @@ def unpool(layer, sizes, checks):
         checks.refuse(f"unsupported operand type(s) for -: 'int' and 'str' (MaxUnpool{layer.rank}d has no "
                       f"padding '{layer.padding}': torch takes an int or a tuple of ints)")
     pads = _explicit_pads(layer, "MaxUnpool")
-    defaults = [(n - 1) * sj + kj - 2 * p for n, kj, sj, p in zip(sizes, layer.kernel, layer.stride, pads)]
+    defaults = [conv_transpose_out(n, kj, sj, 1, p, p, 0) for n, kj, sj, p in zip(sizes, layer.kernel, layer.stride, pads)]
     # An explicit output_size must lie strictly between default - stride and default + stride.
     accepted = [possible(o + shift for shift in range(1 - sj, sj)) for o, sj in zip(defaults, layer.stride)]
     if layer.output_size is None:
