@@ -80,14 +80,15 @@ def forward(layer, size):
 
 
 def symbolic(layer, size):
-    """Sympy output expressions per axis and the sympy conditions for the layer to be valid, for
-    sizes that are sympy expressions (a chain passes each layer's output to the next)."""
+    """(sympy output per axis -- None where the caller chooses --, warnings, code) for sizes that are
+    sympy expressions: what a chain passes from layer to layer, in one pass."""
     from .symbolic import simplify, symbols
 
     _symbolic_bounds(layer)
     checks = Checks()
     axes = module(layer.framework).LAYERS[layer.kind](layer, symbols(size), checks)
-    return tuple(simplify(ax.output) for ax in axes), tuple(c for c, _ in checks.conditions)
+    outputs = tuple(None if ax.output is None else simplify(ax.output) for ax in axes)
+    return outputs, tuple(dict.fromkeys(checks.warnings)), module(layer.framework).code(layer, axes)
 
 
 MAX_SYMBOLIC_STRIDE = 1024

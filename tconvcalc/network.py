@@ -372,12 +372,14 @@ def chain(network, size):
             out, code, notes = incoming[0], None, ()
             channel = _merged_channels(node, [channels.get(name) for name in node.inputs])
         else:
-            result = forward(layer, incoming[0])
-            if result.output is None:  # numeric sizes stop in sizes_through already; symbolic ones here
+            if symbolic:
+                out, notes, code = symbolic_sizes(layer, incoming[0])
+            else:
+                result = forward(layer, incoming[0])
+                out, notes, code = result.output, result.warnings, result.code
+            if out is None or None in out:  # numeric sizes stop in sizes_through already; symbolic ones here
                 raise ShapeError(f"{_label(node)}: the caller chooses this layer's output size; give it "
                                  "output_size in the spec")
-            out = symbolic_sizes(layer, incoming[0])[0] if symbolic else result.output
-            code, notes = result.code, result.warnings
             channel = node.channels
         sizes[node.name], channels[node.name] = out, channel
         warnings += [f"{node.name}: {w}" for w in notes]
