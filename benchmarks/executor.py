@@ -7,27 +7,34 @@ Cases (float32, torch's default kernels -- mkldnn as shipped -- and with mkldnn 
 * 3-D: N=2, 32->16 channels, 16x16x16, k=4, s=2, p=1;
 * 1-D audio: N=4, 32->16 channels, 4000 samples, k=16, s=8, p=4 (conv_transpose1d x8 upsampling).
 
-Time: the best of --repeat runs after one warm-up. Peak memory: tracemalloc's peak for the executor
-(numpy reports its allocations to tracemalloc); torch's CPU allocator is invisible to tracemalloc, so
-for torch the peak is torch.profiler's largest live CPU memory (profile_memory=True) -- both include
-the output. The thread count is set before numpy is imported (OPENBLAS/OMP/MKL_NUM_THREADS) and with
-torch.set_num_threads. The target is within 2x of torch's time.
+Time: the best of --repeat rounds after one warm-up, the executor and torch taking turns within a round
+(the machine is shared: a slow spell then hits both); torch with mkldnn off is timed after. Peak memory:
+tracemalloc's peak for the executor (numpy reports its allocations to tracemalloc); torch's CPU allocator is
+invisible to tracemalloc, so for torch the peak is torch.profiler's largest live CPU memory
+(profile_memory=True) -- both include the output. The thread count is set before numpy is imported
+(OPENBLAS/OMP/MKL_NUM_THREADS) and with torch.set_num_threads. The target is within 2x of torch's time.
 
-Measured (1 thread, best of 5-7, a 2-core machine shared with other jobs: +-20% between runs), ratio to
+Measured (1 thread, best of 15, a 2-core machine shared with other jobs: +-15% between runs), ratio to
 torch's default (oneDNN) kernels:
 
-    case        op     before (channels-first im2col / per-tap scatter)   after
-    2-D 64x64   convT  1.5-1.9x                                            1.0-1.3x  (sub-pixel form)
-    2-D 64x64   conv   2.4x  (50 MB peak)                                  1.5-1.6x  (18 MB peak)
-    3-D 16^3    convT  3.0-3.5x                                            1.6x
-    3-D 16^3    conv   5.3-5.7x                                            2.4-3.0x
-    1-D 4000    convT  1.2x                                                0.9-1.0x
-    1-D 4000    conv   2.5-3.0x                                            2.2-2.6x
+    case        op     first version                  then                       now
+    2-D 64x64   convT  1.5-1.9x  (per-tap scatter)    1.0-1.3x  (sub-pixel form)  1.0-1.3x
+    2-D 64x64   conv   2.4x  (50 MB peak)             1.5-1.6x  (channels-last)   1.55-1.65x  (17 MB)
+    3-D 16^3    convT  3.0-3.5x                       1.6x                        1.5-1.6x
+    3-D 16^3    conv   5.3-5.7x                       2.4-3.0x                    2.2-2.4x  (3.6 MB)
+    1-D 4000    convT  1.2x                           0.9-1.0x                    0.9-1.1x
+    1-D 4000    conv   2.5-3.0x                       2.2-2.6x                    1.7-1.75x (cells, no im2col)
 
-What is left is numpy's GEMM: its OpenBLAS runs the Haswell (AVX2) kernel, about 40-80 GFLOPS here, and
-the GEMM alone of the 3-D conv (0.86 ms) and of the 1-D conv (0.41 ms) already takes as long as torch's
-whole oneDNN convolution (0.64 ms, 0.40 ms); the channels-last copy of the input adds 0.27 ms to each.
-Against torch's reference kernels (mkldnn off) the executor is 1.3-4x faster in every case.
+"now": the im2col blocks go through one reused buffer (fresh arrays cost page faults on this VM) and the
+1-D conv with k a multiple of s reads its rows straight from the padded input (k/s GEMMs, no copy).
+
+The 3-D conv misses the target, and numpy cannot close the gap: its GEMM, (1024, 2048) @ (2048, 16) on
+OpenBLAS's SkylakeX (AVX-512) kernel at about 80 GFLOPS, alone takes 0.84 ms, more than torch's whole
+convolution (0.6-0.7 ms, about 100 GFLOPS); the padding and channels-last copy (0.27 ms) and the im2col copy
+(0.21 ms) come on top. Measured and rejected: the last axis in cells for 2-D/3-D (equal in 2-D, 10% slower
+in 3-D), a per-tap flat-offset form after space-to-depth (1.4x more GEMM work), a channels-first im2col (10x
+slower copy), other GEMM layouts (F-order operands, W @ cols: 1.1-1.7x slower), and block sizes from 256 KB
+to 4 MB (no difference). Against torch's reference kernels (mkldnn off) every case is within 0.3-1.0x.
 """
 
 import argparse
@@ -38,7 +45,7 @@ import sys
 def _threads():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=15)
     return parser.parse_args()
 
 
@@ -62,14 +69,18 @@ CASES = [  # name, rank, batch, c_in, c_out, size, kernel, stride, padding
 ]
 
 
-def best(fn, repeat):
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
+def best(fns, repeat):
+    """The best time of each function over ``repeat`` rounds after one warm-up, the functions taking turns
+    within a round, so that a slow spell of the shared machine hits all of them alike."""
+    for fn in fns:
         fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, spent in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - start)
+    return [min(spent) for spent in times]
 
 
 def numpy_peak(fn):
@@ -125,10 +136,15 @@ def main():
             diff = float(np.max(np.abs(ours() - theirs().numpy())))
             scale = float(np.max(np.abs(theirs().numpy())))
             assert diff <= 1e-4 * max(1.0, scale), f"{name} {kind}: values differ by {diff}"
-            t_ours, t_torch = best(ours, ARGS.repeat), best(theirs, ARGS.repeat)
-            torch.backends.mkldnn.enabled = False
-            t_ref = best(theirs, ARGS.repeat)
-            torch.backends.mkldnn.enabled = True
+            def reference():
+                torch.backends.mkldnn.enabled = False
+                try:
+                    return theirs()
+                finally:
+                    torch.backends.mkldnn.enabled = True
+
+            t_ours, t_torch = best([ours, theirs], ARGS.repeat)
+            (t_ref,) = best([reference], ARGS.repeat)
             m_ours, m_torch = numpy_peak(ours), torch_peak(theirs)
             print(f"{name:<16}{kind:<8}{t_ours * 1e3:>9.1f}ms{t_torch * 1e3:>8.1f}ms{t_ours / t_torch:>7.2f}"
                   f"{t_ref * 1e3:>9.1f}ms{t_ours / t_ref:>7.2f}{m_ours / 2**20:>10.1f}MB{m_torch / 2**20:>10.1f}MB")

@@ -131,6 +131,31 @@ def test_both_transposed_conv_forms_equal_the_naive_definition(kernel, stride, d
     assert np.allclose(conv_transpose(y, w, g), expected, atol=1e-12)
 
 
+@pytest.mark.parametrize("block_bytes", [None, 512])  # 512: many blocks of lines, buffer reused
+@pytest.mark.parametrize("kernel, stride, dilation, before, size, c_in, c_out, cells", [
+    ((16,), (8,), (1,), (4,), (80,), 4, 2, True),  # the audio case: cells of 8 positions, 2 shifts, no copy
+    ((3,), (1,), (1,), (1,), (20,), 4, 2, True),  # stride 1: 3 shifts
+    ((4,), (2,), (1,), (-1,), (11,), 4, 2, True),  # a crop at the start; the end cut short
+    ((16,), (8,), (1,), (4,), (80,), 2, 9, False),  # rows of 16 values, 9 to add per shift: im2col instead
+    ((4,), (3,), (1,), (0,), (20,), 4, 2, False),  # k not a multiple of s
+    ((4, 4), (2, 2), (1, 1), (1, 1), (18, 20), 3, 2, False),
+    ((3, 4, 4), (1, 2, 2), (2, 1, 1), (2, 1, 1), (7, 9, 8), 2, 3, False),
+])
+def test_conv_forms_equal_the_naive_definition(kernel, stride, dilation, before, size, c_in, c_out, cells,
+                                                 block_bytes, monkeypatch):
+    from tconvcalc.numeric import executor
+
+    if block_bytes:
+        monkeypatch.setattr(executor, "BLOCK_BYTES", block_bytes)
+    output = tuple((n + 2 * b - d * (k - 1) - 1) // s + 1
+                   for n, k, s, d, b in zip(size, kernel, stride, dilation, before))
+    g = Geometry("conv", kernel, stride, dilation, before, size, output)
+    assert executor._in_cells(g, c_in, c_out) == cells
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((3, c_in, *size)), rng.standard_normal((c_out, c_in, *kernel))
+    assert np.allclose(conv(x, w, g), naive_conv(x, w, g, 1), atol=1e-12)
+
+
 def test_adjoint_error_detects_a_wrong_pair():
     g = Geometry("conv", (3,), (2,), (1,), (1,), (9,), (5,))
     rng = np.random.default_rng(1)
