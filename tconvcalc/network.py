@@ -17,7 +17,7 @@ from .layer import build_layer, parse_kind
 
 MERGES = {"concat": "concat", "cat": "concat", "add": "add", "sum": "add"}
 LAYER_FIELDS = ("kernel", "stride", "padding", "dilation", "output_padding", "output_size", "ceil_mode", "scale")
-NODE_FIELDS = {"name", "layer", "channels", "input", "with", "inputs"}
+NODE_FIELDS = {"name", "layer", "channels", "input", "with", "inputs", "rank"}
 INPUT = "input"  # the name of the network's input
 MAX_NODES = 1000
 
@@ -34,6 +34,7 @@ class Node:
     inputs: tuple  # names of the nodes it reads
     channels: int | None  # output channels, where given
     where: str  # where it was written, for messages: "unet.toml: layers[3]", "item 2"
+    rank: int | None = None  # the spatial axes its layer is written for (Conv2d: 2), where known
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,22 @@ class Network:
     backend: str | None = None
     source: str = "inline"
     in_channels: int | None = None
+
+    @property
+    def rank(self):
+        """The spatial axes its layers are written for (a network of Conv2d: 2), or None where none says."""
+        return next((node.rank for node in self.nodes if node.rank), None)
+
+    def fit(self, size):
+        """SIZE for this network's rank: one value stands for every axis (64 -> 64x64 for Conv2d)."""
+        rank = self.rank
+        if rank is None or len(size) == rank:
+            return tuple(size)
+        if len(size) == 1:
+            return tuple(size) * rank
+        first = next(node for node in self.nodes if node.rank)
+        raise InputError(f"{_text(size)} has {len(size)} axes, but the network is {rank}-D ({first.where}): "
+                         f"give {rank} sizes, or one for all")
 
 
 @dataclass(frozen=True)
@@ -106,9 +123,23 @@ def make_network(items, framework="torch", backend=None, source="inline", in_cha
         channels = item.get("channels")
         if channels is not None and (not isinstance(channels, int) or isinstance(channels, bool) or channels < 1):
             raise SpecError(f"{where}: field 'channels' must be a positive integer, got {channels!r}")
-        nodes.append(Node(name, op, options, inputs, channels, where))
+        rank = _rank(item.get("rank"), op, nodes, where)
+        nodes.append(Node(name, op, options, inputs, channels, where, rank))
         known.append(name)
     return Network(tuple(nodes), framework, backend, source, in_channels)
+
+
+def _rank(rank, op, nodes, where):
+    """A layer's rank (1, 2 or 3), which must agree with the layers before it: sizes follow one rank."""
+    if rank is None:
+        return None
+    if rank not in (1, 2, 3) or isinstance(rank, bool) or op in MERGES.values():
+        raise SpecError(f"{where}: field 'rank' must be 1, 2 or 3 on a layer, got {rank!r}")
+    other = next((node for node in nodes if node.rank not in (None, rank)), None)
+    if other:
+        raise SpecError(f"{where}: a {rank}-D layer after the {other.rank}-D {other.where}; a network follows "
+                        "one rank (tconvcalc cannot follow a reshape between them)")
+    return rank
 
 
 def _references(item, op, previous, known, where):

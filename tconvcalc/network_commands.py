@@ -50,8 +50,8 @@ def chain(size, spec, framework, backend, expect, valid_range, as_json):
     """
     from .network import build, chain as run_chain, valid_in_range
 
-    sizes = parse_size(size)
     network = read_network(spec, framework, backend)
+    sizes = network.fit(parse_size(size))
     if valid_range:
         low, high = _range(valid_range)
         valid = valid_in_range(network, len(sizes), low, high)
@@ -98,14 +98,15 @@ def mirror(size, spec, frameworks, backend, as_json):
     results, failures = [], []
     for name in names:
         network = read_network(spec, name, backend)
+        fitted = network.fit(sizes)
         try:
-            decoder = mirror_decoder(network, sizes)
+            decoder = mirror_decoder(network, fitted)
         except TconvError as error:
             if len(names) == 1:
                 raise
             failures.append(f"{network.framework}: {error}")
             continue
-        results.append(render.Decoder(network.framework, tuple(sizes), tuple(
+        results.append(render.Decoder(network.framework, fitted, tuple(
             render.DecoderLayer(node.name, solution.code, tuple(small), tuple(big), solution.reasons)
             for node, solution, small, big in decoder)))
     if not results:

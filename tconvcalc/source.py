@@ -162,6 +162,9 @@ def torch_layer(name, args, kwargs, where, call_text):
         return None
     bound = _bind(signature, args, kwargs, where, call_text)
     item = {"layer": kind, "where": where}
+    rank = match["rank"] if match else name[-2] if name.endswith("2d") else None  # UpsamplingNearest2d: 2-D
+    if rank:
+        item["rank"] = int(rank)
 
     def literal(field, required=False):
         value = bound.get(field)
@@ -1305,10 +1308,11 @@ def _keras_layer(layer, where):
             raise SpecError(f"{where}: cannot read config field {name}={value!r}")
         return _axes_text(value)
 
-    item = {}
-    if _KERAS_CONV.match(kind) or _KERAS_CONVT.match(kind):
+    conv = _KERAS_CONV.match(kind) or _KERAS_CONVT.match(kind)
+    if conv:
         item = {"layer": "convT" if _KERAS_CONVT.match(kind) else "conv", "kernel": field("kernel_size"),
-                "stride": field("strides"), "padding": field("padding"), "dilation": field("dilation_rate")}
+                "stride": field("strides"), "padding": field("padding"), "dilation": field("dilation_rate"),
+                "rank": int(conv[1])}
         if item["layer"] == "convT" and config.get("output_padding") is not None:
             item["output_padding"] = field("output_padding")
         filters = config.get("filters")
@@ -1318,12 +1322,13 @@ def _keras_layer(layer, where):
     pool = _KERAS_POOL.match(kind)
     if pool:
         item = {"layer": "maxpool" if pool[1] == "Max" else "avgpool", "kernel": field("pool_size"),
-                "padding": field("padding")}
+                "padding": field("padding"), "rank": int(pool[2])}
         if config.get("strides") is not None:
             item["stride"] = field("strides")
         return item
-    if _KERAS_UP.match(kind):
-        return {"layer": "upsample", "scale": field("size")}
+    up = _KERAS_UP.match(kind)
+    if up:
+        return {"layer": "upsample", "scale": field("size"), "rank": int(up[1])}
     raise SpecError(f"{where}: unsupported Keras layer {kind}: it could change the size and tconvcalc cannot "
                     "follow it (supported: Conv*D, Conv*DTranspose, MaxPooling*D, AveragePooling*D, "
                     "UpSampling*D, Concatenate, Add, and shape-neutral layers)")

@@ -440,3 +440,57 @@ def test_resnet_like_helpers_and_residuals():
 def test_text_without_a_file():
     network = network_from_source("import torch.nn as nn\nnet = nn.Sequential(nn.Conv1d(1, 1, 4, 4))\n", "inline.py")
     assert sizes(network, (16,)) == {"0": (4,)}
+
+
+# ---- the rank a source writes its layers for ---------------------------------------------------------------
+
+
+def test_a_conv2d_network_takes_one_size_for_both_axes_and_refuses_three(run, run_json):
+    network = load_spec(str(DATA / "unet_seed000.py"))
+    assert network.rank == 2 and network.fit((64,)) == (64, 64) and network.fit((64, 32)) == (64, 32)
+    code, result, _ = run_json("chain", 64, DATA / "unet_seed000.py")
+    assert code == 0 and result["input"] == [64, 64] and result["output"] == [64, 64]
+    code, out, err = run("chain", "64x64x64", DATA / "unet_seed000.py")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "64x64x64 has 3 axes, but the network is 2-D (" in err and "unet_seed000.py:" in err
+
+
+@pytest.mark.parametrize("fixture, rank", [("unet_seed000_print.txt", 2), ("keras_sequential.json", 2),
+                                            ("keras_functional_unet.json", 2)])
+def test_printed_and_keras_networks_know_their_rank(fixture, rank):
+    assert load_spec(str(DATA / fixture)).rank == rank
+
+
+def test_functional_pools_and_1d_layers_carry_their_rank(tmp_path):
+    network = source("""
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv1d(1, 4, 3)
+
+            def forward(self, x):
+                return F.max_pool1d(self.conv(x), 2)
+        """, tmp_path)
+    assert [node.rank for node in network.nodes] == [1, 1]
+    assert sizes(network, network.fit((10,))) == {"conv": (8,), "max_pool1d@L11": (4,)}
+
+
+def test_a_network_mixing_ranks_is_refused(tmp_path):
+    with pytest.raises(SpecError, match=r"model.py:\d+: a 2-D layer after the 1-D .*model.py:\d+; a network "
+                                        r"follows one rank"):
+        source("""
+            import torch.nn as nn
+            net = nn.Sequential(nn.Conv1d(1, 4, 3), nn.Conv2d(4, 4, 3))
+            """, tmp_path)
+
+
+def test_rank_in_a_spec_file_is_checked(tmp_path):
+    path = tmp_path / "net.toml"
+    path.write_text('[[layers]]\nlayer = "conv"\nkernel = 3\nrank = 4\n')
+    with pytest.raises(SpecError, match=r"net.toml: layers\[0\] \(line 1\): field 'rank' must be 1, 2 or 3 on a layer, got 4"):
+        load_spec(str(path))
+    path.write_text('[[layers]]\nlayer = "conv"\nkernel = 3\nrank = 3\n')
+    assert load_spec(str(path)).fit((8,)) == (8, 8, 8)
