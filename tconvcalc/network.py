@@ -123,7 +123,7 @@ def make_network(items, framework="torch", backend=None, source="inline", in_cha
         channels = item.get("channels")
         if channels is not None and (not isinstance(channels, int) or isinstance(channels, bool) or channels < 1):
             raise SpecError(f"{where}: field 'channels' must be a positive integer, got {channels!r}")
-        rank = _rank(item.get("rank"), op, nodes, where)
+        rank = _rank(item.get("rank", 2 if op == "pixelshuffle" else None), op, nodes, where)  # NCHW in all
         nodes.append(Node(name, op, options, inputs, channels, where, rank))
         known.append(name)
     return Network(tuple(nodes), framework, backend, source, in_channels)
@@ -411,7 +411,7 @@ def chain(network, size):
             if out is None or None in out:  # numeric sizes stop in sizes_through already; symbolic ones here
                 raise ShapeError(f"{_label(node)}: the caller chooses this layer's output size; give it "
                                  "output_size in the spec")
-            channel = node.channels
+            channel = _layer_channels(node, layer, channels.get(node.inputs[0]))
         sizes[node.name], channels[node.name] = out, channel
         warnings += [f"{node.name}: {w}" for w in notes]
         steps.append(Step(node.name, node.op, _describe(node), node.inputs, _shown(incoming[0]), _shown(out),
@@ -427,6 +427,20 @@ def _shown(size):
 
 def _symbol_name(size):
     return ", ".join(dict.fromkeys(v for v in size if isinstance(v, str)))
+
+
+def _layer_channels(node, layer, c_in):
+    """A layer's output channels: as written for conv/convT; C/r² for a pixel shuffle, whose input channels
+    r² must divide (every framework refuses otherwise); the input's for pools and upsampling."""
+    if layer.kind in ("conv", "convT"):
+        return node.channels
+    if layer.kind == "pixelshuffle" and c_in is not None:
+        r = int(layer.scale[0])
+        if c_in % (r * r):
+            raise ShapeError(f"{_label(node)}: a pixel shuffle by {r} needs input channels divisible by "
+                             f"{r}² = {r * r}, got {c_in}")
+        return c_in // (r * r)
+    return c_in
 
 
 def _merged_channels(node, channels):

@@ -87,6 +87,21 @@ def test_channels_add_up_on_concat():
     assert {s.name: s.channels for s in steps}["skip1"] == 128
 
 
+def test_channels_pass_through_pools_and_divide_in_a_pixel_shuffle():
+    network = parse_inline("conv k3 p1 c36 | pixelshuffle x3 | maxpool k2 | upsample x2 | conv k1 c5", "torch")
+    assert network.rank == 2  # a pixel shuffle is 2-D in every framework: 8 stands for 8x8
+    result = chain(network, network.fit((8,)))
+    assert [s.channels for s in result.steps] == [36, 4, 4, 4, 5]
+    assert result.output == (24, 24) and "nn.Conv2d(4, 5, kernel_size=1)" in result.code
+
+
+def test_a_pixel_shuffle_refuses_channels_r2_does_not_divide():
+    network = parse_inline("conv k3 p1 c18 | pixelshuffle x2", "torch")
+    with pytest.raises(ShapeError, match=r"'pixelshuffle2': a pixel shuffle by 2 needs input channels divisible "
+                                         r"by 2² = 4, got 18"):
+        chain(network, (8, 8))
+
+
 @pytest.mark.parametrize("text, phrase", [
     ("", "empty item"),
     ("conv k3 | | conv k3", "layer 2 ('') : empty item".replace(" : ", ": ")),
