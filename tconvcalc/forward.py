@@ -60,7 +60,9 @@ def forward(layer, size):
     if symbolic:
         from .symbolic import describe_condition, simplify
 
-        axes = [replace(ax, output=None if ax.output is None else simplify(ax.output)) for ax in axes]
+        axes = [replace(ax, output=None if ax.output is None else simplify(ax.output),
+                        pads=None if ax.pads is None else tuple(simplify(p) if getattr(p, "free_symbols", None)
+                                                                else p for p in ax.pads)) for ax in axes]
         condition = describe_condition(checks.conditions)
     results = tuple(_axis_result(_plain(n), ax) for n, ax in zip(size, axes))
     outputs = tuple(r.output for r in results)
@@ -125,7 +127,7 @@ def _traced(layer):
 def _plain(value):
     if value is None:
         return None
-    if is_symbolic(value):
+    if is_symbolic(value) and getattr(value, "free_symbols", True):  # a settled sympy pad may be a number
         return str(value)
     return int(value)
 
