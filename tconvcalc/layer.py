@@ -23,12 +23,13 @@ _KIND_ALIASES = {
     "unpool": "unpool", "maxunpool": "unpool", "max-unpool": "unpool", "max_unpool": "unpool",
 }
 PADDING_WORDS = ("valid", "same", "same_upper", "same_lower", "causal")
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")  # torch Conv's padding_mode
 KERAS_BACKENDS = ("tensorflow", "jax", "torch")
 
 # Which options each kind of layer takes (the CLI's option names, for messages).
 OPTIONS = {
-    "conv": {"kernel", "stride", "padding", "dilation"},
-    "convT": {"kernel", "stride", "padding", "dilation", "output_padding", "output_size"},
+    "conv": {"kernel", "stride", "padding", "dilation", "padding_mode"},
+    "convT": {"kernel", "stride", "padding", "dilation", "output_padding", "output_size", "padding_mode"},
     "maxpool": {"kernel", "stride", "padding", "dilation", "ceil_mode"},
     "avgpool": {"kernel", "stride", "padding", "ceil_mode"},
     "upsample": {"scale"},
@@ -39,6 +40,7 @@ FLAG = {
     "kernel": "-k/--kernel", "stride": "-s/--stride", "padding": "-p/--padding",
     "dilation": "-d/--dilation", "output_padding": "--output-padding",
     "output_size": "--output-size", "ceil_mode": "--ceil-mode", "scale": "--scale",
+    "padding_mode": "--padding-mode",
 }
 MAX_INT = 2**31 - 1  # no framework indexes beyond this per axis in practice; larger is a typo
 _SYMBOL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -70,6 +72,7 @@ class Layer:
     ceil_mode: bool = False
     scale: tuple | None = None
     backend: str = "tensorflow"
+    padding_mode: str = "zeros"  # torch: what the pads hold (zeros, or the input reflected/replicated/wrapped)
 
     @property
     def symmetric_pads(self):
@@ -183,14 +186,14 @@ def parse_scale(text, rank):
 
 def build_layer(kind, framework="torch", rank=1, *, kernel=None, stride=None, padding=None,
                 dilation=None, output_padding=None, output_size=None, ceil_mode=False, scale=None,
-                backend=None):
+                backend=None, padding_mode=None):
     """Parse and validate every option once; the result is the only thing the core sees."""
     from .frameworks import module
 
     kind, framework = parse_kind(kind), parse_framework(framework)
     given = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation,
              "output_padding": output_padding, "output_size": output_size,
-             "ceil_mode": ceil_mode or None, "scale": scale}
+             "ceil_mode": ceil_mode or None, "scale": scale, "padding_mode": padding_mode}
     for option, value in given.items():
         if value is not None and option not in OPTIONS[kind]:
             takers = [k for k in KINDS if option in OPTIONS[k]]
@@ -226,4 +229,22 @@ def build_layer(kind, framework="torch", rank=1, *, kernel=None, stride=None, pa
             factors = fields["scale"]
             if any(f != int(f) for f in factors) or len(set(factors)) > 1:
                 raise InputError(f"pixelshuffle takes one integer upscale factor, got {scale!r}")
+    if padding_mode is not None:
+        fields["padding_mode"] = parse_padding_mode(padding_mode, framework)
     return Layer(kind, framework, rank, ceil_mode=bool(ceil_mode), backend=backend, **fields)
+
+
+def parse_padding_mode(text, framework):
+    """torch's padding_mode (its own refusal for an unknown word); other frameworks pad with zeros."""
+    mode = str(text).strip().lower()
+    if mode not in PADDING_MODES:
+        raise InputError(f"padding_mode must be one of {{'circular', 'replicate', 'reflect', 'zeros'}}, "
+                         f"but got padding_mode={str(text)[:40]!r}")
+    if mode != "zeros" and framework != "torch":
+        raise InputError(f"--padding-mode {mode} is torch's; {framework} convolutions pad with zeros: pad the "
+                         f"input first ({_PAD_OPS[framework]}) and use padding='valid'")
+    return mode
+
+
+_PAD_OPS = {"keras": "keras.ops.pad(x, pads, mode=...)", "tf": "tf.pad(x, pads, mode='REFLECT'/'SYMMETRIC')",
+            "jax": "jnp.pad(x, pads, mode='reflect'/'edge'/'wrap')", "onnx": "a Pad node, mode reflect/edge/wrap"}

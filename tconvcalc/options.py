@@ -50,6 +50,7 @@ def layer_options(command):
         click.option("--ceil-mode", is_flag=True, default=None, help="Pools: round the output up (torch, onnx)."),
         click.option("--scale", help="Upsample scale factor (2, or per axis 2x1.5); pixelshuffle upscale factor."),
         click.option("--backend", help="Keras backend: tensorflow (default), jax or torch."),
+        click.option("--padding-mode", help="torch conv: zeros (default), reflect, replicate or circular."),
     ]
     for option in reversed(options):
         command = option(command)

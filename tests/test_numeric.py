@@ -156,6 +156,34 @@ def test_conv_forms_equal_the_naive_definition(kernel, stride, dilation, before,
     assert np.allclose(conv(x, w, g), naive_conv(x, w, g, 1), atol=1e-12)
 
 
+NUMPY_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 3).flatmap(lambda r: st.tuples(
+    st.lists(st.integers(1, 4), min_size=r, max_size=r),  # kernel
+    st.lists(st.integers(1, 3), min_size=r, max_size=r),  # stride
+    st.lists(st.integers(1, 2), min_size=r, max_size=r),  # dilation
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=r, max_size=r),  # pads
+    st.lists(st.integers(4, 6), min_size=r, max_size=r),  # input, above every pad
+)), st.sampled_from(sorted(NUMPY_MODES)), st.integers(0, 2**32 - 1))
+def test_padding_modes_equal_numpy_pad_then_a_valid_conv(spec, mode, seed):
+    kernel, stride, dilation, pads, size = spec
+    spans = [n + b + a for n, (b, a) in zip(size, pads)]
+    output = tuple((m - d * (k - 1) - 1) // s + 1 for m, k, s, d in zip(spans, kernel, stride, dilation))
+    if min(output) < 1:
+        return
+    g = Geometry("conv", tuple(kernel), tuple(stride), tuple(dilation), tuple(b for b, _ in pads), tuple(size),
+                 output, padding_mode=mode)
+    rng = np.random.default_rng(seed)
+    x, w = rng.standard_normal((2, 2, *size)), rng.standard_normal((3, 2, *kernel))
+    padded = np.pad(x, [(0, 0), (0, 0), *pads], mode=NUMPY_MODES[mode])
+    valid = Geometry("conv", g.kernel, g.stride, g.dilation, (0,) * len(size), tuple(spans), output)
+    out = conv(x, w, g)
+    assert np.allclose(out, naive_conv(padded, w, valid, 1), atol=1e-12)
+    assert adjoint_error(g, x, w, out, rng) <= 1e-12  # convT of g folds the pads back onto the input
+
+
 def test_adjoint_error_detects_a_wrong_pair():
     g = Geometry("conv", (3,), (2,), (1,), (1,), (9,), (5,))
     rng = np.random.default_rng(1)

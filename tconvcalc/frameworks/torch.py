@@ -58,8 +58,13 @@ def conv(layer, sizes, checks):
         checks.refuse(f"Invalid padding string '{layer.padding}', should be one of {{'valid', 'same'}}")
     else:
         pads = _explicit_pads(layer, "Conv")
+        if layer.padding_mode != "zeros" and any(p < 0 for p in pads):
+            not_available(f"negative padding with padding_mode='{layer.padding_mode}' is not modelled: torch crops "
+                          "there with F.pad, whose checks end in internal errors for some sizes",
+                          "crop the input first and use padding >= 0")
         _non_negative(pads, checks)
         pairs = [(p, p) for p in pads]
+    _pad_with_input(layer, sizes, pairs, checks)
     padded = [n + b + a for n, (b, a) in zip(sizes, pairs)]
     kernels = [effective_kernel(kj, dj) for kj, dj in zip(k, d)]
     _require_each(
@@ -70,8 +75,26 @@ def conv(layer, sizes, checks):
                  for n, kj, sj, dj, (b, a) in zip(sizes, k, s, d, pairs))
 
 
+def _pad_with_input(layer, sizes, pairs, checks):
+    """padding_mode other than zeros: Conv._conv_forward pads with F.pad(mode=...) before the conv, whose
+    reflection stays inside the input and whose wrap goes round at most once (replicate takes any pad)."""
+    if layer.padding_mode == "reflect":  # F.pad checks the last axis first
+        for axis in reversed(range(layer.rank)):
+            (before, after), n = pairs[axis], sizes[axis]
+            checks.require(all_of([before < n, after < n]),
+                           "Padding size should be less than the corresponding input dimension, but got: "
+                           f"padding ({_num(before)}, {_num(after)}) at dimension {axis + 2}")
+    elif layer.padding_mode == "circular":
+        _require_each(checks, [p <= n for n, pair in zip(sizes, pairs) for p in pair],
+                      "Padding value causes wrapping around more than once.")
+    if layer.padding_mode != "zeros":
+        checks.note(f"padding_mode='{layer.padding_mode}': F.pad fills the pads from the input, then the conv")
+
+
 def conv_transpose(layer, sizes, checks):
     k, s, d = layer.kernel, layer.stride, layer.dilation
+    if layer.padding_mode != "zeros":
+        checks.refuse(f'Only "zeros" padding mode is supported for ConvTranspose{layer.rank}d')
     if isinstance(layer.padding, str):  # the ctor keeps the word; forward fails on it
         if layer.output_size is not None:  # _output_padding computes with the pads first
             checks.refuse("unsupported operand type(s) for -: 'int' and 'str' (ConvTranspose has no 'same'/'valid')")
@@ -250,7 +273,7 @@ def code(layer, axes):
     d = None if d == 1 else d
     if layer.kind == "conv":
         return call(f"nn.Conv{r}d", "C_in", "C_out", kernel_size=k, stride=None if s == 1 else s,
-                    padding=pads, dilation=d)
+                    padding=pads, dilation=d, padding_mode=None if layer.padding_mode == "zeros" else layer.padding_mode)
     if layer.kind == "convT":
         try:
             op, later = per_axis(ax.output_padding for ax in axes), ""

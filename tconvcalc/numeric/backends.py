@@ -34,7 +34,13 @@ def _torch(layer, g, x, w, groups):
     padding = layer.padding if isinstance(layer.padding, str) else layer.symmetric_pads
     xt, wt = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(w))
     with torch.no_grad():
-        if g.kind == "conv":
+        if g.kind == "conv" and layer.padding_mode != "zeros":  # the module: torch's own F.pad before the conv
+            module = getattr(torch.nn, f"Conv{r}d")(x.shape[1], w.shape[0], g.kernel, stride=g.stride,
+                                                    padding=padding, dilation=g.dilation, groups=groups,
+                                                    bias=False, padding_mode=layer.padding_mode, dtype=wt.dtype)
+            module.weight.copy_(wt)
+            out = module(xt)
+        elif g.kind == "conv":
             out = getattr(F, f"conv{r}d")(xt, wt, stride=g.stride, padding=padding, dilation=g.dilation,
                                           groups=groups)
         else:

@@ -53,6 +53,7 @@ class Geometry:
     chosen_output: bool = False  # the framework leaves the output to the caller: the smallest was taken
     output_padding: tuple | None = None  # as forward() resolved it (framework runners pass it on)
     layer: object = None  # the layer as run (tf convT: with the chosen output_size)
+    padding_mode: str = "zeros"  # torch: the conv's pads copy the input (convT here: that conv's adjoint)
 
     @property
     def adjoint(self):
@@ -86,7 +87,7 @@ def geometry(layer, size):
     ops = tuple(ax.output_padding for ax in result.axes)
     return Geometry(layer.kind, k, s, d, before, tuple(int(n) for n in size),
                     tuple(int(o) for o in result.output), flip, chosen,
-                    None if all(op is None for op in ops) else ops, layer)
+                    None if all(op is None for op in ops) else ops, layer, layer.padding_mode)
 
 
 def check_size(shape, what="array"):
@@ -134,6 +135,10 @@ def _span(m, k, s, d):
 
 def conv(x, w, g, groups=1):
     """Cross-correlation of x (N, C_in, *n) with w (C_out, C_in/groups, *k) on the geometry ``g``."""
+    if g.padding_mode != "zeros":  # torch pads with F.pad(mode=...) first, then convolves with no padding
+        sources, g = _padding_sources(g)
+        for axis, source in enumerate(sources):
+            x = np.take(x, source, axis=2 + axis)
     if g.flip:
         w = np.flip(w, axis=tuple(range(2, w.ndim)))
     if groups > 1:
@@ -269,11 +274,36 @@ def conv_transpose(y, w, g, groups=1):
     """The transposed convolution of y (N, C_in, *n) with w (C_in, C_out/groups, *k) on ``g``: every input
     scatters its kernel taps to ``i*s + t*d`` of the full result, which is cropped by ``g.before`` and
     cut (or extended with zeros) to ``g.output``."""
+    if g.padding_mode != "zeros":  # the adjoint of the conv that padded with the input: fold the pads back
+        sources, padded = _padding_sources(g.adjoint)
+        full = conv_transpose(y, w, padded.adjoint, groups)
+        for axis, source in enumerate(sources):
+            folded = np.zeros(full.shape[:2 + axis] + (g.output[axis],) + full.shape[3 + axis:], dtype=full.dtype)
+            np.add.at(folded, (slice(None),) * (2 + axis) + (source,), full)
+            full = folded
+        return full
     if g.flip:
         w = np.flip(w, axis=tuple(range(2, w.ndim)))
     if groups > 1:
         return _conv_transpose_grouped(y, w, g, groups)
     return _conv_transpose_subpixel(y, w, g)
+
+
+def _padding_sources(g):
+    """For a conv whose pads copy the input (torch padding_mode reflect, replicate, circular): per axis, the
+    input position each position of the padded input reads, and the same conv on that padded input."""
+    spans = [_span(m, kj, sj, dj) for m, kj, sj, dj in zip(g.output, g.kernel, g.stride, g.dilation)]
+    sources = []
+    for n, before, span in zip(g.input, g.before, spans):
+        i = np.arange(-before, span - before)
+        if g.padding_mode == "reflect":  # forward() holds each pad below n: one reflection at most
+            i = np.where(i < 0, -i, np.where(i > n - 1, 2 * (n - 1) - i, i))
+        elif g.padding_mode == "replicate":
+            i = np.clip(i, 0, n - 1)
+        else:  # circular: each pad at most n
+            i = i % n
+        sources.append(i)
+    return sources, replace(g, before=(0,) * len(spans), input=tuple(spans), padding_mode="zeros")
 
 
 def _conv_transpose_channels_last(y, w, g):

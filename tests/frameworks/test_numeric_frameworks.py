@@ -42,6 +42,8 @@ def _config(rng, framework, kind):
                "padding": _padding(rng, framework, kind, rank)}
     if rng.random() < 0.3 and not (framework == "tf" and kind == "convT"):
         options["dilation"] = "x".join(str(rng.randint(1, 2)) for _ in range(rank))
+    if framework == "torch" and kind == "conv" and rng.random() < 0.4:
+        options["padding_mode"] = rng.choice(["reflect", "replicate", "circular"])
     if kind == "convT":
         if framework in ("torch", "onnx", "keras") and rng.random() < 0.4:
             options["output_padding"] = "x".join(str(rng.randint(0, 2)) for _ in range(rank))
