@@ -1,235 +1,22 @@
-"""Networks read from PyTorch source, ``print(model)`` text and Keras ``model.to_json()``.
+"""A small interpreter over a Python file's syntax tree; it never runs the code.
 
-Nothing here imports, executes or evaluates the user's code: Python is read with ``ast`` and a
-small interpreter over the syntax tree that knows only literals, constructor arguments, the
-torch layer constructors, ``nn.Sequential``/``nn.ModuleList`` and classes written in the same
-file; Keras JSON is read with ``json``.
-
-PyTorch source: the network is the last ``model = Net(...)`` / ``nn.Sequential(...)`` assigned at
-module level, else the last ``nn.Module`` class that no other class in the file uses. Its layers
-come from ``__init__`` (``self.x = nn.Conv2d(...)``, Sequentials, ModuleLists, other classes of the
-file with their constructor arguments substituted where literal), and the data flow from
-``forward()``: ``y = self.x(x)``, ``torch.cat([a, b], dim=1)`` (concat), ``a + b`` (add), loops over
-ModuleLists, lists of skips (append/pop/reversed/zip). A module without forward() is a plain chain
-of its sub-modules in the order they are assigned. Shape-neutral layers (norms, activations,
-dropout) are skipped; anything that could change the size and is not understood is an error
-naming file:line. Layer nodes are named by their torch module path (``conv1.conv.0``, as
-``named_modules()`` names them); merges by the variable they are assigned to.
-
-``print(model)`` text has no data flow: its modules are read in the order they are printed
-(registration order) as one sequential chain, skips and all. Use the source for skip checks.
-
-Keras ``model.to_json()`` (Keras 3, and Keras 2's inbound_nodes lists): Sequential models are
-chains; Functional models follow ``inbound_nodes``. Framework "keras".
+It knows only literals, constructor arguments, the torch layer constructors, ``nn.Sequential`` /
+``nn.ModuleList`` and classes written in the same file. Applying a module to a tensor records a
+make_network item; ``torch.cat`` and ``+`` of tensors record merges.
 """
 
 import ast
 import re
 
-from .network import INPUT, SpecError, make_network
+from ..network import INPUT, SpecError
+from .torch_layers import FUNCTIONAL_NEUTRAL, SIGNATURES, TENSOR_BINARY, bind, torch_layer
+from .values import MODULES, Bound, Instance, Leaf, Neutral, Ref, Seq, Unknown, Unsupported
 
-# ---- values of the little interpreter ------------------------------------------------------------------
-
-
-class Unknown:
-    """A value that cannot be known without running the code (a constructor argument without a
-    literal, a tensor's .shape, an imported helper)."""
-
-    def __init__(self, why):
-        self.why = why
-
-    def __repr__(self):
-        return f"<unknown: {self.why}>"
-
-
-class Ref:
-    """A tensor in forward(): the name of the node that produced it."""
-
-    def __init__(self, name):
-        self.name = name
-
-
-class Leaf:
-    """One size-changing layer: the make_network item without name/input."""
-
-    def __init__(self, item):
-        self.item = item
-
-
-class Neutral:
-    """A layer that keeps every spatial size (norms, activations, dropout, Identity)."""
-
-
-class Unsupported:
-    """A module that may change the size and that tconvcalc cannot follow; an error if data flows into it."""
-
-    def __init__(self, where, why):
-        self.where, self.why = where, why
-
-
-class Seq:
-    """nn.Sequential / nn.ModuleList / nn.ModuleDict: named children in order."""
-
-    def __init__(self, children, kind):
-        self.children, self.kind = children, kind  # [(name, module)]
-
-
-class Instance:
-    """An instance of a class defined in the same file."""
-
-    def __init__(self, cls, attrs, consts, where):
-        self.cls, self.attrs, self.consts, self.where = cls, attrs, consts, where
-
-
-class Bound:
-    """A module together with its path in the model (``conv1.conv.0``)."""
-
-    def __init__(self, module, path):
-        self.module, self.path = module, path
-
-
-MODULES = (Leaf, Neutral, Unsupported, Seq, Instance)
-
-
-# ---- torch layer constructors --------------------------------------------------------------------------
-
-_CONV = ["in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias",
-         "padding_mode", "device", "dtype"]
-_CONVT = ["in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding", "groups", "bias",
-          "dilation", "padding_mode", "device", "dtype"]
-_SIGNATURES = {  # torch.nn's constructor signatures, in order
-    "conv": _CONV,
-    "lazyconv": _CONV[1:],
-    "convT": _CONVT,
-    "lazyconvT": _CONVT[1:],
-    "maxpool": ["kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode"],
-    "avgpool": ["kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"],
-    "upsample": ["size", "scale_factor", "mode", "align_corners", "recompute_scale_factor"],
-    "pixelshuffle": ["upscale_factor"],
-    "unpool": ["kernel_size", "stride", "padding"],
-}
-_TORCH_LAYER = re.compile(r"(?P<lazy>Lazy)?(?P<what>Conv|ConvTranspose|MaxPool|AvgPool|MaxUnpool)(?P<rank>[123])d\Z")
-_UPSAMPLE = {"Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"}
-TORCH_NEUTRAL = {
-    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d",
-    "SyncBatchNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d",
-    "LazyInstanceNorm2d", "LazyInstanceNorm3d", "GroupNorm", "LayerNorm", "LocalResponseNorm", "RMSNorm",
-    "ReLU", "ReLU6", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Sigmoid",
-    "Tanh", "Hardtanh", "Hardswish", "Hardsigmoid", "Hardshrink", "Softshrink", "Tanhshrink", "Softplus",
-    "Softsign", "LogSigmoid", "Threshold", "Softmax", "Softmax2d", "LogSoftmax", "Softmin",
-    "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "Identity",
-    "ChannelShuffle",
-}
-_FUNCTIONAL_NEUTRAL = {
-    "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "prelu", "rrelu", "elu", "elu_", "selu", "celu", "gelu",
-    "silu", "mish", "sigmoid", "tanh", "hardtanh", "hardswish", "hardsigmoid", "softplus", "softsign",
-    "logsigmoid", "softmax", "log_softmax", "softmin", "dropout", "dropout1d", "dropout2d", "dropout3d",
-    "alpha_dropout", "feature_alpha_dropout", "batch_norm", "instance_norm", "group_norm", "layer_norm",
-    "local_response_norm", "normalize", "clamp", "clip", "abs", "exp", "neg", "sqrt", "contiguous", "clone",
-    "float", "double", "half", "to", "detach", "relu6_", "sigmoid_", "tanh_", "clamp_", "type", "cpu", "cuda",
-}
-_TENSOR_BINARY = {"add", "sub", "mul", "div", "add_", "sub_", "mul_", "div_", "maximum", "minimum", "subtract",
-                  "multiply"}
 _BUILTINS = {"int": int, "float": float, "max": max, "min": min, "abs": abs, "round": round, "len": len,
              "bool": bool, "str": str, "tuple": tuple, "list": list, "sum": sum}
 
 
-def _axes_text(value):
-    """A literal per-axis value as build_layer reads it: 3 -> 3, (3, 3) -> '3x3'."""
-    if isinstance(value, (list, tuple)):
-        if all(isinstance(v, (int, float, str)) for v in value) and len(set(value)) == 1:  # [[3]]: unhashable
-            return value[0]
-        return "x".join(str(v) for v in value)
-    return value
-
-
-def torch_layer(name, args, kwargs, where, call_text):
-    """The module a torch.nn constructor makes (Leaf / Neutral / Unsupported / None if not torch.nn's)."""
-    match = _TORCH_LAYER.match(name)
-    if match:
-        what = match["what"]
-        kind = {"Conv": "conv", "ConvTranspose": "convT", "MaxPool": "maxpool", "AvgPool": "avgpool",
-                "MaxUnpool": "unpool"}[what]
-        signature = _SIGNATURES[("lazy" if match["lazy"] else "") + kind] if kind in ("conv", "convT") \
-            else _SIGNATURES[kind]
-    elif name in _UPSAMPLE:
-        kind, signature = "upsample", _SIGNATURES["upsample"]
-    elif name == "PixelShuffle":
-        kind, signature = "pixelshuffle", _SIGNATURES["pixelshuffle"]
-    elif name in TORCH_NEUTRAL:
-        return Neutral()
-    else:
-        return None
-    bound = _bind(signature, args, kwargs, where, call_text)
-    item = {"layer": kind, "where": where}
-    rank = match["rank"] if match else name[-2] if name.endswith("2d") else None  # UpsamplingNearest2d: 2-D
-    if rank:
-        item["rank"] = int(rank)
-
-    def literal(field, required=False):
-        value = bound.get(field)
-        if value is None:
-            if required:
-                raise SpecError(f"{where}: {call_text}: missing argument {field!r}")
-            return None
-        if isinstance(value, Unknown):
-            raise SpecError(f"{where}: {call_text}: {field} is not a literal ({value.why}); "
-                            "tconvcalc reads the source without running it")
-        if isinstance(value, bool) or not isinstance(value, (int, float, str, list, tuple)):
-            raise SpecError(f"{where}: {call_text}: cannot read {field}={value!r}")
-        return value
-
-    if kind in ("conv", "convT", "maxpool", "avgpool", "unpool"):
-        item["kernel"] = _axes_text(literal("kernel_size", required=True))
-        stride = literal("stride")
-        if stride is not None:
-            item["stride"] = _axes_text(stride)
-        padding = literal("padding")
-        if padding is not None:
-            item["padding"] = _axes_text(padding)
-    if kind in ("conv", "convT", "maxpool"):
-        dilation = literal("dilation")
-        if dilation is not None:
-            item["dilation"] = _axes_text(dilation)
-    if kind == "convT":
-        output_padding = literal("output_padding")
-        if output_padding is not None:
-            item["output_padding"] = _axes_text(output_padding)
-    if kind in ("maxpool", "avgpool"):
-        ceil = bound.get("ceil_mode")
-        if isinstance(ceil, Unknown):
-            raise SpecError(f"{where}: {call_text}: ceil_mode is not a literal ({ceil.why})")
-        if ceil:
-            item["ceil_mode"] = True
-    if kind == "upsample":
-        if bound.get("size") is not None:
-            return Unsupported(where, f"{call_text}: Upsample(size=...) fixes the output size whatever the "
-                                      "input; tconvcalc chains follow scale_factor")
-        item["scale"] = _axes_text(literal("scale_factor", required=True))
-    if kind == "pixelshuffle":
-        item["scale"] = literal("upscale_factor", required=True)
-    if kind in ("conv", "convT"):
-        channels = bound.get("out_channels")
-        if isinstance(channels, int) and not isinstance(channels, bool) and channels > 0:
-            item["channels"] = channels
-    return Leaf(item)
-
-
-def _bind(signature, args, kwargs, where, call_text):
-    if len(args) > len(signature):
-        raise SpecError(f"{where}: {call_text}: takes at most {len(signature)} positional arguments, "
-                        f"got {len(args)}")
-    bound = dict(zip(signature, args))
-    for key, value in kwargs.items():
-        if key not in signature:
-            raise SpecError(f"{where}: {call_text}: unexpected keyword argument {key!r}")
-        if key in bound:
-            raise SpecError(f"{where}: {call_text}: got multiple values for argument {key!r}")
-        bound[key] = value
-    return bound
-
-
-def _dotted(node):
+def dotted(node):
     """'nn.Conv2d' for nn.Conv2d, 'torch.nn.functional.relu', or None."""
     parts = []
     while isinstance(node, ast.Attribute):
@@ -247,22 +34,24 @@ def _segment(text, node):
     return snippet if len(snippet) <= 80 else snippet[:77] + "..."
 
 
-# ---- the interpreter over a Python file ----------------------------------------------------------------
-
-
 class _Return(Exception):
     def __init__(self, value):
         self.value = value
 
 
-class _Class:
+class Class:
+    """A class written in the file: its syntax, methods and base-class names."""
+
     def __init__(self, node):
         self.node, self.name = node, node.name
         self.methods = {f.name: f for f in node.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))}
-        self.bases = [_dotted(b) or "" for b in node.bases]
+        self.bases = [dotted(b) or "" for b in node.bases]
 
 
-class _Reader:
+class Reader:
+    """Reads one file's syntax tree: ``value`` evaluates an expression, ``block`` runs statements and
+    ``apply`` applies a module to a tensor; the layers and merges data flows through collect in ``items``."""
+
     MAX_STEPS = 200_000  # statements interpreted; a runaway loop is an error, not a hang
 
     def __init__(self, text, source):
@@ -421,12 +210,12 @@ class _Reader:
         if isinstance(node.value, ast.Name) and node.value.id == "self" and ctx.get("self") is not None:
             instance = ctx["self"]
             if node.attr in instance.attrs:
-                return Bound(instance.attrs[node.attr], _join(ctx["prefix"], node.attr))
+                return Bound(instance.attrs[node.attr], join(ctx["prefix"], node.attr))
             if node.attr in instance.consts:
                 return instance.consts[node.attr]
             return Unknown(f"self.{node.attr} is not set in __init__")
         base = self.value(node.value, env, ctx)
-        if isinstance(base, _Class):  # a class attribute: expansion = 1
+        if isinstance(base, Class):  # a class attribute: expansion = 1
             for statement in base.node.body:
                 if isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == node.attr
                                                              for t in statement.targets):
@@ -482,7 +271,7 @@ class _Reader:
         return out
 
     def children(self, bound):
-        return [Bound(module, _join(bound.path, name)) for name, module in bound.module.children]
+        return [Bound(module, join(bound.path, name)) for name, module in bound.module.children]
 
     # -- calls ------------------------------------------------------------------------------------------
 
@@ -490,7 +279,7 @@ class _Reader:
         self.steps += 1
         if self.steps > self.MAX_STEPS:
             self.fail(node, "too many steps while reading the model; is there a loop without a literal bound?")
-        name = _dotted(node.func)
+        name = dotted(node.func)
         last = name.rsplit(".", 1)[-1] if name else None
         text = _segment(self.text, node)
         # a method on a list of tensors / modules
@@ -508,7 +297,7 @@ class _Reader:
         if not (isinstance(node.func, ast.Name) and node.func.id in self.classes) and \
                 not (name and _is_torch_path(name)):
             func = self.value(node.func, env, ctx)
-        if isinstance(func, _Class):  # block(...) where block is a class of this file
+        if isinstance(func, Class):  # block(...) where block is a class of this file
             args = self._elements(node.args, env, ctx)
             kwargs = {k.arg: self.value(k.value, env, ctx) for k in node.keywords if k.arg}
             return self.instantiate(func, args, kwargs, node)
@@ -531,7 +320,7 @@ class _Reader:
             constructed = self.value(node.func, env, ctx)
             refs = [a for a in args if isinstance(a, Ref)]
             if isinstance(constructed, MODULES) and refs:
-                path = self.unique_path(_join(ctx["prefix"], f"{_dotted(node.func.func) or 'call'}@L{node.lineno}"))
+                path = self.unique_path(join(ctx["prefix"], f"{dotted(node.func.func) or 'call'}@L{node.lineno}"))
                 return self.apply(Bound(constructed, path), refs[0], node, ctx, already_unique=True)
         if last is None:
             return self.unknown_call(node, args, kwargs, text)
@@ -607,7 +396,7 @@ class _Reader:
         return None
 
     def unknown_call(self, node, args, kwargs, text):
-        name = _dotted(node.func) or ""
+        name = dotted(node.func) or ""
         if name.startswith(("keras.", "layers.", "tf.keras.", "tensorflow.keras.")):
             raise SpecError(f"{self.where(node)}: {text}: Keras layers in Python source are not read; save the "
                             "model with model.to_json() and chain that file")
@@ -652,19 +441,19 @@ class _Reader:
             return tensors[0] if len(tensors) == 1 else self.merge("concat", tensors, node, ctx)
         if not refs:
             return None
-        if last in _TENSOR_BINARY and name.startswith("torch."):
+        if last in TENSOR_BINARY and name.startswith("torch."):
             return self.merge("add", refs, node, ctx) if len(refs) > 1 else refs[0]
-        if last in _FUNCTIONAL_NEUTRAL and args and isinstance(args[0], Ref):
+        if last in FUNCTIONAL_NEUTRAL and args and isinstance(args[0], Ref):
             return args[0]
         kind = re.match(r"(max_pool|avg_pool|max_unpool)([123])d\Z", last)
         if kind or last in ("interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle"):
             if not isinstance(args[0], Ref):
                 return None
             signature = {"max_pool": ["kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"],
-                         "avg_pool": _SIGNATURES["avgpool"], "max_unpool": ["indices", "kernel_size", "stride",
+                         "avg_pool": SIGNATURES["avgpool"], "max_unpool": ["indices", "kernel_size", "stride",
                                                                              "padding", "output_size"]}
             if kind:
-                bound = _bind(signature[kind[1]], args[1:], kwargs, self.where(node), text)
+                bound = bind(signature[kind[1]], args[1:], kwargs, self.where(node), text)
                 if kind[1] == "max_unpool" and bound.get("output_size") is not None:
                     self.fail(node, f"{text}: output_size fixes the size from run-time values; not supported")
                 bound.pop("indices", None)
@@ -672,10 +461,10 @@ class _Reader:
                 layer = {"max_pool": "MaxPool", "avg_pool": "AvgPool", "max_unpool": "MaxUnpool"}[kind[1]] + \
                     kind[2] + "d"
             elif last == "pixel_shuffle":
-                bound = _bind(["upscale_factor"], args[1:], kwargs, self.where(node), text)
+                bound = bind(["upscale_factor"], args[1:], kwargs, self.where(node), text)
                 layer = "PixelShuffle"
             else:
-                bound = _bind(["size", "scale_factor", "mode", "align_corners", "recompute_scale_factor",
+                bound = bind(["size", "scale_factor", "mode", "align_corners", "recompute_scale_factor",
                                "antialias"], args[1:], kwargs, self.where(node), text)
                 bound.pop("antialias", None)
                 if bound.get("size") is not None:
@@ -683,7 +472,7 @@ class _Reader:
                                     "tconvcalc follows scale_factor only")
                 layer = "Upsample"
             module = torch_layer(layer, [], bound, self.where(node), text)
-            path = self.unique_path(_join(ctx["prefix"], f"{last}@L{node.lineno}"))
+            path = self.unique_path(join(ctx["prefix"], f"{last}@L{node.lineno}"))
             return self.apply(Bound(module, path), args[0], node, ctx, already_unique=True)
         if last == "pad" or last.endswith("pad"):
             self.fail(node, f"{text}: padding a tensor in forward(); tconvcalc cannot follow its size "
@@ -693,9 +482,9 @@ class _Reader:
     def tensor_method(self, ref, node, env, ctx):
         method = node.func.attr
         args = [self.value(a, env, ctx) for a in node.args]
-        if method in _FUNCTIONAL_NEUTRAL or method in ("view_as", "type_as", "expand_as", "requires_grad_"):
+        if method in FUNCTIONAL_NEUTRAL or method in ("view_as", "type_as", "expand_as", "requires_grad_"):
             return ref
-        if method in _TENSOR_BINARY:
+        if method in TENSOR_BINARY:
             refs = [a for a in args if isinstance(a, Ref)]
             return self.merge("add", [ref, *refs], node, ctx) if refs else ref
         if method in ("size", "dim", "numel", "item"):
@@ -804,13 +593,13 @@ class _Reader:
             return Ref(name)
         if isinstance(module, Seq):
             for child in self.children(bound):
-                ref = self.apply(child, _first(ref), node, ctx)
+                ref = self.apply(child, first(ref), node, ctx)
             return ref
         if isinstance(module, Instance):
             forward = self._method(module.cls, "forward")
             if forward is None:  # no forward(): its sub-modules in order
                 for name, child in module.attrs.items():
-                    ref = self.apply(Bound(child, _join(path, name)), _first(ref), node, ctx)
+                    ref = self.apply(Bound(child, join(path, name)), first(ref), node, ctx)
                 return ref
             return self.run_forward(module, forward, ref, path, node)
         if isinstance(module, Unsupported):
@@ -839,7 +628,7 @@ class _Reader:
 
     def merge(self, op, refs, node, ctx):
         hint = ctx.get("hint") or ("cat" if op == "concat" else "add")
-        name = self.unique(_join(ctx.get("prefix", ""), hint))
+        name = self.unique(join(ctx.get("prefix", ""), hint))
         self.items.append({"layer": op, "name": name, "input": refs[0].name, "with": [r.name for r in refs[1:]],
                            "where": f"{self.where(node)}"})
         return Ref(name)
@@ -925,10 +714,10 @@ class _Reader:
         call = node.value
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
             owner = call.func.value
-            if call.func.attr == "__init__" and isinstance(owner, ast.Call) and _dotted(owner.func) == "super":
+            if call.func.attr == "__init__" and isinstance(owner, ast.Call) and dotted(owner.func) == "super":
                 self.super_init(call, env, ctx)
                 return
-            if call.func.attr in ("add_module", "register_module") and _dotted(owner) == "self" \
+            if call.func.attr in ("add_module", "register_module") and dotted(owner) == "self" \
                     and len(call.args) == 2 and ctx.get("self") is not None:
                 name = self.value(call.args[0], env, ctx)
                 module = self.value(call.args[1], env, ctx)
@@ -1010,7 +799,7 @@ class _Reader:
         pass
 
 
-def _first(value):
+def first(value):
     return value[0] if isinstance(value, tuple) else value
 
 
@@ -1018,7 +807,7 @@ def _is_torch_path(name):
     return bool(name) and (name.startswith(("nn.", "torch.", "F.")) or ".nn." in name)
 
 
-def _join(prefix, name):
+def join(prefix, name):
     return f"{prefix}.{name}" if prefix else str(name)
 
 
@@ -1027,421 +816,3 @@ def _load(target):
     copy = ast.parse(ast.unparse(target), mode="eval").body
     return ast.copy_location(copy, target)
 
-
-# ---- PyTorch source ------------------------------------------------------------------------------------
-
-
-def network_from_source(text, path, framework=None, backend=None):
-    """A Network from PyTorch source or ``print(model)`` text, read with ast; never executed."""
-    source = str(path)
-    if looks_printed(text):
-        return network_from_print(text, source, framework, backend)
-    try:
-        tree = ast.parse(text, filename=source)
-    except SyntaxError as error:
-        detail = f"{error.msg}" + (f": {error.text.strip()}" if error.text and error.text.strip() else "")
-        raise SpecError(f"{source}:{error.lineno}: syntax error: {detail}") from None
-    except ValueError as error:  # null bytes
-        raise SpecError(f"{source}: cannot read as Python: {error}") from None
-    reader = _Reader(text, source)
-    statements = _top_level(tree.body)
-    for statement in statements:
-        if isinstance(statement, ast.ClassDef):
-            reader.classes[statement.name] = _Class(statement)
-        elif isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
-                and isinstance(statement.targets[0], ast.Name):
-            value = reader.value(statement.value, {}, {"self": None, "prefix": "", "init": True}) \
-                if _is_literal(statement.value) else None
-            if value is not None:
-                reader.globals[statement.targets[0].id] = value
-    root = _root(reader, statements)
-    if root is None:
-        raise SpecError(f"{source}: no PyTorch model found (expected an nn.Module class, an nn.Sequential, or "
-                        "print(model) text)")
-    framework = framework or "torch"
-    ref = _first(reader.apply(Bound(root, ""), Ref(INPUT), tree, {"self": None, "prefix": ""}))
-    items = _reachable(reader.items, ref)
-    if not items:
-        raise SpecError(f"{source}: the model has no layer that changes the size (found only shape-neutral "
-                        "layers); nothing to chain")
-    return make_network(items, framework, backend if framework == "keras" else None, source=source,
-                        in_channels=None)
-
-
-def _is_literal(node):
-    return all(isinstance(n, (ast.Constant, ast.Tuple, ast.List, ast.UnaryOp, ast.BinOp, ast.operator,
-                              ast.unaryop, ast.Load, ast.Name)) for n in ast.walk(node))
-
-
-def _top_level(body):
-    """Module statements, plus those under ``if __name__ == "__main__":``."""
-    out = []
-    for statement in body:
-        out.append(statement)
-        if isinstance(statement, ast.If) and "__name__" in ast.unparse(statement.test):
-            out.extend(_top_level(statement.body))
-    return out
-
-
-def _root(reader, statements):
-    """The model: the last module-level ``x = Net(...)``/``nn.Sequential(...)``, else the last nn.Module
-    class no other class of the file uses."""
-    for statement in reversed(statements):
-        value = statement.value if isinstance(statement, (ast.Assign, ast.Expr)) else None
-        if isinstance(value, ast.Call):
-            name = _dotted(value.func) or ""
-            last = name.rsplit(".", 1)[-1]
-            if last in reader.classes or last in ("Sequential", "ModuleList") or _TORCH_LAYER.match(last):
-                module = reader.value(value, {}, {"self": None, "prefix": "", "init": True})
-                if isinstance(module, MODULES):
-                    return module
-    modules = [c for c in reader.classes.values() if _is_module_class(c, reader.classes)]
-    used = set()
-    for cls in modules:
-        for node in ast.walk(cls.node):
-            if isinstance(node, ast.Call):
-                name = (_dotted(node.func) or "").rsplit(".", 1)[-1]
-                if name != cls.name:
-                    used.add(name)
-    roots = [c for c in modules if c.name not in used]
-    if not roots:
-        return None
-    cls = roots[-1]
-    return reader.instantiate(cls, [], {}, cls.node)
-
-
-def _is_module_class(cls, classes, seen=()):
-    for base in cls.bases:
-        last = base.rsplit(".", 1)[-1]
-        if last in ("Module", "Sequential", "ModuleList"):
-            return True
-        if last in classes and last not in seen and _is_module_class(classes[last], classes, seen + (last,)):
-            return True
-    return False
-
-
-def _reachable(items, ref):
-    """The nodes the output depends on, in order (forward() may compute things it does not return)."""
-    if not items or ref.name == INPUT:
-        return []
-    by_name = {item["name"]: item for item in items}
-    needed, stack = set(), [ref.name]
-    while stack:
-        name = stack.pop()
-        if name in needed or name not in by_name:
-            continue
-        needed.add(name)
-        item = by_name[name]
-        stack.append(item["input"])
-        stack.extend(item.get("with", []))
-    return [item for item in items if item["name"] in needed]
-
-
-# ---- print(model) text ---------------------------------------------------------------------------------
-
-_PRINT_OPEN = re.compile(r"(?P<indent>\s*)(?:\((?P<name>[^()]+)\):\s*)?(?:(?P<count>\d+) x )?(?P<type>[\w.]+)\($")
-_PRINT_LEAF = re.compile(r"(?P<indent>\s*)\((?P<name>[^()]+)\):\s*(?:(?P<count>\d+) x )?(?P<expr>[\w.]+\(.*\))\s*$")
-_PRINT_CLOSE = re.compile(r"\s*\)\s*$")
-
-
-def looks_printed(text):
-    lines = [line for line in text.splitlines() if line.strip()]
-    return bool(lines) and bool(re.fullmatch(r"[\w.]+\(", lines[0].strip())) and \
-        any(re.match(r"\s+\([^()]+\):\s", line) for line in lines[1:])
-
-
-class _Printed:
-    def __init__(self, name, type_, expr, count, line):
-        self.name, self.type, self.expr, self.count, self.line = name, type_, expr, count, line
-        self.children = []
-
-
-def network_from_print(text, source, framework=None, backend=None):
-    """``print(model)`` text: every printed module in order, as one sequential chain (it has no data flow)."""
-    root, stack = None, []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        opened = _PRINT_OPEN.fullmatch(line)
-        leaf = None if opened else _PRINT_LEAF.fullmatch(line)
-        if opened:
-            node = _Printed(opened["name"], opened["type"], None, int(opened["count"] or 1), number)
-            if stack:
-                stack[-1].children.append(node)
-            elif root is None:
-                root = node
-            else:
-                raise SpecError(f"{source}:{number}: a second model after the first one closed")
-            stack.append(node)
-        elif leaf:
-            if not stack:
-                raise SpecError(f"{source}:{number}: a module outside the model: {line.strip()}")
-            try:
-                ast.parse(leaf["expr"], mode="eval")
-            except SyntaxError as error:
-                raise SpecError(f"{source}:{number}: syntax error: {error.msg}: {leaf['expr'][:80]}") from None
-            stack[-1].children.append(_Printed(leaf["name"], None, leaf["expr"], int(leaf["count"] or 1), number))
-        elif _PRINT_CLOSE.fullmatch(line):
-            if not stack:
-                raise SpecError(f"{source}:{number}: ')' closes nothing")
-            stack.pop()
-        else:
-            raise SpecError(f"{source}:{number}: cannot read this line of print(model) text: {line.strip()[:80]}")
-    if root is None:
-        raise SpecError(f"{source}: no model found in the print(model) text")
-    if stack:
-        raise SpecError(f"{source}: the print(model) text ends before {stack[-1].type} (line {stack[-1].line}) "
-                        "closes")
-    items, names = [], {INPUT}
-    _flatten(root, "", items, names, source)
-    if not items:
-        raise SpecError(f"{source}: the model has no layer that changes the size; nothing to chain")
-    return make_network(items, framework or "torch", backend if framework == "keras" else None, source=source)
-
-
-def _flatten(node, path, items, names, source):
-    for child in node.children:
-        for repeat in range(child.count):
-            name = child.name or "0"
-            if child.count > 1 and re.fullmatch(r"\d+-\d+", name):  # torch's "(0-2): 3 x Conv2d(...)"
-                name = str(int(name.split("-")[0]) + repeat)
-            child_path = _join(path, name)
-            if child.expr is None:
-                _flatten(child, child_path, items, names, source)
-                continue
-            where = f"{source}:{child.line}"
-            try:
-                call = ast.parse(child.expr, mode="eval").body
-            except SyntaxError as error:
-                raise SpecError(f"{where}: syntax error: {error.msg}: {child.expr[:80]}") from None
-            if not isinstance(call, ast.Call) or not _dotted(call.func):
-                raise SpecError(f"{where}: expected a module like Conv2d(...), got {child.expr[:80]}")
-            reader = _Reader(child.expr, source)
-            env = _BareNames()
-            args = [reader.value(a, env, {"self": None, "prefix": ""}) for a in call.args]
-            kwargs = {k.arg: reader.value(k.value, env, {"self": None, "prefix": ""}) for k in call.keywords if k.arg}
-            kind = _dotted(call.func).rsplit(".", 1)[-1]
-            module = torch_layer(kind, args, kwargs, where, child.expr if len(child.expr) <= 80 else kind + "(...)")
-            if module is None:
-                raise SpecError(f"{where}: unknown module {kind}(...): it could change the size, and tconvcalc "
-                                "cannot follow it")
-            if isinstance(module, Unsupported):
-                raise SpecError(f"{module.where}: {module.why}")
-            if isinstance(module, Leaf):
-                unique, n = child_path, 1
-                while unique in names:
-                    n += 1
-                    unique = f"{child_path}#{n}"
-                names.add(unique)
-                items.append({**module.item, "name": unique})
-
-
-class _BareNames(dict):
-    """print(model) writes some strings unquoted (padding=same, padding_mode=reflect): a bare name is its text."""
-
-    def __contains__(self, key):
-        return True
-
-    def __missing__(self, key):
-        return key
-
-
-# ---- Keras model.to_json() -----------------------------------------------------------------------------
-
-_KERAS_CONV = re.compile(r"(?:Conv|Convolution|SeparableConv|SeparableConvolution|DepthwiseConv)([123])D\Z")
-_KERAS_CONVT = re.compile(r"(?:Conv|Convolution)([123])DTranspose\Z")
-_KERAS_POOL = re.compile(r"(Max|Average|Avg)Pool(?:ing)?([123])D\Z")
-_KERAS_UP = re.compile(r"UpSampling([123])D\Z")
-KERAS_NEUTRAL = {
-    "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization", "Activation", "ReLU",
-    "LeakyReLU", "PReLU", "ELU", "Softmax", "ThresholdedReLU", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
-    "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Identity",
-    "Rescaling", "Normalization", "Masking",
-}
-_KERAS_MERGES = {"Concatenate": "concat", "Add": "add", "Subtract": "add", "Multiply": "add", "Average": "add",
-                 "Maximum": "add", "Minimum": "add"}
-
-
-def network_from_keras_json(data, path, backend=None):
-    """A Network from Keras ``model.to_json()`` (Sequential or Functional), framework keras."""
-    source = str(path)
-    kind = data.get("class_name")
-    config = data.get("config")
-    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-        raise SpecError(f"{source}: a Keras {kind} with no config.layers list; expected model.to_json() of a "
-                        "Sequential or Functional model")
-    if kind == "Sequential":
-        items, channels = _keras_sequential(config["layers"], source)
-    elif kind in ("Functional", "Model"):
-        items, channels = _keras_functional(config, source)
-    else:
-        raise SpecError(f"{source}: Keras class_name {kind!r}; expected a Sequential or Functional model")
-    if not items:
-        raise SpecError(f"{source}: the model has no layer that changes the size; nothing to chain")
-    return make_network(items, "keras", backend, source=source, in_channels=channels)
-
-
-def _keras_where(source, index, layer):
-    return f"{source}: layers[{index}] ({layer.get('class_name')} {_keras_name(layer)!r})"
-
-
-def _keras_name(layer):
-    config = layer.get("config") if isinstance(layer.get("config"), dict) else {}
-    return str(layer.get("name") or config.get("name") or "")
-
-
-def _keras_layer(layer, where):
-    """The make_network item for one Keras layer; None for shape-neutral layers and InputLayer."""
-    kind = layer.get("class_name")
-    config = layer.get("config") if isinstance(layer.get("config"), dict) else {}
-    if kind == "InputLayer" or kind in KERAS_NEUTRAL:
-        return None
-    if kind in _KERAS_MERGES:
-        return {"layer": _KERAS_MERGES[kind]}
-
-    def field(name, required=True):
-        value = config.get(name)
-        if value is None and required:
-            raise SpecError(f"{where}: missing config field {name!r}")
-        if value is not None and not (isinstance(value, (int, str)) or
-                                      (isinstance(value, list) and all(isinstance(v, int) for v in value))):
-            raise SpecError(f"{where}: cannot read config field {name}={value!r}")
-        return _axes_text(value)
-
-    conv = _KERAS_CONV.match(kind) or _KERAS_CONVT.match(kind)
-    if conv:
-        item = {"layer": "convT" if _KERAS_CONVT.match(kind) else "conv", "kernel": field("kernel_size"),
-                "stride": field("strides"), "padding": field("padding"), "dilation": field("dilation_rate"),
-                "rank": int(conv[1])}
-        if item["layer"] == "convT" and config.get("output_padding") is not None:
-            item["output_padding"] = field("output_padding")
-        filters = config.get("filters")
-        if isinstance(filters, int) and filters > 0:
-            item["channels"] = filters
-        return item
-    pool = _KERAS_POOL.match(kind)
-    if pool:
-        item = {"layer": "maxpool" if pool[1] == "Max" else "avgpool", "kernel": field("pool_size"),
-                "padding": field("padding"), "rank": int(pool[2])}
-        if config.get("strides") is not None:
-            item["stride"] = field("strides")
-        return item
-    up = _KERAS_UP.match(kind)
-    if up:
-        return {"layer": "upsample", "scale": field("size"), "rank": int(up[1])}
-    raise SpecError(f"{where}: unsupported Keras layer {kind}: it could change the size and tconvcalc cannot "
-                    "follow it (supported: Conv*D, Conv*DTranspose, MaxPooling*D, AveragePooling*D, "
-                    "UpSampling*D, Concatenate, Add, and shape-neutral layers)")
-
-
-def _input_channels(layer):
-    config = layer.get("config") if isinstance(layer.get("config"), dict) else {}
-    shape = config.get("batch_shape") or config.get("batch_input_shape")
-    if shape is None and isinstance(layer.get("build_config"), dict):
-        shape = layer["build_config"].get("input_shape")
-    if isinstance(shape, list) and len(shape) >= 3:
-        channel = shape[1] if config.get("data_format") == "channels_first" else shape[-1]
-        if isinstance(channel, int) and channel > 0:
-            return channel
-    return None
-
-
-def _keras_sequential(layers, source):
-    items, channels = [], None
-    for index, layer in enumerate(layers):
-        if not isinstance(layer, dict):
-            raise SpecError(f"{source}: layers[{index}]: expected a layer object")
-        where = _keras_where(source, index, layer)
-        if index == 0:
-            channels = _input_channels(layer)
-        item = _keras_layer(layer, where)
-        if item is None:
-            continue
-        if item["layer"] in ("concat", "add"):
-            raise SpecError(f"{where}: a merge layer in a Sequential model")
-        items.append({**item, "name": _keras_name(layer) or f"layer{index}", "where": where})
-    return items, channels
-
-
-def _keras_functional(config, source):
-    alias = {}  # (layer name, node index) -> the node name that holds its output
-    inputs, items, channels = set(), [], None
-    for index, layer in enumerate(config["layers"]):
-        if not isinstance(layer, dict):
-            raise SpecError(f"{source}: layers[{index}]: expected a layer object")
-        where = _keras_where(source, index, layer)
-        name = _keras_name(layer)
-        if layer.get("class_name") == "InputLayer":
-            if inputs:
-                raise SpecError(f"{where}: a second input; tconvcalc chains models with one input")
-            inputs.add(name)
-            alias[(name, 0)] = INPUT
-            channels = _input_channels(layer)
-            continue
-        if layer.get("class_name") in ("Sequential", "Functional", "Model"):
-            raise SpecError(f"{where}: a nested model; save it flat or chain it on its own")
-        item = _keras_layer(layer, where)
-        calls = _inbound(layer, where)
-        if not calls:
-            continue  # a layer never called does not take part
-        for call_index, refs in enumerate(calls):
-            resolved = []
-            for ref in refs:
-                if ref not in alias:
-                    raise SpecError(f"{where}: reads {ref[0]!r} (call {ref[1]}), which is not defined before it")
-                resolved.append(alias[ref])
-            node_name = name if call_index == 0 else f"{name}#{call_index + 1}"
-            if item is None:  # shape-neutral: its output is its input
-                alias[(name, call_index)] = resolved[0]
-                continue
-            entry = {**item, "name": node_name, "where": where, "input": resolved[0]}
-            if item["layer"] in ("concat", "add"):
-                if len(resolved) < 2:
-                    raise SpecError(f"{where}: a {item['layer']} of one tensor")
-                entry["with"] = resolved[1:]
-            elif len(resolved) != 1:
-                raise SpecError(f"{where}: a layer called on {len(resolved)} tensors")
-            items.append(entry)
-            alias[(name, call_index)] = node_name
-    outputs = config.get("output_layers")
-    if isinstance(outputs, list) and outputs and isinstance(outputs[0], list):
-        outputs = outputs[0]
-    if isinstance(outputs, list) and len(outputs) >= 2 and isinstance(outputs[0], str):
-        final = alias.get((outputs[0], outputs[1]))
-        if final is not None:
-            items = _reachable(items, Ref(final))
-    return items, channels
-
-
-def _inbound(layer, where):
-    """Per call of the layer, the (layer name, node index) of each tensor it reads, in order."""
-    nodes = layer.get("inbound_nodes") or []
-    if not isinstance(nodes, list):
-        raise SpecError(f"{where}: inbound_nodes is not a list")
-    calls = []
-    for node in nodes:
-        refs = []
-        if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
-            _tensors(node.get("args", []), refs)
-        elif isinstance(node, list):  # Keras 2: [[name, node_index, tensor_index, kwargs], ...]
-            for entry in node:
-                if isinstance(entry, list) and len(entry) >= 2 and isinstance(entry[0], str):
-                    refs.append((entry[0], int(entry[1])))
-        if not refs:
-            raise SpecError(f"{where}: cannot read which tensors this layer reads")
-        calls.append(refs)
-    return calls
-
-
-def _tensors(value, refs):
-    if isinstance(value, dict):
-        if value.get("class_name") == "__keras_tensor__":
-            history = (value.get("config") or {}).get("keras_history")
-            if isinstance(history, list) and len(history) >= 2:
-                refs.append((str(history[0]), int(history[1])))
-            return
-        for inner in value.values():
-            _tensors(inner, refs)
-    elif isinstance(value, list):
-        for inner in value:
-            _tensors(inner, refs)

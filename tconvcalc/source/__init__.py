@@ -1,0 +1,26 @@
+"""Networks read from PyTorch source, ``print(model)`` text and Keras ``model.to_json()``.
+
+Nothing here imports, executes or evaluates the user's code: Python is read with ``ast`` and a small
+interpreter over the syntax tree; Keras JSON is read with ``json``. One module per input kind:
+
+- ``python.py`` -- PyTorch source: finds the model and follows its data flow with the interpreter
+  (``interpreter.py``, over the values in ``values.py``).
+- ``printed.py`` -- ``print(model)`` text: the printed modules in order, as one chain.
+- ``keras_json.py`` -- Keras ``model.to_json()``: Sequential chains and Functional graphs.
+- ``torch_layers.py`` -- the torch.nn constructors both torch readers know; ``items.py`` -- the
+  ``make_network`` items every reader builds.
+"""
+
+from .keras_json import network_from_keras_json
+from .printed import looks_printed, network_from_print
+from .python import network_from_python
+
+__all__ = ["network_from_source", "network_from_keras_json"]
+
+
+def network_from_source(text, path, framework=None, backend=None):
+    """A Network from PyTorch source or ``print(model)`` text, read with ast; never executed."""
+    source = str(path)
+    if looks_printed(text):
+        return network_from_print(text, source, framework, backend)
+    return network_from_python(text, source, framework, backend)

@@ -1,0 +1,134 @@
+"""What tconvcalc knows of torch: the torch.nn constructors that change sizes (their signatures, read
+into make_network items), and the modules and functions that keep every size. Shared by the Python
+reader and the print(model) reader."""
+
+import re
+
+from ..network import SpecError
+from .items import axes_text
+from .values import Leaf, Neutral, Unknown, Unsupported
+
+_CONV = ["in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias",
+         "padding_mode", "device", "dtype"]
+_CONVT = ["in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding", "groups", "bias",
+          "dilation", "padding_mode", "device", "dtype"]
+SIGNATURES = {  # torch.nn's constructor signatures, in order
+    "conv": _CONV,
+    "lazyconv": _CONV[1:],
+    "convT": _CONVT,
+    "lazyconvT": _CONVT[1:],
+    "maxpool": ["kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode"],
+    "avgpool": ["kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"],
+    "upsample": ["size", "scale_factor", "mode", "align_corners", "recompute_scale_factor"],
+    "pixelshuffle": ["upscale_factor"],
+    "unpool": ["kernel_size", "stride", "padding"],
+}
+TORCH_LAYER = re.compile(r"(?P<lazy>Lazy)?(?P<what>Conv|ConvTranspose|MaxPool|AvgPool|MaxUnpool)(?P<rank>[123])d\Z")
+_UPSAMPLE = {"Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"}
+TORCH_NEUTRAL = {
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d",
+    "SyncBatchNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d", "LazyInstanceNorm3d", "GroupNorm", "LayerNorm", "LocalResponseNorm", "RMSNorm",
+    "ReLU", "ReLU6", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Sigmoid",
+    "Tanh", "Hardtanh", "Hardswish", "Hardsigmoid", "Hardshrink", "Softshrink", "Tanhshrink", "Softplus",
+    "Softsign", "LogSigmoid", "Threshold", "Softmax", "Softmax2d", "LogSoftmax", "Softmin",
+    "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "Identity",
+    "ChannelShuffle",
+}
+FUNCTIONAL_NEUTRAL = {
+    "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "prelu", "rrelu", "elu", "elu_", "selu", "celu", "gelu",
+    "silu", "mish", "sigmoid", "tanh", "hardtanh", "hardswish", "hardsigmoid", "softplus", "softsign",
+    "logsigmoid", "softmax", "log_softmax", "softmin", "dropout", "dropout1d", "dropout2d", "dropout3d",
+    "alpha_dropout", "feature_alpha_dropout", "batch_norm", "instance_norm", "group_norm", "layer_norm",
+    "local_response_norm", "normalize", "clamp", "clip", "abs", "exp", "neg", "sqrt", "contiguous", "clone",
+    "float", "double", "half", "to", "detach", "relu6_", "sigmoid_", "tanh_", "clamp_", "type", "cpu", "cuda",
+}
+TENSOR_BINARY = {"add", "sub", "mul", "div", "add_", "sub_", "mul_", "div_", "maximum", "minimum", "subtract",
+                 "multiply"}
+
+
+def torch_layer(name, args, kwargs, where, call_text):
+    """The module a torch.nn constructor makes (Leaf / Neutral / Unsupported / None if not torch.nn's)."""
+    match = TORCH_LAYER.match(name)
+    if match:
+        what = match["what"]
+        kind = {"Conv": "conv", "ConvTranspose": "convT", "MaxPool": "maxpool", "AvgPool": "avgpool",
+                "MaxUnpool": "unpool"}[what]
+        signature = SIGNATURES[("lazy" if match["lazy"] else "") + kind] if kind in ("conv", "convT") \
+            else SIGNATURES[kind]
+    elif name in _UPSAMPLE:
+        kind, signature = "upsample", SIGNATURES["upsample"]
+    elif name == "PixelShuffle":
+        kind, signature = "pixelshuffle", SIGNATURES["pixelshuffle"]
+    elif name in TORCH_NEUTRAL:
+        return Neutral()
+    else:
+        return None
+    bound = bind(signature, args, kwargs, where, call_text)
+    item = {"layer": kind, "where": where}
+    rank = match["rank"] if match else name[-2] if name.endswith("2d") else None  # UpsamplingNearest2d: 2-D
+    if rank:
+        item["rank"] = int(rank)
+
+    def literal(field, required=False):
+        value = bound.get(field)
+        if value is None:
+            if required:
+                raise SpecError(f"{where}: {call_text}: missing argument {field!r}")
+            return None
+        if isinstance(value, Unknown):
+            raise SpecError(f"{where}: {call_text}: {field} is not a literal ({value.why}); "
+                            "tconvcalc reads the source without running it")
+        if isinstance(value, bool) or not isinstance(value, (int, float, str, list, tuple)):
+            raise SpecError(f"{where}: {call_text}: cannot read {field}={value!r}")
+        return value
+
+    if kind in ("conv", "convT", "maxpool", "avgpool", "unpool"):
+        item["kernel"] = axes_text(literal("kernel_size", required=True))
+        stride = literal("stride")
+        if stride is not None:
+            item["stride"] = axes_text(stride)
+        padding = literal("padding")
+        if padding is not None:
+            item["padding"] = axes_text(padding)
+    if kind in ("conv", "convT", "maxpool"):
+        dilation = literal("dilation")
+        if dilation is not None:
+            item["dilation"] = axes_text(dilation)
+    if kind == "convT":
+        output_padding = literal("output_padding")
+        if output_padding is not None:
+            item["output_padding"] = axes_text(output_padding)
+    if kind in ("maxpool", "avgpool"):
+        ceil = bound.get("ceil_mode")
+        if isinstance(ceil, Unknown):
+            raise SpecError(f"{where}: {call_text}: ceil_mode is not a literal ({ceil.why})")
+        if ceil:
+            item["ceil_mode"] = True
+    if kind == "upsample":
+        if bound.get("size") is not None:
+            return Unsupported(where, f"{call_text}: Upsample(size=...) fixes the output size whatever the "
+                                      "input; tconvcalc chains follow scale_factor")
+        item["scale"] = axes_text(literal("scale_factor", required=True))
+    if kind == "pixelshuffle":
+        item["scale"] = literal("upscale_factor", required=True)
+    if kind in ("conv", "convT"):
+        channels = bound.get("out_channels")
+        if isinstance(channels, int) and not isinstance(channels, bool) and channels > 0:
+            item["channels"] = channels
+    return Leaf(item)
+
+
+def bind(signature, args, kwargs, where, call_text):
+    """Arguments by parameter name, bound as Python binds a call to ``signature``."""
+    if len(args) > len(signature):
+        raise SpecError(f"{where}: {call_text}: takes at most {len(signature)} positional arguments, "
+                        f"got {len(args)}")
+    bound = dict(zip(signature, args))
+    for key, value in kwargs.items():
+        if key not in signature:
+            raise SpecError(f"{where}: {call_text}: unexpected keyword argument {key!r}")
+        if key in bound:
+            raise SpecError(f"{where}: {call_text}: got multiple values for argument {key!r}")
+        bound[key] = value
+    return bound
