@@ -16,7 +16,8 @@ from .forward import symbolic as symbolic_sizes
 from .layer import build_layer, parse_kind
 
 MERGES = {"concat": "concat", "cat": "concat", "add": "add", "sum": "add"}
-LAYER_FIELDS = ("kernel", "stride", "padding", "dilation", "output_padding", "output_size", "ceil_mode", "scale")
+LAYER_FIELDS = ("kernel", "stride", "padding", "dilation", "output_padding", "output_size", "ceil_mode", "scale",
+                "padding_mode")
 NODE_FIELDS = {"name", "layer", "channels", "input", "with", "inputs", "rank"}
 INPUT = "input"  # the name of the network's input
 MAX_NODES = 1000
@@ -453,7 +454,7 @@ def _describe(node):
     if node.op in ("concat", "add"):
         return f"{node.op} {' + '.join(node.inputs)}"
     short = {"kernel": "k", "stride": "s", "padding": "p", "dilation": "d", "output_padding": "op",
-             "output_size": "out", "scale": "x", "ceil_mode": "ceil"}
+             "output_size": "out", "scale": "x", "ceil_mode": "ceil", "padding_mode": "mode"}
     def option(field, value):
         if field == "ceil_mode":
             return short[field]

@@ -21,7 +21,10 @@ def to_json(result, **extra):
 
 
 def size_text(values):
-    return "x".join("?" if v is None else str(v) for v in values)
+    """126x100; a symbolic axis with an operator in parentheses, (floor(H/2) + 1)x(floor(H/2) + 1)."""
+    if len(values) == 1:
+        return "?" if values[0] is None else str(values[0])
+    return "x".join("?" if v is None else f"({v})" if " " in str(v) else str(v) for v in values)
 
 
 def forward_table(result):

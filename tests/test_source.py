@@ -338,7 +338,8 @@ def test_print_unet_is_a_sequential_chain():
 def test_print_mixed():
     network = load_spec(str(DATA / "mixed_print.txt"))
     nodes = {n.name: dict(n.options) for n in network.nodes}
-    assert nodes["0"] == {"kernel": 3, "stride": 1, "padding": "same"}  # printed unquoted: padding=same
+    # printed unquoted: padding=same, padding_mode=reflect
+    assert nodes["0"] == {"kernel": 3, "stride": 1, "padding": "same", "padding_mode": "reflect"}
     assert [n for n in nodes if n.startswith("2.")] == ["2.0", "2.1", "2.2"]  # "(0-2): 3 x Conv2d(...)"
     # 64 same -> 64; three k3 s2 p1 -> 32 16 8; maxpool k3 s2 p1 ceil: ceil(7/2)+1 = 5 (start 8 < 8+1);
     # upsample x2 -> 10; convT k4 s2 p1 op1: 9*2-2+4+1 = 21; pixelshuffle x2 -> 42; avgpool 2 -> 21
@@ -459,6 +460,19 @@ def test_a_conv2d_network_takes_one_size_for_both_axes_and_refuses_three(run, ru
                                             ("keras_functional_unet.json", 2)])
 def test_printed_and_keras_networks_know_their_rank(fixture, rank):
     assert load_spec(str(DATA / fixture)).rank == rank
+
+
+def test_padding_mode_is_read_and_checked(tmp_path):
+    network = source("""
+        import torch.nn as nn
+        net = nn.Sequential(nn.Conv2d(3, 8, 7, padding=3, padding_mode="reflect"), nn.Conv2d(8, 8, 3, padding=1))
+        """, tmp_path)
+    assert dict(network.nodes[0].options)["padding_mode"] == "reflect"
+    assert "padding_mode" not in dict(network.nodes[1].options)  # zeros: torch's default, not written
+    assert sizes(network, (4, 4))["1"] == (4, 4)
+    with pytest.raises(ShapeError, match=r"model.py:3: Padding size should be less than the corresponding "
+                                         r"input dimension, but got: padding \(3, 3\) at dimension 3"):
+        chain(network, (3, 3))
 
 
 def test_functional_pools_and_1d_layers_carry_their_rank(tmp_path):

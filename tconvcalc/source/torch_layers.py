@@ -113,6 +113,9 @@ def torch_layer(name, args, kwargs, where, call_text):
     if kind == "pixelshuffle":
         item["scale"] = literal("upscale_factor", required=True)
     if kind in ("conv", "convT"):
+        mode = literal("padding_mode")
+        if mode is not None and mode != "zeros":
+            item["padding_mode"] = mode
         channels = bound.get("out_channels")
         if isinstance(channels, int) and not isinstance(channels, bool) and channels > 0:
             item["channels"] = channels
