@@ -221,6 +221,16 @@ def all_of(conditions):
     return sympy.And(*conditions)
 
 
+def equal(a, b):
+    """``a == b``, also when one is symbolic (then a sympy Eq: ``==`` on sympy compares the expressions'
+    structure, so ``Max(0, H - 2) + 2 == H`` would be False for every H)."""
+    if not (is_symbolic(a) or is_symbolic(b)):
+        return a == b
+    import sympy
+
+    return sympy.Eq(a, b)
+
+
 def any_of(conditions):
     conditions = list(conditions)
     if all(isinstance(c, bool) for c in conditions):

@@ -10,7 +10,7 @@ gives another size, a warning says so.
 
 import struct
 
-from ..arithmetic import (Traced, all_of, any_of, ceil_div, conv_out, conv_transpose_out, effective_kernel,
+from ..arithmetic import (Traced, all_of, any_of, ceil_div, conv_out, conv_transpose_out, effective_kernel, equal,
                           floor_scale, is_symbolic, maximum, minimum, same_out, same_total, split_pad, trunc_div, where)
 from . import AxisOut, call, consecutive_outputs, not_available
 
@@ -96,7 +96,7 @@ def conv_transpose(layer, sizes, checks):
             pads = _distribute(maximum(0, natural - out), mode)
             expected = conv_out(out, kj, sj, dj, *pads)
             checks.require(
-                expected == n,
+                equal(expected, n),
                 "Explicit output_shape is inconsistent with input spatial dimensions and convolution parameters. "
                 f"Expected input size {expected} but got {n} (output_size={int(out)}, kernel={int(kj)}, "
                 f"stride={int(sj)}, dilation={int(dj)}, output_padding={int(op)}).")
@@ -113,7 +113,7 @@ def conv_transpose(layer, sizes, checks):
             out = conv_transpose_out(n, kj, sj, dj, pads[0], pads[1], op)
             expected = conv_out(out, kj, sj, dj, *pads)  # ORT runs the forward conv back: n + op//s
             checks.require(
-                expected == n,
+                equal(expected, n),
                 "Computed output shape is inconsistent with input spatial dimensions. "
                 f"output_padding ({int(op)}) may be too large for stride ({int(sj)}). "
                 f"Expected input size {expected} but got {n}.")
