@@ -4,8 +4,9 @@ from dataclasses import dataclass, replace
 
 from .arithmetic import Traced, is_symbolic
 from .checks import Checks
-from .errors import InputError
+from .errors import InputError, ShapeError
 from .frameworks import module, not_available
+from .validity import period, reach, scan
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,12 @@ def forward(layer, size):
     axes = compute(traced_layer, sizes, checks)
     condition = None
     if symbolic:
-        from .symbolic import describe_condition, simplify
+        from .symbolic import simplify
 
         axes = [replace(ax, output=None if ax.output is None else simplify(ax.output),
                         pads=None if ax.pads is None else tuple(simplify(p) if getattr(p, "free_symbols", None)
                                                                 else p for p in ax.pads)) for ax in axes]
-        condition = describe_condition(checks.conditions)
+        condition = _condition(layer, size, checks.conditions)
     results = tuple(_axis_result(_plain(n), ax) for n, ax in zip(size, axes))
     outputs = tuple(r.output for r in results)
     return ForwardResult(
@@ -91,6 +92,32 @@ def symbolic(layer, size):
     axes = module(layer.framework).LAYERS[layer.kind](layer, symbols(size), checks)
     outputs = tuple(None if ax.output is None else simplify(ax.output) for ax in axes)
     return outputs, tuple(dict.fromkeys(checks.warnings)), module(layer.framework).code(layer, axes)
+
+
+def _condition(layer, size, conditions):
+    """When the framework accepts the layer, or None for every size. With one symbol (on every axis, or
+    beside numbers): the exact set of its values, read from the numeric rules over a few periods as a
+    network's valid inputs are (``3 <= H``, ``H ≡ 1 (mod 2), H ≥ 3``); else the rules conjoined by sympy."""
+    if not conditions:
+        return None
+    names = {n for n in size if not isinstance(n, int)}
+    if len(names) == 1 and all(isinstance(n, (int, str)) for n in size):
+        (symbol,) = names
+        valid = scan(lambda n: _accepts(layer, tuple(n if v == symbol else v for v in size)),
+                     period((layer,)), symbol, reach(layer))
+        if valid is not None:
+            return None if valid.every_size else valid.description
+    from .symbolic import describe_condition
+
+    return describe_condition(conditions)
+
+
+def _accepts(layer, size):
+    try:
+        evaluate(layer, size)
+    except ShapeError:
+        return False
+    return True
 
 
 MAX_SYMBOLIC_STRIDE = 1024

@@ -7,13 +7,13 @@ a chain uses exactly the framework rules a single layer does.
 
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 
 from .errors import InputError, ShapeError
 from .forward import evaluate, forward
 from .frameworks import module
 from .forward import symbolic as symbolic_sizes
 from .layer import build_layer, parse_kind
+from .validity import ValidInputs, period, scan
 
 MERGES = {"concat": "concat", "cat": "concat", "add": "add", "sum": "add"}
 LAYER_FIELDS = ("kernel", "stride", "padding", "dilation", "output_padding", "output_size", "ceil_mode", "scale",
@@ -486,9 +486,6 @@ def _sequential(network, steps):
 
 # ---- which inputs are valid -----------------------------------------------------------------------------
 
-MAX_PERIOD = 2048  # scanning 8 periods of a longer one would take many seconds
-
-
 def is_valid(built, size):
     try:
         sizes_through(built, size)
@@ -497,71 +494,14 @@ def is_valid(built, size):
     return True
 
 
-def period(built):
-    """Validity is periodic in the input size with this period (for sizes past a threshold): each
-    strided layer folds s inputs together, a scale p/q repeats every q."""
-    total = 1
-    for layer in built.layers:
-        if layer is None:
-            continue
-        if layer.kind in ("conv", "maxpool", "avgpool"):
-            total *= max(layer.stride)
-        elif layer.kind == "upsample":
-            for factor in layer.scale:
-                total *= Fraction(factor).limit_denominator(1000).denominator
-    return total
-
-
-@dataclass(frozen=True)
-class ValidInputs:
-    description: str  # "H ≡ 0 (mod 16), H ≥ 16"
-    modulus: int
-    residues: tuple  # the valid sizes n >= threshold are exactly those with n % modulus in residues
-    threshold: int
-    below: tuple  # the valid sizes under the threshold
-
-
 def valid_inputs(network, rank=1, symbol="H"):
     """The exact set of valid input sizes (equal on every axis), as a congruence past a bound:
     found by evaluating the rules over several periods past the point where they become periodic."""
     built = build(network, rank)
-    p = period(built)
-    unknown = ValidInputs(f"not described: the valid inputs repeat only every {p} sizes; list them with "
-                          "--valid-inputs LOW..HIGH", 0, (), 0, ())
-    if p > MAX_PERIOD:
-        return unknown
-    span = 8 * p + 4096
-    ok = [False] + [is_valid(built, (n,) * rank) for n in range(1, span + 1)]
-    threshold = 1 + max((n for n in range(1, span - p + 1) if ok[n] != ok[n + p]), default=0)
-    if threshold > span - 4 * p:  # not seen to repeat for long enough to trust it
-        return unknown
-    modulus, residues = _smallest_period(p, sorted({n % p for n in range(threshold, threshold + p) if ok[n]}))
-    congruent = lambda n: n % modulus in residues  # noqa: E731
-    # Walk the bound down while the congruence still describes every size exactly.
-    bound = threshold
-    while bound > 1 and ok[bound - 1] == congruent(bound - 1):
-        bound -= 1
-    below = tuple(n for n in range(1, bound) if ok[n])
-    first = next((n for n in range(bound, bound + modulus) if congruent(n)), None)
-    if first is None:
-        description = f"{symbol} ∈ {{{', '.join(map(str, below))}}}" if below else "no input size is valid"
-    else:
-        congruence = (f"{symbol} ≡ {residues[0]} (mod {modulus})" if len(residues) == 1
-                      else f"{symbol} mod {modulus} ∈ {{{', '.join(map(str, residues))}}}")
-        description = ", ".join(([congruence] if modulus > 1 else []) + [f"{symbol} ≥ {first}"])
-        if below:
-            description += f"; also {symbol} ∈ {{{', '.join(map(str, below))}}}"
-    return ValidInputs(description, modulus, tuple(residues), bound, below)
-
-
-def _smallest_period(p, residues):
-    for candidate in range(1, p + 1):
-        if p % candidate == 0:
-            reduced = sorted({r % candidate for r in residues})
-            if all((r % candidate) in reduced for r in residues) and \
-                    len(reduced) * (p // candidate) == len(residues):
-                return candidate, reduced
-    return p, residues
+    p = period(built.layers)
+    found = scan(lambda n: is_valid(built, (n,) * rank), p, symbol)
+    return found or ValidInputs(f"not described: the valid inputs repeat only every {p} sizes; list them with "
+                                "--valid-inputs LOW..HIGH", 0, (), 0, ())
 
 
 def valid_in_range(network, rank, low, high):

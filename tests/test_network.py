@@ -76,6 +76,17 @@ def test_valid_inputs_of_random_skip_networks_equal_brute_force(params):
     assert described(valid_inputs(network)) == brute_force_valid(network)
 
 
+def test_strides_that_differ_per_axis_repeat_with_their_lcm():
+    network = parse_inline("conv k1 s2x3 | convT k1 s2x3 | add input")  # back to n only where n ≡ 1 on both axes
+    valid = valid_inputs(network, rank=2)
+    assert valid.description == "H ≡ 1 (mod 6), H ≥ 1"
+    assert described(valid) == {n for n in range(1, 2049) if is_valid(build(network, 2), (n, n))}
+
+
+def test_a_bare_bound_reads_as_forward_writes_it():
+    assert chain(parse_inline("conv k3 | conv k3 s2"), ("H",)).condition == "5 <= H"
+
+
 def test_symbolic_unet_sizes():
     result = chain(load_spec(EXAMPLES / "unet.toml"), ("H",))
     assert result.output == ("16*floor(H/16)",)

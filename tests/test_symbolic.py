@@ -1,13 +1,15 @@
 """Symbolic sizes equal the numeric ones at every H, and ceil_mode pools, truncating divisions and SAME pads
-read without Piecewise / Max (settled per residue of H)."""
+read without Piecewise / Max (settled per residue of H); the condition names exactly the H the numbers accept."""
+
+import re
 
 import pytest
 import sympy
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tconvcalc import build_layer, forward
-from tconvcalc.errors import TconvError
+from tconvcalc.errors import InputError, ShapeError, TconvError
 
 H = sympy.Symbol("H", integer=True, positive=True)
 
@@ -55,7 +57,7 @@ def test_symbolic_output_and_pads_equal_the_numbers_at_every_h(spec):
 @pytest.mark.parametrize("framework, kind, options, output, pads, condition", [
     # torch's ceil_mode drop (a window starting in the right pad) never happens here: Piecewise gone
     ("torch", "maxpool", dict(kernel=3, stride=2, padding=1, ceil_mode=True), "floor(H/2) + 1", (1, 1), None),
-    ("torch", "maxpool", dict(kernel=3, stride=2, ceil_mode=True), "floor(H/2)", (0, 0), "floor(H/2) >= 1"),
+    ("torch", "maxpool", dict(kernel=3, stride=2, ceil_mode=True), "floor(H/2)", (0, 0), "2 <= H"),
     ("jax", "conv", dict(kernel=3, stride=2, padding="same"), "ceiling(H/2)", ("Mod(H, 2)", 1), None),
     ("keras", "conv", dict(kernel=4, stride=2, padding="same"), "ceiling(H/2)", (1, "Mod(H, 2) + 1"), None),
     ("onnx", "conv", dict(kernel=3, stride=2, padding="same_lower"), "ceiling(H/2)", (1, "Mod(H, 2)"), None),
@@ -63,6 +65,89 @@ def test_symbolic_output_and_pads_equal_the_numbers_at_every_h(spec):
 def test_settled_forms(framework, kind, options, output, pads, condition):
     result = forward(build_layer(kind, framework, 1, **options), ("H",))
     assert result.output == (output,) and result.axes[0].pads == pads and result.condition == condition
+
+
+@st.composite
+def single_layers(draw):
+    """A conv or pool of any framework, 1-D or 2-D (per-axis kernels and strides), any padding: the
+    framework refuses what it does not have."""
+    kind = draw(st.sampled_from(["conv", "maxpool", "avgpool", "convT", "unpool"]))
+    rank = draw(st.integers(1, 2))
+
+    def per_axis(low, high):
+        return "x".join(str(draw(st.integers(low, high))) for _ in range(rank))
+
+    options = dict(kernel=per_axis(1, 7), stride=per_axis(1, 5),
+                   padding=draw(st.sampled_from(["valid", "same", "same_upper", "same_lower", "causal",
+                                                 "0", "1", "2", "1:2", "2:0", "-1:1"])))
+    if kind in ("conv", "maxpool", "convT"):
+        options["dilation"] = draw(st.sampled_from(["1", "2"]))
+    if kind in ("maxpool", "avgpool"):
+        options["ceil_mode"] = draw(st.booleans()) or None
+    if kind in ("convT", "unpool"):
+        options["output_size"] = draw(st.none() | st.integers(1, 60).map(str))
+    return kind, draw(st.sampled_from(["torch", "keras", "tf", "jax", "onnx"])), rank, options
+
+
+def described(condition):
+    """The sizes a printed condition names, as a predicate (test code reading our own output: an inexact
+    form -- sympy's text -- fails here)."""
+    if condition is None:
+        return lambda n: True
+    main, _, also = condition.partition("; also ")
+    listed = {int(v) for v in re.fullmatch(r"H ∈ \{([\d, ]+)\}", also)[1].split(", ")} if also else set()
+    if match := re.fullmatch(r"(\d+) <= H", main):
+        return lambda n: n in listed or n >= int(match[1])
+    if match := re.fullmatch(r"H ≡ (\d+) \(mod (\d+)\), H ≥ (\d+)", main):
+        r, m, t = map(int, match.groups())
+        return lambda n: n in listed or (n >= t and n % m == r)
+    if match := re.fullmatch(r"H mod (\d+) ∈ \{([\d, ]+)\}, H ≥ (\d+)", main):
+        m, residues, t = int(match[1]), {int(v) for v in match[2].split(", ")}, int(match[3])
+        return lambda n: n in listed or (n >= t and n % m in residues)
+    if match := re.fullmatch(r"H ∈ \{([\d, ]+)\}", main):
+        return {int(v) for v in match[1].split(", ")}.__contains__
+    assert main == "no input size is valid", f"not an exact description: {condition}"
+    return lambda n: False
+
+
+def accepts(layer, n):
+    try:
+        forward(layer, (n,) * layer.rank)
+    except ShapeError:
+        return False
+    return True
+
+
+@settings(max_examples=150, deadline=None)
+@given(single_layers())
+def test_the_condition_names_exactly_the_sizes_the_numbers_accept(spec):
+    kind, framework, rank, options = spec
+    try:
+        layer = build_layer(kind, framework, rank, **options)
+        result = forward(layer, ("H",) * rank)
+    except InputError:  # an option or layer this framework does not have
+        assume(False)
+    except ShapeError:  # refused whatever H is
+        assert not any(accepts(layer, n) for n in range(1, 201))
+        return
+    valid = described(result.condition)
+    assert [n for n in range(1, 201) if valid(n) != accepts(layer, n)] == [], result.condition
+
+
+@pytest.mark.parametrize("framework, kind, size, options, condition", [
+    ("onnx", "conv", ("H",), dict(kernel=3, stride=2), "3 <= H"),  # was floor(H/2 - 3/2) + 1 >= 1
+    ("torch", "conv", ("H",), dict(kernel=150, dilation=3), "448 <= H"),  # far past a few periods
+    ("onnx", "maxpool", ("H",), dict(kernel=3, stride=2, ceil_mode=True), None),  # H = 1 gives an empty tensor
+    ("onnx", "maxpool", ("H", "H"), dict(kernel=3, stride=4, padding="same_lower"), "H mod 4 ∈ {1, 2, 3}, H ≥ 1"),
+    ("onnx", "maxpool", ("H", 5), dict(kernel=1, stride=4, padding="same_upper", ceil_mode=True),
+     "H ≡ 1 (mod 4), H ≥ 1"),
+    ("torch", "convT", ("H",), dict(kernel=4, stride=2, padding=1, output_size=64), "H ∈ {32}"),
+    ("torch", "unpool", ("H",), dict(kernel=2, output_size=9), "H ∈ {4, 5}"),
+    ("torch", "upsample", ("H",), dict(scale=0.25), "4 <= H"),
+    ("torch", "conv", ("H", "W"), dict(kernel=3), "(H >= 3) & (W >= 3)"),  # several symbols: the rules conjoined
+])
+def test_exact_conditions(framework, kind, size, options, condition):
+    assert forward(build_layer(kind, framework, len(size), **options), size).condition == condition
 
 
 def test_onnx_output_shape_rule_compares_values_not_expressions():

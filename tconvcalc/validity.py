@@ -1,0 +1,102 @@
+"""The exact set of valid input sizes, for one layer or a whole network.
+
+Each strided layer folds s inputs together, so whether a size is valid repeats with the product of
+the strides once the size is past the layer's own numbers (kernel extent, pads, output size). The
+rules are evaluated over several periods past that point, and the valid residues reduced to the
+smallest period: exact, with nothing but the numeric rules. Free of sympy and of forward/network,
+so both can use it.
+"""
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+MAX_PERIOD = 2048  # scanning 8 periods of a longer one would take many seconds
+REACH = 4096  # a network scans this far past its periods: its layers' numbers compound
+MAX_SCAN = 8 * MAX_PERIOD + REACH  # sizes evaluated at most (a layer's rule costs ~10-20 µs)
+
+
+@dataclass(frozen=True)
+class ValidInputs:
+    description: str  # "H ≡ 0 (mod 16), H ≥ 16"
+    modulus: int
+    residues: tuple  # the valid sizes n >= threshold are exactly those with n % modulus in residues
+    threshold: int
+    below: tuple  # the valid sizes under the threshold
+
+    @property
+    def every_size(self):
+        return self.modulus == 1 and self.residues == (0,) and self.threshold == 1
+
+
+def period(layers):
+    """Validity is periodic in the input size with this period (for sizes past a threshold): each
+    strided layer folds s inputs together, a scale p/q repeats every q. ``None`` entries (merges) skip."""
+    total = 1
+    for layer in layers:
+        if layer is None:
+            continue
+        if layer.kind in ("conv", "maxpool", "avgpool"):
+            total *= math.lcm(*layer.stride)  # axes of one size: each axis repeats with its own stride
+        elif layer.kind == "upsample":
+            total *= math.lcm(*(Fraction(f).limit_denominator(1000).denominator for f in layer.scale))
+    return total
+
+
+def reach(layer):
+    """A size past which one layer's validity is periodic. Every rule compares sizes that grow with the
+    input (n, n·s, n/s) with the layer's own numbers, so past their sum each rule is decided or repeats
+    with the stride; twice that sum, plus a margin, is safely past."""
+    numbers = [*layer.kernel, *layer.stride, *layer.dilation, *(layer.output_padding or ()),
+               *(layer.output_size or ())]
+    numbers += [k * d for k, d in zip(layer.kernel, layer.dilation)]
+    if not isinstance(layer.padding, str):
+        numbers += [abs(p) for pair in layer.padding for p in pair]
+    numbers += [math.ceil(1 / f) for f in layer.scale or ()]
+    return 2 * sum(numbers) + 64
+
+
+def scan(is_valid, period, symbol="H", reach=REACH):
+    """The valid sizes of ``is_valid`` (a predicate on n >= 1, periodic with ``period`` past ``reach``)
+    as a congruence past a bound; None where that cannot be read within MAX_SCAN sizes."""
+    span = 8 * period + reach
+    if period > MAX_PERIOD or span > MAX_SCAN:
+        return None
+    ok = [False] + [is_valid(n) for n in range(1, span + 1)]
+    threshold = 1 + max((n for n in range(1, span - period + 1) if ok[n] != ok[n + period]), default=0)
+    if threshold > span - 4 * period:  # not seen to repeat for long enough to trust it
+        return None
+    modulus, residues = _smallest_period(period, sorted({n % period for n in range(threshold, threshold + period)
+                                                         if ok[n]}))
+    congruent = lambda n: n % modulus in residues  # noqa: E731
+    # Walk the bound down while the congruence still describes every size exactly.
+    bound = threshold
+    while bound > 1 and ok[bound - 1] == congruent(bound - 1):
+        bound -= 1
+    below = tuple(n for n in range(1, bound) if ok[n])
+    first = next((n for n in range(bound, bound + modulus) if congruent(n)), None)
+    return ValidInputs(_describe(symbol, modulus, residues, first, below), modulus, tuple(residues), bound, below)
+
+
+def _describe(symbol, modulus, residues, first, below):
+    """``3 <= H``, ``H ≡ 0 (mod 16), H ≥ 16``, ``H mod 4 ∈ {1, 2}, H ≥ 5; also H ∈ {2}``, ``H ∈ {50, 51}``."""
+    listed = f"{symbol} ∈ {{{', '.join(map(str, below))}}}"
+    if first is None:
+        return listed if below else "no input size is valid"
+    if modulus == 1:
+        description = f"{first} <= {symbol}"
+    else:
+        congruence = (f"{symbol} ≡ {residues[0]} (mod {modulus})" if len(residues) == 1
+                      else f"{symbol} mod {modulus} ∈ {{{', '.join(map(str, residues))}}}")
+        description = f"{congruence}, {symbol} ≥ {first}"
+    return f"{description}; also {listed}" if below else description
+
+
+def _smallest_period(p, residues):
+    for candidate in range(1, p + 1):
+        if p % candidate == 0:
+            reduced = sorted({r % candidate for r in residues})
+            if all((r % candidate) in reduced for r in residues) and \
+                    len(reduced) * (p // candidate) == len(residues):
+                return candidate, reduced
+    return p, residues
