@@ -231,6 +231,15 @@ def equal(a, b):
     return sympy.Eq(a, b)
 
 
+def unequal(a, b):
+    """``a != b`` by value, also when one is symbolic (a sympy Ne; see equal)."""
+    if not (is_symbolic(a) or is_symbolic(b)):
+        return a != b
+    import sympy
+
+    return sympy.Ne(a, b)
+
+
 def any_of(conditions):
     conditions = list(conditions)
     if all(isinstance(c, bool) for c in conditions):

@@ -1,5 +1,6 @@
 """forward(): the output size of one layer in one framework, or the framework's refusal."""
 
+import re
 from dataclasses import dataclass, replace
 
 from .arithmetic import Traced, is_symbolic
@@ -57,14 +58,16 @@ def forward(layer, size):
         sizes, traced_layer = tuple(Traced(n) for n in size), _traced(layer)
     checks = Checks()
     axes = compute(traced_layer, sizes, checks)
-    condition = None
+    condition, warnings = None, tuple(dict.fromkeys(checks.warnings))
     if symbolic:
         from .symbolic import simplify
 
         axes = [replace(ax, output=None if ax.output is None else simplify(ax.output),
                         pads=None if ax.pads is None else tuple(simplify(p) if getattr(p, "free_symbols", None)
                                                                 else p for p in ax.pads)) for ax in axes]
-        condition = _condition(layer, size, checks.conditions)
+        values = _by_values(layer, size)
+        condition = _condition(layer, size, checks.conditions, values)
+        warnings = _scanned_warnings(layer, warnings, values)
     results = tuple(_axis_result(_plain(n), ax) for n, ax in zip(size, axes))
     outputs = tuple(r.output for r in results)
     return ForwardResult(
@@ -76,7 +79,7 @@ def forward(layer, size):
         accepted_outputs=(tuple(r.accepted for r in results)
                           if layer.kind == "convT" and not symbolic else None),
         condition=condition,
-        warnings=tuple(dict.fromkeys(checks.warnings)),
+        warnings=warnings,
         notes=tuple(checks.notes),
         code=module(layer.framework).code(layer, axes),
     )
@@ -94,17 +97,37 @@ def symbolic(layer, size):
     return outputs, tuple(dict.fromkeys(checks.warnings)), module(layer.framework).code(layer, axes)
 
 
-def _condition(layer, size, conditions):
-    """When the framework accepts the layer, or None for every size. With one symbol (on every axis, or
-    beside numbers): the exact set of its values, read from the numeric rules over a few periods as a
-    network's valid inputs are (``3 <= H``, ``H ≡ 1 (mod 2), H ≥ 3``); else the rules conjoined by sympy."""
+def _by_values(layer, size):
+    """With one symbol in ``size`` (on every axis, or beside numbers): (the symbol, a function of its value
+    n giving (accepted, warnings) by the numeric rules, remembered per n); else None."""
+    names = {n for n in size if not isinstance(n, int)}
+    if len(names) != 1 or not all(isinstance(n, (int, str)) for n in size):
+        return None
+    (symbol,) = names
+    seen = {}
+
+    def at(n):
+        if n not in seen:
+            try:
+                _, checks = evaluate(layer, tuple(n if v == symbol else v for v in size))
+                seen[n] = True, tuple(dict.fromkeys(checks.warnings))
+            except ShapeError:
+                seen[n] = False, ()
+        return seen[n]
+
+    at.seen = seen
+    return symbol, at
+
+
+def _condition(layer, size, conditions, values):
+    """When the framework accepts the layer, or None for every size. With one symbol: the exact set of its
+    values, read from the numeric rules over a few periods as a network's valid inputs are (``3 <= H``,
+    ``H ≡ 1 (mod 2), H ≥ 3``); else the rules conjoined by sympy."""
     if not conditions:
         return None
-    names = {n for n in size if not isinstance(n, int)}
-    if len(names) == 1 and all(isinstance(n, (int, str)) for n in size):
-        (symbol,) = names
-        valid = scan(lambda n: _accepts(layer, tuple(n if v == symbol else v for v in size)),
-                     period((layer,)), symbol, reach(layer))
+    if values is not None:
+        symbol, at = values
+        valid = scan(lambda n: at(n)[0], period((layer,)), symbol, reach(layer))
         if valid is not None:
             return None if valid.every_size else valid.description
     from .symbolic import describe_condition
@@ -112,12 +135,36 @@ def _condition(layer, size, conditions):
     return describe_condition(conditions)
 
 
-def _accepts(layer, size):
-    try:
-        evaluate(layer, size)
-    except ShapeError:
-        return False
-    return True
+def _scanned_warnings(layer, warnings, values):
+    """Each warning with the values of the symbol it applies to, read from the numeric rules like the
+    condition (``when H ∈ {1}, e.g. H = 1: the output size is 0 ...``); the sympy texts where that cannot be
+    read. A warning is known by its text with the numbers taken out."""
+    if not warnings or values is None:
+        return warnings
+    symbol, at = values
+    scan_for = lambda holds: scan(holds, period((layer,)), symbol, reach(layer))  # noqa: E731
+    if scan_for(lambda n: bool(at(n)[1])) is None:  # also evaluates every n the scans read
+        return warnings
+    examples = {}
+    for n in sorted(at.seen):
+        for text in at(n)[1]:
+            examples.setdefault(_without_numbers(text), (n, text))
+    scanned = []
+    for key, (n, text) in examples.items():
+        where = scan_for(lambda m: key in map(_without_numbers, at(m)[1]))
+        if where is None:
+            return warnings
+        if where.every_size:
+            scanned.append(text if key == text else f"for every {symbol}, e.g. {symbol} = {n}: {text}")
+        elif where.below == (n,) and not where.residues:
+            scanned.append(f"at {symbol} = {n}: {text}")
+        else:
+            scanned.append(f"when {where.description}, e.g. {symbol} = {n}: {text}")
+    return tuple(scanned)
+
+
+def _without_numbers(text):
+    return re.sub(r"-?\d+", "#", text)
 
 
 MAX_SYMBOLIC_STRIDE = 1024

@@ -155,3 +155,39 @@ def test_onnx_output_shape_rule_compares_values_not_expressions():
     # of Max(0, H - 2) + 2 and H and refused every H.
     layer = build_layer("convT", "onnx", 1, kernel=1, padding="valid", output_size=2)
     assert forward(layer, ("H",)).output == (2,) and forward(layer, (5,)).output == (2,)
+
+
+def warned(layer, n):
+    """The numeric warnings at H = n, their numbers taken out (how the symbolic warnings name them)."""
+    try:
+        return {re.sub(r"-?\d+", "#", w) for w in forward(layer, (n,) * layer.rank).warnings}
+    except ShapeError:
+        return set()
+
+
+@settings(max_examples=100, deadline=None)
+@given(single_layers())
+def test_each_symbolic_warning_names_exactly_the_sizes_it_applies_to(spec):
+    kind, framework, rank, options = spec
+    try:
+        layer = build_layer(kind, framework, rank, **options)
+        result = forward(layer, ("H",) * rank)
+    except (InputError, ShapeError):
+        assume(False)
+    for warning in result.warnings:
+        match = re.fullmatch(r"(?:when (.+?), e\.g\. H = \d+|at H = (\d+)|for every H, e\.g\. H = \d+): (.+)", warning)
+        text = match[3] if match else warning  # a warning without numbers, for every H
+        where = described(match[1]) if match and match[1] else (
+            (lambda n, at=int(match[2]): n == at) if match and match[2] else described(None))
+        key = re.sub(r"-?\d+", "#", text)
+        assert [n for n in range(1, 121) if where(n) != (key in warned(layer, n))] == [], warning
+    every = set().union(*(warned(layer, n) for n in range(1, 121)))
+    named = {re.sub(r"-?\d+", "#", w.split(": ", 1)[1] if w.startswith(("when ", "at H", "for every")) else w)
+             for w in result.warnings}
+    assert every <= named, every - named
+
+
+def test_onnx_ceil_mode_pool_warns_at_h_1_only():
+    result = forward(build_layer("maxpool", "onnx", 1, kernel=3, stride=2, ceil_mode=True), ("H",))
+    assert result.warnings == ("at H = 1: onnx shape inference gives 1 on axis 0, ORT 0",
+                               "at H = 1: the output size is 0: ORT MaxPool returns an empty tensor")

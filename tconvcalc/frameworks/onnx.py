@@ -11,7 +11,8 @@ gives another size, a warning says so.
 import struct
 
 from ..arithmetic import (Traced, all_of, any_of, ceil_div, conv_out, conv_transpose_out, effective_kernel, equal,
-                          floor_scale, is_symbolic, maximum, minimum, same_out, same_total, split_pad, trunc_div, where)
+                          floor_scale, is_symbolic, maximum, minimum, same_out, same_total, split_pad, trunc_div, unequal,
+                          where)
 from . import AxisOut, call, consecutive_outputs, not_available
 
 DEFAULT_PADDING = "zeros"
@@ -121,7 +122,7 @@ def conv_transpose(layer, sizes, checks):
             if mode in ("SAME_UPPER", "SAME_LOWER"):
                 # onnx shape inference takes the total pad as max(0, ek - s), without output_padding.
                 inferred = conv_transpose_out(n, kj, sj, dj, 0, 0, op) - maximum(0, effective_kernel(kj, dj) - sj)
-                checks.warn(inferred != out, f"onnx shape inference gives {inferred} on axis {i}, ORT {out}")
+                checks.warn(unequal(inferred, out), f"onnx shape inference gives {inferred} on axis {i}, ORT {out}")
         # output_padding < max(s, d) passes the first check, but ORT's forward check then needs op < s.
         # The reachable outputs are consecutive: from op 0 on, s of them (SAME: capped at n*s).
         base = (0, 0) if mode in ("VALID", "SAME_UPPER", "SAME_LOWER") else layer.padding[i]
@@ -160,7 +161,7 @@ def _pool(layer, sizes, checks, name):
                 # onnx shape inference rounds up as trunc((x + s - 1)/s): 1 more where x is negative.
                 inferred = trunc_div(numerator + sj - 1, sj) + 1
                 inferred = where((inferred - 1) * sj >= n + head, inferred - 1, inferred)
-                checks.warn(inferred != o, f"onnx shape inference gives {inferred} on axis {i}, ORT {o}")
+                checks.warn(unequal(inferred, o), f"onnx shape inference gives {inferred} on axis {i}, ORT {o}")
         else:
             o = trunc_div(numerator, sj) + 1  # pool_attributes.h divides in C++: toward zero
         outputs.append(o)
@@ -173,9 +174,9 @@ def _pool(layer, sizes, checks, name):
         checks.require(all_of(b >= 0 for pair in pairs for b in pair), "padding values must be non-negative")
     if mode in ("SAME_UPPER", "SAME_LOWER"):
         for i, (n, sj, o) in enumerate(zip(sizes, s, outputs)):
-            checks.warn(o != same_out(n, sj), f"onnx shape inference gives ceil(n/s) = {same_out(n, sj)} on axis {i}, "
+            checks.warn(unequal(o, same_out(n, sj)), f"onnx shape inference gives ceil(n/s) = {same_out(n, sj)} on axis {i}, "
                                               f"ORT {o} (it pads for the undilated kernel)")
-    checks.warn(any_of(o == 0 for o in outputs), f"the output size is 0: ORT {name} returns an empty tensor")
+    checks.warn(any_of(equal(o, 0) for o in outputs), f"the output size is 0: ORT {name} returns an empty tensor")
     return tuple(AxisOut(o, p) for o, p in zip(outputs, pairs))
 
 
@@ -205,9 +206,9 @@ def upsample(layer, sizes, checks):
     checks.note("Resize (nearest, scales): output = int(float32(scale) × input), the product taken in float32")
     for i, (n, f, o) in enumerate(zip(sizes, layer.scale, outputs)):
         inferred = floor_scale(n, _float32(f))  # onnx shape inference: floor in double
-        checks.warn(inferred != o, f"onnx shape inference gives {inferred} on axis {i}, ORT {o} "
+        checks.warn(unequal(inferred, o), f"onnx shape inference gives {inferred} on axis {i}, ORT {o} "
                                    "(ORT rounds the product to float32)")
-    checks.warn(any_of(o == 0 for o in outputs), "the output size is 0: ORT Resize returns an empty tensor")
+    checks.warn(any_of(equal(o, 0) for o in outputs), "the output size is 0: ORT Resize returns an empty tensor")
     return tuple(AxisOut(o) for o in outputs)
 
 
