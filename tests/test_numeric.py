@@ -184,6 +184,22 @@ def test_padding_modes_equal_numpy_pad_then_a_valid_conv(spec, mode, seed):
     assert adjoint_error(g, x, w, out, rng) <= 1e-12  # convT of g folds the pads back onto the input
 
 
+@pytest.mark.parametrize("groups, c_in, kernel, per_group", [(2, 8, (3, 3), True), (4, 16, (3, 3), True),
+                                                          (2, 4, (3,), False), (3, 6, (2, 2, 2), False)])
+def test_grouped_conv_forms_equal_the_naive_definition(groups, c_in, kernel, per_group):
+    from tconvcalc.numeric import executor
+
+    rank = len(kernel)
+    assert (c_in // groups * int(np.prod(kernel)) >= executor.GROUP_DEPTH) == per_group
+    g = Geometry("conv", kernel, (2,) * rank, (1,) * rank, (1,) * rank, (7,) * rank, (4,) * rank)
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((2, c_in, *g.input)), rng.standard_normal((2 * groups, c_in // groups, *kernel))
+    expected = naive_conv(x, w, g, groups)
+    assert np.allclose(executor._conv_per_group(x, w, g, groups), expected, atol=1e-12)
+    assert np.allclose(executor._conv_grouped(x, w, g, groups), expected, atol=1e-12)
+    assert np.allclose(conv(x, w, g, groups), expected, atol=1e-12)
+
+
 def test_adjoint_error_detects_a_wrong_pair():
     g = Geometry("conv", (3,), (2,), (1,), (1,), (9,), (5,))
     rng = np.random.default_rng(1)
