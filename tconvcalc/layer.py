@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from .errors import InputError
 
 FRAMEWORKS = ("torch", "keras", "tf", "jax", "onnx")
-KINDS = ("conv", "convT", "maxpool", "avgpool", "upsample", "pixelshuffle", "unpool")
+KINDS = ("conv", "convT", "maxpool", "avgpool", "upsample", "pixelshuffle", "unpool", "pad")
 _KIND_ALIASES = {
     "conv": "conv", "convolution": "conv",
     "convt": "convT", "conv-transpose": "convT", "conv_transpose": "convT", "convtranspose": "convT",
@@ -21,9 +21,11 @@ _KIND_ALIASES = {
     "pixelshuffle": "pixelshuffle", "pixel-shuffle": "pixelshuffle", "pixel_shuffle": "pixelshuffle",
     "depth_to_space": "pixelshuffle",
     "unpool": "unpool", "maxunpool": "unpool", "max-unpool": "unpool", "max_unpool": "unpool",
+    "pad": "pad",
 }
 PADDING_WORDS = ("valid", "same", "same_upper", "same_lower", "causal")
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")  # torch Conv's padding_mode
+PAD_MODES = PADDING_MODES + ("symmetric",)  # a pad layer's: numpy's names aside (edge = replicate, wrap = circular)
 KERAS_BACKENDS = ("tensorflow", "jax", "torch")
 
 # Which options each kind of layer takes (the CLI's option names, for messages).
@@ -35,6 +37,7 @@ OPTIONS = {
     "upsample": {"scale"},
     "pixelshuffle": {"scale"},
     "unpool": {"kernel", "stride", "padding", "output_size"},
+    "pad": {"padding", "padding_mode"},
 }
 FLAG = {
     "kernel": "-k/--kernel", "stride": "-s/--stride", "padding": "-p/--padding",
@@ -217,6 +220,8 @@ def build_layer(kind, framework="torch", rank=1, *, kernel=None, stride=None, pa
                              else parse_padding(padding, rank))
         if fields["padding"] == "zeros":
             fields["padding"] = ((0, 0),) * rank
+    if kind == "pad":
+        fields["padding"] = _pad_amounts(padding, rank)
     if output_padding is not None:
         fields["output_padding"] = parse_per_axis(output_padding, rank, "output_padding", minimum=0)
     if output_size is not None:
@@ -230,13 +235,29 @@ def build_layer(kind, framework="torch", rank=1, *, kernel=None, stride=None, pa
             if any(f != int(f) for f in factors) or len(set(factors)) > 1:
                 raise InputError(f"pixelshuffle takes one integer upscale factor, got {scale!r}")
     if padding_mode is not None:
-        fields["padding_mode"] = parse_padding_mode(padding_mode, framework)
+        fields["padding_mode"] = parse_padding_mode(padding_mode, framework, kind)
     return Layer(kind, framework, rank, ceil_mode=bool(ceil_mode), backend=backend, **fields)
 
 
-def parse_padding_mode(text, framework):
-    """torch's padding_mode (its own refusal for an unknown word); other frameworks pad with zeros."""
+def _pad_amounts(text, rank):
+    """A pad layer's (before, after) per axis: integers only (negative: a crop)."""
+    if text is None:
+        raise InputError("pad needs the amounts: -p/--padding (P, or BEFORE:AFTER per axis such as 1:2x0:1)")
+    padding = parse_padding(text, rank)
+    if isinstance(padding, str):
+        raise InputError(f"pad takes integer amounts (P, or BEFORE:AFTER per axis), not {padding!r}")
+    return padding
+
+
+def parse_padding_mode(text, framework, kind="conv"):
+    """torch Conv's padding_mode (its own refusal for an unknown word; other frameworks' convs pad with zeros),
+    or a pad layer's mode (each framework says which it has)."""
     mode = str(text).strip().lower()
+    mode = {"constant": "zeros", "edge": "replicate", "wrap": "circular"}.get(mode, mode) if kind == "pad" else mode
+    if kind == "pad":
+        if mode not in PAD_MODES:
+            raise InputError(f"unknown pad mode {str(text)[:40]!r}; expected one of: {', '.join(PAD_MODES)}")
+        return mode
     if mode not in PADDING_MODES:
         raise InputError(f"padding_mode must be one of {{'circular', 'replicate', 'reflect', 'zeros'}}, "
                          f"but got padding_mode={str(text)[:40]!r}")

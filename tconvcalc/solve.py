@@ -76,6 +76,9 @@ def solve(size, target, kinds=("convT",), frameworks=("torch",), bounds=Bounds()
     'nn.ConvTranspose1d(C_in, C_out, kernel_size=3, stride=2, padding=1, output_padding=1)'
     """
     fixed = fixed or {}
+    if "pad" in kinds:
+        raise InputError("solve does not search pad layers: a pad's output is its input plus both pads "
+                         "(tconvcalc forward IN -l pad -p BEFORE:AFTER)")
     _check_request(size, target, bounds)
     found = []
     for framework, kind in product(frameworks, kinds):

@@ -260,8 +260,29 @@ def unpool(layer, sizes, checks):
     return tuple(AxisOut(o, (p, p), accepted=acc) for o, p, acc in zip(outputs, pads, accepted))
 
 
+def pad(layer, sizes, checks):
+    """F.pad as nn.ZeroPad/ReflectionPad/ReplicationPad/CircularPad run it: each axis grows by its pads."""
+    if layer.padding_mode == "symmetric":
+        not_available("torch has no symmetric padding (the edge repeated, then reflected)",
+                      "use reflect or replicate, or -f tf/jax")
+    pairs = layer.padding
+    if layer.padding_mode != "zeros" and any(p < 0 for pair in pairs for p in pair):
+        not_available(f"negative pads with mode '{layer.padding_mode}' are not modelled: F.pad crops there, and "
+                      "its checks end in internal errors for some sizes", "crop with ZeroPad (negative) first")
+    # constant_pad_nd narrows the negative pads away first: what is left must not be negative
+    _require_each(checks, [n + min(b, 0) + min(a, 0) >= 0 for n, (b, a) in zip(sizes, pairs)],
+                  "narrow(): length must be non-negative.")
+    _pad_with_input(layer, sizes, pairs, checks)
+    outputs = [n + b + a for n, (b, a) in zip(sizes, pairs)]
+    checks.warn(any_of(o <= 0 for o in outputs), "an output size is 0: F.pad returns an empty tensor")
+    return tuple(AxisOut(o, (b, a)) for o, (b, a) in zip(outputs, pairs))
+
+
+PAD_MODULES = {"zeros": "ZeroPad", "reflect": "ReflectionPad", "replicate": "ReplicationPad",
+               "circular": "CircularPad"}
+
 LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool,
-          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool}
+          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool, "pad": pad}
 
 
 def code(layer, axes):
@@ -290,6 +311,9 @@ def code(layer, axes):
         return call("nn.Upsample", scale_factor=scale, mode="nearest")
     if layer.kind == "pixelshuffle":
         return call("nn.PixelShuffle", int(layer.scale[0]))
+    if layer.kind == "pad":  # torch lists the last axis first: (left, right, top, bottom, ...)
+        flat = tuple(_num(v) for pair in reversed(layer.padding) for v in pair)
+        return call(f"nn.{PAD_MODULES[layer.padding_mode]}{r}d", flat[0] if len(set(flat)) == 1 else flat)
     return call(f"nn.MaxUnpool{r}d", kernel_size=k, stride=None if s == k else s, padding=pads)
 
 
