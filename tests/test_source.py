@@ -508,3 +508,34 @@ def test_rank_in_a_spec_file_is_checked(tmp_path):
         load_spec(str(path))
     path.write_text('[[layers]]\nlayer = "conv"\nkernel = 3\nrank = 3\n')
     assert load_spec(str(path)).fit((8,)) == (8, 8, 8)
+
+
+def test_torch_pad_modules_read_as_pad_layers(tmp_path):
+    network = source("""
+        import torch.nn as nn
+        net = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(3, 8, 7), nn.ZeroPad2d((0, 1, 2, 3)),
+                            nn.CircularPad2d(1), nn.ConstantPad2d(-1, 0.5))
+        """, tmp_path)
+    options = [dict(node.options) for node in network.nodes]
+    assert options[0] == {"padding": 3, "padding_mode": "reflect"}
+    assert options[2] == {"padding": "2:3x0:1", "padding_mode": "zeros"}  # torch lists the last axis first
+    assert options[3] == {"padding": 1, "padding_mode": "circular"}
+    assert options[4] == {"padding": -1, "padding_mode": "zeros"}  # ConstantPad: a value, the same sizes
+    # 10 -> reflect 3: 16 -> k7: 10 -> (2+3, 0+1): 15x11 -> circular 1: 17x13 -> crop 1: 15x11
+    assert sizes(network, network.fit((10,)))["4"] == (15, 11)
+    with pytest.raises(SpecError, match=r"padding must be an int or 4 ints, got \[1, 2\]"):
+        source("import torch.nn as nn\nnet = nn.Sequential(nn.ZeroPad2d([1, 2]))\n", tmp_path)
+
+
+def test_keras_zero_padding_and_cropping_read_as_pads(tmp_path):
+    layers = [{"class_name": "InputLayer", "config": {"batch_shape": [None, 8, 8, 3]}},
+              {"class_name": "ZeroPadding2D", "config": {"padding": [[1, 2], [3, 4]]}},
+              {"class_name": "Cropping2D", "config": {"cropping": [[1, 1], [0, 2]]}},
+              {"class_name": "ZeroPadding1D", "config": {"padding": [1, 3]}}]
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps({"class_name": "Sequential", "config": {"layers": layers[:3]}}))
+    network = load_spec(str(path))
+    assert [dict(n.options)["padding"] for n in network.nodes] == ["1:2x3:4", "-1:-1x0:-2"]
+    assert network.rank == 2
+    path.write_text(json.dumps({"class_name": "Sequential", "config": {"layers": [layers[0], layers[3]]}}))
+    assert dict(load_spec(str(path)).nodes[0].options)["padding"] == "1:3"

@@ -10,6 +10,7 @@ _KERAS_CONV = re.compile(r"(?:Conv|Convolution|SeparableConv|SeparableConvolutio
 _KERAS_CONVT = re.compile(r"(?:Conv|Convolution)([123])DTranspose\Z")
 _KERAS_POOL = re.compile(r"(Max|Average|Avg)Pool(?:ing)?([123])D\Z")
 _KERAS_UP = re.compile(r"UpSampling([123])D\Z")
+_KERAS_PAD = re.compile(r"(ZeroPadding|Cropping)([123])D\Z")
 KERAS_NEUTRAL = {
     "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization", "Activation", "ReLU",
     "LeakyReLU", "PReLU", "ELU", "Softmax", "ThresholdedReLU", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
@@ -87,9 +88,14 @@ def _keras_layer(layer, where):
     up = _KERAS_UP.match(kind)
     if up:
         return {"layer": "upsample", "scale": field("size"), "rank": int(up[1])}
+    pad = _KERAS_PAD.match(kind)
+    if pad:
+        crop = pad[1] == "Cropping"
+        return {"layer": "pad", "padding": _pad_text(config.get("cropping" if crop else "padding"), int(pad[2]),
+                                                     crop, where), "rank": int(pad[2])}
     raise SpecError(f"{where}: unsupported Keras layer {kind}: it could change the size and tconvcalc cannot "
                     "follow it (supported: Conv*D, Conv*DTranspose, MaxPooling*D, AveragePooling*D, "
-                    "UpSampling*D, Concatenate, Add, and shape-neutral layers)")
+                    "UpSampling*D, ZeroPadding*D, Cropping*D, Concatenate, Add, and shape-neutral layers)")
 
 
 def _input_channels(layer):
@@ -203,3 +209,15 @@ def _tensors(value, refs):
     elif isinstance(value, list):
         for inner in value:
             _tensors(inner, refs)
+
+
+def _pad_text(value, rank, crop, where):
+    """ZeroPadding/Cropping's config -- (before, after) per axis, 1-D a bare pair -- as before:after text;
+    a crop is a negative pad."""
+    pairs = [value] if rank == 1 else value
+    if not (isinstance(pairs, list) and len(pairs) == rank and all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in p)
+            for p in pairs)):
+        raise SpecError(f"{where}: cannot read the {'cropping' if crop else 'padding'} {value!r}")
+    sign = -1 if crop else 1
+    return "x".join(f"{sign * before}:{sign * after}" for before, after in pairs)

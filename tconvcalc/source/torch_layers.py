@@ -22,8 +22,12 @@ SIGNATURES = {  # torch.nn's constructor signatures, in order
     "upsample": ["size", "scale_factor", "mode", "align_corners", "recompute_scale_factor"],
     "pixelshuffle": ["upscale_factor"],
     "unpool": ["kernel_size", "stride", "padding"],
+    "pad": ["padding", "value"],
 }
 TORCH_LAYER = re.compile(r"(?P<lazy>Lazy)?(?P<what>Conv|ConvTranspose|MaxPool|AvgPool|MaxUnpool)(?P<rank>[123])d\Z")
+TORCH_PAD = re.compile(r"(?P<mode>Zero|Constant|Reflection|Replication|Circular)Pad(?P<rank>[123])d\Z")
+_PAD_MODES = {"Zero": "zeros", "Constant": "zeros", "Reflection": "reflect", "Replication": "replicate",
+              "Circular": "circular"}  # ConstantPad's value changes no size
 _UPSAMPLE = {"Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"}
 TORCH_NEUTRAL = {
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d",
@@ -49,8 +53,10 @@ TENSOR_BINARY = {"add", "sub", "mul", "div", "add_", "sub_", "mul_", "div_", "ma
 
 def torch_layer(name, args, kwargs, where, call_text):
     """The module a torch.nn constructor makes (Leaf / Neutral / Unsupported / None if not torch.nn's)."""
-    match = TORCH_LAYER.match(name)
-    if match:
+    match, pad = TORCH_LAYER.match(name), TORCH_PAD.match(name)
+    if pad:
+        kind, signature = "pad", SIGNATURES["pad"]
+    elif match:
         what = match["what"]
         kind = {"Conv": "conv", "ConvTranspose": "convT", "MaxPool": "maxpool", "AvgPool": "avgpool",
                 "MaxUnpool": "unpool"}[what]
@@ -66,7 +72,7 @@ def torch_layer(name, args, kwargs, where, call_text):
         return None
     bound = bind(signature, args, kwargs, where, call_text)
     item = {"layer": kind, "where": where}
-    rank = match["rank"] if match else name[-2] if name.endswith("2d") else None  # UpsamplingNearest2d: 2-D
+    rank = (match or pad)["rank"] if match or pad else name[-2] if name.endswith("2d") else None  # Upsampling..2d
     if rank:
         item["rank"] = int(rank)
 
@@ -112,6 +118,9 @@ def torch_layer(name, args, kwargs, where, call_text):
         item["scale"] = axes_text(literal("scale_factor", required=True))
     if kind == "pixelshuffle":
         item["scale"] = literal("upscale_factor", required=True)
+    if kind == "pad":
+        item["padding"] = _pad_text(literal("padding", required=True), int(pad["rank"]), where, call_text)
+        item["padding_mode"] = _PAD_MODES[pad["mode"]]
     if kind in ("conv", "convT"):
         mode = literal("padding_mode")
         if mode is not None and mode != "zeros":
@@ -120,6 +129,17 @@ def torch_layer(name, args, kwargs, where, call_text):
         if isinstance(channels, int) and not isinstance(channels, bool) and channels > 0:
             item["channels"] = channels
     return Leaf(item)
+
+
+def _pad_text(padding, rank, where, call_text):
+    """nn.*Pad{r}d's padding -- an int, or 2r ints with the last axis first -- as before:after per axis."""
+    if isinstance(padding, int):
+        return padding
+    if not isinstance(padding, (list, tuple)) or len(padding) != 2 * rank or \
+            not all(isinstance(v, int) and not isinstance(v, bool) for v in padding):
+        raise SpecError(f"{where}: {call_text}: padding must be an int or {2 * rank} ints, got {padding!r}")
+    pairs = [padding[i:i + 2] for i in range(0, 2 * rank, 2)][::-1]
+    return "x".join(f"{before}:{after}" for before, after in pairs)
 
 
 def bind(signature, args, kwargs, where, call_text):
