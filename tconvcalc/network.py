@@ -174,7 +174,7 @@ _KEYS = {"k": "kernel", "kernel": "kernel", "s": "stride", "stride": "stride", "
          "output_padding": "output_padding", "out": "output_size", "output_size": "output_size",
          "scale": "scale", "x": "scale", "c": "channels", "ch": "channels", "channels": "channels",
          "filters": "channels", "ceil": "ceil_mode", "ceil_mode": "ceil_mode", "name": "name", "input": "input",
-         "with": "with"}
+         "with": "with", "mode": "padding_mode", "padding_mode": "padding_mode"}
 _TOKEN = re.compile(r"(?P<key>[a-z_]+?)=?(?P<value>[-+\d.][\w.:x×-]*)?\Z")
 
 
@@ -217,7 +217,7 @@ def _option(word, where):
     field = _KEYS.get(key.lower())
     if field is None:
         raise SpecError(f"{where}: unknown option {key!r} in {word!r}; expected one of: "
-                        "k, s, p, d, op, out, scale, c, ceil, name, input, with")
+                        "k, s, p, d, op, out, scale, c, ceil, mode, name, input, with")
     if field == "ceil_mode":
         return field, True
     if value in (None, ""):
