@@ -1,8 +1,9 @@
-"""The executor's pools, max-unpool, upsampling and pixel shuffle without any framework: hand-derived
+"""The executor's pools, max-unpool, upsampling, pixel shuffle and pad without any framework: hand-derived
 values from the frameworks' documented behaviour, a naive loop reference, and the shape against forward()."""
 
 import itertools
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from tconvcalc import build_layer
 from tconvcalc.errors import InputError, TconvError
+from tconvcalc.layer import PAD_MODES
 from tconvcalc.numeric import layers
 from tconvcalc.numeric.layers import Plan, maxpool, pixel_shuffle, plan, unpool, upsample
 from tconvcalc.numeric.verify import verify
@@ -111,6 +113,33 @@ def test_pixel_shuffle_channel_orders():
         pixel_shuffle(np.zeros((1, 6, 2, 2)), plan(build_layer("pixelshuffle", "torch", 2, scale=2), (2, 2)))
 
 
+@pytest.mark.parametrize("mode, expected", [
+    ("zeros", [0, 0, 1, 2, 3, 4, 0]),
+    ("reflect", [3, 2, 1, 2, 3, 4, 3]),  # the edge is not repeated
+    ("replicate", [1, 1, 1, 2, 3, 4, 4]),
+    ("circular", [3, 4, 1, 2, 3, 4, 1]),
+])
+def test_pad_modes_on_one_axis(mode, expected):
+    assert _run("pad", "torch", [1, 2, 3, 4], padding="2:1", padding_mode=mode).ravel().tolist() == expected
+
+
+def test_pad_symmetric_repeats_the_edge_and_crops_come_first():
+    symmetric = Plan("pad", "jax", (4,), (7,), pads=((2, 1),), padding_mode="symmetric")
+    assert layers.run(_1d([1, 2, 3, 4]), symmetric).ravel().tolist() == [2, 1, 1, 2, 3, 4, 4]
+    assert _run("pad", "torch", [1, 2, 3, 4], padding="-1:2").ravel().tolist() == [2, 3, 4, 0, 0]
+    # reflect after a crop of 1: [2, 3, 4] reflected, never the cropped 1
+    cropped = Plan("pad", "onnx", (4,), (5,), pads=((-1, 2),), padding_mode="reflect")
+    assert layers.run(_1d([1, 2, 3, 4]), cropped).ravel().tolist() == [2, 3, 4, 3, 2]
+
+
+def test_pad_refuses_to_fill_from_an_empty_axis():
+    p = Plan("pad", "jax", (2,), (1,), pads=((-2, 1),), padding_mode="replicate")
+    with pytest.raises(InputError, match="replicate fills the pads from the input, and an axis is empty"):
+        layers.run(_1d([1, 2]), p)
+    zeros = replace(p, padding_mode="zeros")
+    assert layers.run(_1d([1, 2]), zeros).ravel().tolist() == [0]
+
+
 # ---- a naive reference: one output element at a time ---------------------------------------------
 
 
@@ -179,14 +208,77 @@ def test_bilinear_is_the_naive_two_neighbour_blend(n, scale, seed):
         assert value == pytest.approx(x[0, 0, low] * (1 - weight) + x[0, 0, high] * weight, abs=1e-12)
 
 
+def naive_source(i, m, mode):
+    """The position of the cropped axis (length m) that position i (may lie outside it) holds, or None
+    for a zero: the pattern repeats with the mode's period however far the pad reaches."""
+    if 0 <= i < m:
+        return i
+    if mode == "zeros":
+        return None
+    if mode == "replicate":
+        return 0 if i < 0 else m - 1
+    if mode == "circular":
+        return i % m
+    if mode == "reflect":  # ... 2 1 | 0 1 2 | 1 0 ...: period 2(m - 1)
+        if m == 1:
+            return 0
+        t = i % (2 * (m - 1))
+        return t if t < m else 2 * (m - 1) - t
+    t = i % (2 * m)  # symmetric: ... 1 0 | 0 1 2 | 2 1 ...: period 2m
+    return t if t < m else 2 * m - 1 - t
+
+
+def naive_pad(x, size, pads, mode):
+    crops = [max(-b, 0) for b, _ in pads]
+    kept = [n + min(b, 0) + min(a, 0) for n, (b, a) in zip(size, pads)]
+    output = [m + max(b, 0) + max(a, 0) for m, (b, a) in zip(kept, pads)]
+    out = np.zeros((*x.shape[:2], *output))
+    for pos in itertools.product(*(range(o) for o in output)):
+        sources = [naive_source(j - max(b, 0), m, mode) for j, m, (b, _) in zip(pos, kept, pads)]
+        if None not in sources:
+            out[(slice(None), slice(None), *pos)] = x[(slice(None), slice(None),
+                                                       *(c + s for c, s in zip(crops, sources)))]
+    return out
+
+
+@st.composite
+def pad_plans(draw):
+    """(size, pads, mode): any rank, crops and pads wider than the input; the crops leave the axis
+    non-empty where the mode fills from it."""
+    rank = draw(st.integers(1, 3))
+    mode = draw(st.sampled_from(PAD_MODES))
+    size, pads = [], []
+    for _ in range(rank):
+        n = draw(st.integers(1, 6))
+        before, after = draw(st.integers(-n, 9)), draw(st.integers(-n, 9))
+        kept = n + min(before, 0) + min(after, 0)
+        if kept < 0 or (kept == 0 and mode != "zeros" and max(before, after) > 0):
+            before, after = max(before, 0), max(after, 0)
+        size.append(n)
+        pads.append((before, after))
+    return tuple(size), tuple(pads), mode
+
+
+@settings(max_examples=150, deadline=None)
+@given(pad_plans(), st.integers(0, 2**32 - 1))
+def test_pad_equals_the_naive_reference(spec, seed):
+    size, pads, mode = spec
+    output = tuple(n + b + a for n, (b, a) in zip(size, pads))
+    p = Plan("pad", "jax", size, output, pads=pads, padding_mode=mode)
+    x = np.random.default_rng(seed).standard_normal((2, 2, *size))
+    out = layers.run(x, p)
+    assert out.shape == (2, 2, *output)
+    assert np.array_equal(out, naive_pad(x, size, pads, mode))
+
+
 # ---- the shape: forward()'s, for every framework, without running any framework ------------------
 
 
 def test_the_executor_gives_forwards_shape_in_every_framework():
     rng = random.Random(5)
-    kinds = ["maxpool", "avgpool", "unpool", "upsample", "pixelshuffle"]
+    kinds = ["maxpool", "avgpool", "unpool", "upsample", "pixelshuffle", "pad"]
     checked = 0
-    for _ in range(1500):
+    for _ in range(1800):
         framework, kind, rank = rng.choice(["torch", "tf", "keras", "jax", "onnx"]), rng.choice(kinds), rng.randint(1, 3)
         rank = 2 if kind == "pixelshuffle" else rank
         options = {}
@@ -195,6 +287,9 @@ def test_the_executor_gives_forwards_shape_in_every_framework():
                        "padding": rng.choice(["valid", "same", "0", "1", "1:0", "0:2", "-1:1"])}
             if rng.random() < 0.3:
                 options["ceil_mode"] = True
+        elif kind == "pad":
+            options = {"padding": rng.choice(["0", "2", "1:0", "0:3", "-1:2", "-2:-1"]),
+                       "padding_mode": rng.choice(PAD_MODES)}
         else:
             options["scale"] = rng.choice([1, 2, 3, 1.5, 0.5])
         size = tuple(rng.randint(1, 8) for _ in range(rank))
@@ -216,6 +311,12 @@ def test_verify_json_of_a_pool(run_json):
     code, data, _ = run_json("verify", "9x9", "-l", "avgpool", "-k", "3", "-s", "2", "-p", "1", "--ceil-mode")
     assert code == 0 and data["ok"] is True and data["output_shape"] == data["predicted"] == [5, 5]
     assert data["adjoint_rel_error"] is None and any("conv/convT only" in n for n in data["notes"])
+
+
+def test_verify_json_of_a_pad(run_json):
+    code, data, _ = run_json("verify", "6x5", "-l", "pad", "-p", "2:1x-1:3", "--channels", "2:2")
+    assert code == 0 and data["ok"] is True and data["output_shape"] == data["predicted"] == [9, 7]
+    assert data["adjoint_rel_error"] is None and "padding mode zeros" in data["notes"]
 
 
 def test_verify_mode_only_for_upsample(run):

@@ -177,9 +177,10 @@ RUNNERS = {"torch": _torch, "tf": _tf, "keras": _keras, "jax": _jax, "onnx": _on
 FLOAT32 = {"jax", "onnx"}  # run in float32 here: the tolerance is scaled by the output's magnitude
 
 
-# ---- pools, unpool, upsampling, pixel shuffle ----------------------------------------------------
+# ---- pools, unpool, upsampling, pixel shuffle, pad ------------------------------------------------
 # run_layer(layer, p, x, mode): the layer of plan ``p`` (tconvcalc.numeric.layers) on x, N C * in and
 # out; unpool gets the maxpool input x and undoes the executor's own maxpool of it (values, indices).
+# A pad runs the user's amounts and mode (layer.padding, layer.padding_mode), each framework's own way.
 
 
 def run_layer(layer, p, x, mode="nearest"):
@@ -193,6 +194,32 @@ def _unpool_inputs(p, x):
 
 
 _LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
+
+
+def _pad_mode(layer, names):
+    """The framework's name for the layer's pad mode, or Unsupported where it has none."""
+    if layer.padding_mode not in names:
+        raise Unsupported(f"{layer.framework} has no {layer.padding_mode} padding")
+    return names[layer.padding_mode]
+
+
+def _crops(layer):
+    """(before, after) cut from each axis: the negative pads."""
+    return tuple((max(-b, 0), max(-a, 0)) for b, a in layer.padding)
+
+
+def _fills(layer):
+    """(before, after) added to each axis: the positive pads."""
+    return tuple((max(b, 0), max(a, 0)) for b, a in layer.padding)
+
+
+def _kept(layer, shape):
+    """The slices of the spatial axes ``shape`` that the crops keep."""
+    return tuple(slice(b, n - a) for n, (b, a) in zip(shape, _crops(layer)))
+
+
+TORCH_PAD = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
+TF_PAD = {"zeros": "CONSTANT", "reflect": "REFLECT", "symmetric": "SYMMETRIC"}
 
 
 def _torch_layer(layer, p, x, mode):
@@ -216,6 +243,9 @@ def _torch_layer(layer, p, x, mode):
         elif p.kind == "upsample":
             kwargs = {"mode": "nearest"} if mode == "nearest" else {"mode": _LINEAR[r], "align_corners": False}
             out = F.interpolate(xt, scale_factor=p.scale, **kwargs)
+        elif p.kind == "pad":  # torch lists the last axis first: (left, right, top, bottom, ...)
+            flat = [int(v) for pair in reversed(layer.padding) for v in pair]
+            out = F.pad(xt, flat, mode=_pad_mode(layer, TORCH_PAD))
         else:
             out = F.pixel_shuffle(xt, int(p.scale[0]))
     return out.numpy()
@@ -230,12 +260,27 @@ def _tf_layer(layer, p, x, mode):
     xt = tf.constant(_channels_last(x).astype(np.float32))  # AvgPool3D/MaxPool3D have no float64 kernel
     if p.kind == "pixelshuffle":
         return _channels_first(tf.nn.depth_to_space(xt, int(p.scale[0]))).astype(np.float64)
+    if p.kind == "pad":  # tf.pad takes no negative amounts: the crops are a slice
+        cropped = xt[(slice(None), *_kept(layer, p.input), slice(None))]
+        out = tf.pad(cropped, [[0, 0], *_fills(layer), [0, 0]], mode=_pad_mode(layer, TF_PAD))
+        return _channels_first(out).astype(np.float64)
     if p.kind not in ("maxpool", "avgpool"):
         raise Unsupported(f"tf.nn has no {p.kind}")
     word = _word(layer)
     padding = word if word is not None else [[0, 0], *([b, a] for b, a in layer.padding), [0, 0]]
     op = getattr(tf.nn, f"{'max' if p.kind == 'maxpool' else 'avg'}_pool{r}d")
     return _channels_first(op(xt, list(p.kernel), list(p.stride), padding)).astype(np.float64)
+
+
+def _keras_pad(keras, layer, xk):
+    """Cropping{r}D by the negative amounts, then ZeroPadding{r}D by the positive ones (channels last)."""
+    _pad_mode(layer, {"zeros": "zeros"})
+    r = layer.rank
+    out = xk
+    for name, amounts in (("Cropping", _crops(layer)), ("ZeroPadding", _fills(layer))):
+        if any(v for pair in amounts for v in pair):
+            out = getattr(keras.layers, f"{name}{r}D")(amounts[0] if r == 1 else amounts)(out)
+    return out
 
 
 def _keras_layer(layer, p, x, mode):
@@ -250,6 +295,8 @@ def _keras_layer(layer, p, x, mode):
     if p.kind in ("maxpool", "avgpool"):
         op = keras.ops.max_pool if p.kind == "maxpool" else keras.ops.average_pool
         out = op(xk, p.kernel, p.stride, padding=layer.padding, data_format="channels_last")
+    elif p.kind == "pad":
+        out = _keras_pad(keras, layer, xk)
     elif p.kind == "upsample":
         size = tuple(int(f) for f in p.scale)
         if mode != "nearest" and layer.rank != 2:
@@ -266,10 +313,19 @@ def _keras_layer(layer, p, x, mode):
     return _channels_first(keras.ops.convert_to_numpy(out)).astype(np.float64)
 
 
+JAX_PAD = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap",
+           "symmetric": "symmetric"}
+
+
 def _jax_layer(layer, p, x, mode):
     import jax.numpy as jnp
     from jax import lax
 
+    if p.kind == "pad":  # jnp.pad takes no negative amounts: lax.pad crops (negative low/high)
+        cropped = lax.pad(jnp.asarray(x, jnp.float32), 0.0,
+                          [(0, 0, 0), (0, 0, 0), *((-b, -a, 0) for b, a in _crops(layer))])
+        out = jnp.pad(cropped, [(0, 0), (0, 0), *_fills(layer)], mode=_pad_mode(layer, JAX_PAD))
+        return np.asarray(out, dtype=np.float64)
     if p.kind not in ("maxpool", "avgpool"):
         raise Unsupported(f"jax.lax has no {p.kind}")
     word = _word(layer)
@@ -284,6 +340,9 @@ def _jax_layer(layer, p, x, mode):
     return np.asarray(out, dtype=np.float64)
 
 
+PAD_OPSET = 19  # Pad's first version with mode 'wrap'; frameworks.onnx.OPSET["pad"] takes over once it has one
+
+
 def _onnx_model(graph, kind):
     """A session at the opset tconvcalc's ONNX rules describe (the op versions differ: AveragePool
     refuses negative pads through opset 17 and takes them from 19)."""
@@ -292,7 +351,8 @@ def _onnx_model(graph, kind):
 
     from ..frameworks.onnx import OPSET
 
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET[kind])])
+    opset = {"pad": PAD_OPSET, **OPSET}[kind]
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 10
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
@@ -311,10 +371,17 @@ def _onnx_session(node, inputs, kind, initializers=()):
     return session.run(None, dict(inputs))[0].astype(np.float64)
 
 
+ONNX_PAD = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
 def _onnx_layer(layer, p, x, mode):
     from onnx import helper
 
     x32 = x.astype(np.float32)
+    if p.kind == "pad":  # Pad's pads input: every axis's begin, then every axis's end (negative: a crop)
+        pads = np.array([0, 0, *(b for b, _ in layer.padding), 0, 0, *(a for _, a in layer.padding)], dtype=np.int64)
+        node = helper.make_node("Pad", ["X", "pads"], ["Y"], mode=_pad_mode(layer, ONNX_PAD))
+        return _onnx_session(node, [("X", x32)], p.kind, [("pads", pads)])
     if p.kind == "pixelshuffle":
         return _onnx_session(helper.make_node("DepthToSpace", ["X"], ["Y"], blocksize=int(p.scale[0])), [("X", x32)],
                              p.kind)

@@ -48,13 +48,14 @@ def _fail(message, as_json):
 def verify(size, as_json, channels, batch, seed, groups, mode, **options):
     """Run the layer on random float64 data: the shape equals forward's, the transposed conv is the
     adjoint of the conv (conv/convT only), and (where installed) the framework gives the same values.
-    Pools, unpool (of the executor's own maxpool), upsample and pixelshuffle: shape and values.
+    Pools, unpool (of the executor's own maxpool), upsample, pixelshuffle and pad: shape and values.
 
     \b
     tconvcalc verify 126 -l convT -k 4 -s 2 -p 1
     tconvcalc verify 9x8 -l convT -f tf -k 3 -s 2 -p same --output-size 18x16 --json
     tconvcalc verify 9x9 -l avgpool -k 3 -s 2 -p 1 --ceil-mode
     tconvcalc verify 5x4 -l upsample --scale 1.5 --mode bilinear
+    tconvcalc verify 8x8 -l pad -p 2:1x0:3 --padding-mode reflect
     """
     _need_numpy("verify")
     from . import render

@@ -1,5 +1,5 @@
 """The executor's other layers: max/avg pooling (max with indices), max-unpool, nearest/bilinear
-upsampling and pixel shuffle, in 1-D/2-D/3-D, data N, C, spatial... (torch's layout).
+upsampling, pixel shuffle and pad, in 1-D/2-D/3-D, data N, C, spatial... (torch's layout).
 
 As for conv, the geometry is forward()'s: :func:`plan` asks the framework module for each axis's
 resolved (before, after) pads and output size and never re-derives a framework's shape rule. What a
@@ -20,9 +20,13 @@ below, each with where it comes from:
   ``floor + 1`` (the last index at the end) weighted linearly -- separable, so one pass per axis.
 * ``PIXEL_ORDER``: torch PixelShuffle reads channel ``c*r*r + i*r + j`` (CRD); tf depth_to_space and
   onnx DepthToSpace (default mode DCR) read ``(i*r + j)*C + c``.
+* ``PAD_FILL``: a pad's mode as numpy's ``np.pad`` names it (zeros -> constant 0, replicate -> edge,
+  circular -> wrap). Negative pads crop first, then the rest is filled from what is left, as torch's
+  constant_pad_nd narrows before it pads. Pads beyond the input repeat the pattern (numpy's, jnp.pad's);
+  forward() says where a framework refuses them.
 
 Vectorised: pools loop over kernel taps (a strided view each); unpool is one fancy-index scatter;
-upsampling one ``take`` per axis; pixel shuffle one reshape/transpose.
+upsampling one ``take`` per axis; pixel shuffle one reshape/transpose; pad one slice and one ``np.pad``.
 """
 
 from dataclasses import dataclass, replace
@@ -38,11 +42,13 @@ AVG_DIVISOR = {"torch": "padded", "tf": "input", "keras": "input", "onnx": "inpu
 NEAREST = {"torch": "floor", "keras": "floor", "onnx": "half_pixel"}
 PIXEL_ORDER = {"torch": "CRD", "tf": "DCR", "onnx": "DCR"}
 MODES = ("nearest", "bilinear")
+PAD_FILL = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap",
+            "symmetric": "symmetric"}
 
 
 @dataclass(frozen=True)
 class Plan:
-    """A pool / unpool / upsample / pixel shuffle as the framework resolves it, per axis."""
+    """A pool / unpool / upsample / pixel shuffle / pad as the framework resolves it, per axis."""
 
     kind: str
     framework: str
@@ -54,6 +60,7 @@ class Plan:
     pads: tuple = ()  # (before, after) per axis, as forward() applied them
     scale: tuple = ()
     layer: object = None
+    padding_mode: str = "zeros"  # a pad layer's fill (PAD_FILL)
 
     @property
     def before(self):
@@ -71,7 +78,7 @@ def plan(layer, size):
     pads = tuple((int(ax.pads[0]), int(ax.pads[1])) if ax.pads is not None else (0, 0) for ax in result.axes)
     return Plan(layer.kind, layer.framework, ints(size), ints(result.output),
                 ints(layer.kernel or ()), ints(layer.stride or ()), ints(layer.dilation or ()) or (1,) * layer.rank,
-                pads, tuple(float(f) for f in (layer.scale or ())), layer)
+                pads, tuple(float(f) for f in (layer.scale or ())), layer, layer.padding_mode)
 
 
 # ---- pooling -----------------------------------------------------------------------------------
@@ -239,6 +246,21 @@ def pixel_shuffle(x, p):
     return blocks.reshape(n_batch, c, h * r, w * r)
 
 
+# ---- pad ---------------------------------------------------------------------------------------
+
+
+def pad(x, p):
+    """Each axis cropped by its negative pads, then filled by its positive ones with the plan's mode."""
+    check_size((*x.shape[:2], *p.output), "output")
+    kept = tuple(slice(-min(b, 0), n + min(a, 0)) for n, (b, a) in zip(p.input, p.pads))
+    cropped = x[(slice(None), slice(None)) + kept]
+    widths = [(0, 0), (0, 0), *((max(b, 0), max(a, 0)) for b, a in p.pads)]
+    fill = PAD_FILL[p.padding_mode]
+    if fill != "constant" and any(n == 0 and w != (0, 0) for n, w in zip(cropped.shape[2:], widths[2:])):
+        raise InputError(f"padding mode {p.padding_mode} fills the pads from the input, and an axis is empty")
+    return np.pad(cropped, widths, mode=fill)
+
+
 def run(x, p, mode="nearest"):
     """The layer of plan ``p`` on x. unpool: x is the input of the maxpool whose (values, indices) it undoes."""
     if p.kind == "maxpool":
@@ -251,4 +273,6 @@ def run(x, p, mode="nearest"):
         return upsample(x, p, mode)
     if p.kind == "pixelshuffle":
         return pixel_shuffle(x, p)
+    if p.kind == "pad":
+        return pad(x, p)
     raise InputError(f"the executor has no {p.kind} layer")

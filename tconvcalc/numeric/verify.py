@@ -121,7 +121,7 @@ def verify(layer, size, channels=(2, 3), batch=1, seed=0, groups=1, framework=Tr
 
 
 def verify_layer(layer, size, channels=(2, 3), batch=1, seed=0, groups=1, framework=True, mode="nearest"):
-    """A pool, unpool, upsample or pixel shuffle: the executor's shape against forward()'s, and its values
+    """A pool, unpool, upsample, pixel shuffle or pad: the executor's shape against forward()'s, and its values
     against the framework's. The data has CIN channels (pixel shuffle: CIN×r² in, CIN out)."""
     if groups != 1:
         raise InputError(f"--groups is for conv and convT, not {layer.kind}")
@@ -144,6 +144,8 @@ def verify_layer(layer, size, channels=(2, 3), batch=1, seed=0, groups=1, framew
         notes.append(f"a {p.kind} keeps the channels: ran {channels_out} (COUT of --channels is not used)")
     if p.kind == "upsample":
         notes.append(f"mode {mode}")
+    if p.kind == "pad":
+        notes.append(f"padding mode {p.padding_mode}")
     predicted = tuple(p.output)
     if tuple(out.shape) != (batch, channels_out, *predicted):
         failures.append(f"output shape {tuple(out.shape[2:])} differs from the prediction {predicted}")
