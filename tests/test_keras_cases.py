@@ -166,3 +166,33 @@ def test_symbolic():
     result = keras("conv", 1, ("H",), kernel=3, stride=2)
     assert result.condition is not None and "H" in result.condition
     assert keras("convT", 1, ("H",), kernel=3, stride=2, padding="same").output == ("2*H",)
+
+
+# ---- pad: layers.ZeroPadding / layers.Cropping ----------------------------------------------------
+
+def test_pad_and_crop():
+    assert keras("pad", 2, (5, 4), padding="1:2x3").output == (8, 10)
+    assert keras("pad", 2, (5, 4), padding="1:2x3").code == "layers.ZeroPadding2D(((1, 2), (3, 3)))"
+    crop = keras("pad", 3, (5, 4, 3), padding="-2x0x-1:0")
+    assert crop.output == (1, 4, 2)
+    assert crop.code == "layers.Cropping3D(((2, 2), (0, 0), (1, 0)))"
+    assert keras("pad", 1, (5,), padding=-1).code == "layers.Cropping1D(1)"
+
+
+@pytest.mark.parametrize("rank, size, padding, message", [
+    (1, (5,), "-2:-3", "`cropping` parameter of `Cropping1D` layer must be smaller than the input length. "
+                       "Received: input_shape=(None, 5, C), cropping=(2, 3)"),
+    (2, (5, 4), "-2:-3x0", "Values in `cropping` argument should be smaller than the corresponding spatial dimension "
+                           "of the input. Received: input_shape=(None, 5, 4, C), cropping=((2, 3), (0, 0))"),
+])
+def test_crop_refusals(rank, size, padding, message):
+    with pytest.raises(ShapeError) as error:
+        keras("pad", rank, size, padding=padding)
+    assert str(error.value) == message
+
+
+def test_pad_keras_has_no_layer_for():
+    with pytest.raises(InputError, match=r"layers.Cropping1D\(\(1, 0\)\), then layers.ZeroPadding1D\(\(0, 2\)\)"):
+        keras("pad", 1, (5,), padding="-1:2")
+    with pytest.raises(InputError, match=r'keras.ops.pad\(x, \[\[0, 0\], \[1, 1\], \[0, 0\]\], mode="reflect"\)'):
+        keras("pad", 1, (5,), padding=1, padding_mode="reflect")

@@ -1,9 +1,11 @@
-"""Keras 3: layers.Conv1D/2D/3D, Conv1D/2D/3DTranspose, MaxPooling/AveragePooling1D/2D/3D, UpSampling1D/2D/3D.
+"""Keras 3: layers.Conv1D/2D/3D, Conv1D/2D/3DTranspose, MaxPooling/AveragePooling1D/2D/3D, UpSampling1D/2D/3D,
+ZeroPadding1D/2D/3D and Cropping1D/2D/3D (a pad layer: pads >= 0 pad with zeros, pads <= 0 crop).
 
 Rules from keras/src/ops/operation_utils.py (compute_conv_output_shape, compute_pooling_output_shape),
 backend/common/backend_utils.py (compute_conv_transpose_output_shape and the jax/torch lowerings),
 layers/convolutional/base_conv.py, base_conv_transpose.py, layers/pooling/base_pooling.py,
-utils/argument_validation.py and the tensorflow backend's tf.nn.conv_transpose call; checked against
+utils/argument_validation.py, layers/reshaping/cropping{1,2,3}d.py (compute_output_shape) and the
+tensorflow backend's tf.nn.conv_transpose call; checked against
 keras 3 on its tensorflow, jax and torch backends in tests/frameworks/test_keras.py.
 
 The answer models a layer used in a Model (built on a keras.Input): that is where Keras validates
@@ -296,7 +298,64 @@ def upsample(layer, sizes, checks):
     return tuple(AxisOut(n * int(f)) for n, f in zip(sizes, layer.scale))
 
 
-LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool, "upsample": upsample}
+# keras.ops.pad's numpy names, and the backends where each runs (checked on keras 3.15).
+_OPS_PAD = {"reflect": ("reflect", "every backend"), "symmetric": ("symmetric", "the tensorflow and jax backends"),
+            "replicate": ("edge", "the jax backend only"), "circular": ("wrap", "the jax backend only")}
+
+
+def pad(layer, sizes, checks):
+    """ZeroPadding{r}D when every pad is >= 0, Cropping{r}D when every pad is <= 0 (the crop is the negated pad).
+
+    Both refuse a negative value in their constructor (standardize_tuple, value >= 0), so a layer that pads
+    and crops is two Keras layers. Cropping's compute_output_shape wants something left on every axis."""
+    r, pairs = layer.rank, layer.padding
+    values = [v for pair in pairs for v in pair]
+    if layer.padding_mode != "zeros":
+        name, where = _OPS_PAD[layer.padding_mode]
+        not_available(f"keras has no {layer.padding_mode} padding layer (layers.ZeroPadding{r}D pads with zeros)",
+                      f"pad in a layer of your own: layers.Lambda(lambda x: keras.ops.pad(x, {_ops_pads(pairs)}, "
+                      f"mode=\"{name}\")) (runs on {where})")
+    if min(values) < 0 < max(values):
+        crops = tuple((max(0, -b), max(0, -a)) for b, a in pairs)
+        pads = tuple((max(0, b), max(0, a)) for b, a in pairs)
+        not_available(f"keras pads with layers.ZeroPadding{r}D and crops with layers.Cropping{r}D, each taking "
+                      "values >= 0: this layer does both",
+                      f"use two layers: layers.Cropping{r}D({_keras_pairs(crops)}), "
+                      f"then layers.ZeroPadding{r}D({_keras_pairs(pads)})")
+    if min(values) >= 0:
+        checks.note(f"layers.ZeroPadding{r}D: output = input + before + after")
+        return tuple(AxisOut(n + b + a, (b, a)) for n, (b, a) in zip(sizes, pairs))
+    crops = tuple((-b, -a) for b, a in pairs)
+    outputs = [n + b + a for n, (b, a) in zip(sizes, pairs)]
+    message = ("`cropping` parameter of `Cropping1D` layer must be smaller than the input length" if r == 1 else
+               "Values in `cropping` argument should be smaller than the corresponding spatial dimension of the input")
+    checks.require(all_of(o >= 1 for o in outputs),
+                   f"{message}. Received: input_shape=(None, {', '.join(str(n) for n in sizes)}, C), "
+                   f"cropping={_keras_pairs(crops) if r > 1 else crops[0]}")
+    checks.note(f"layers.Cropping{r}D: output = input - the crops, at least 1")
+    return tuple(AxisOut(o, (b, a)) for o, (b, a) in zip(outputs, pairs))
+
+
+def _keras_pairs(pairs):
+    """The argument as Keras prints it: (1, 2) in 1-D, else one pair per axis."""
+    pairs = tuple((int(b), int(a)) for b, a in pairs)
+    return repr(pairs[0] if len(pairs) == 1 else pairs)
+
+
+def _pad_argument(pairs):
+    """A layer's argument as one would write it: 1 where every value is 1, else _keras_pairs."""
+    pairs = tuple(pairs)
+    values = {int(v) for pair in pairs for v in pair}
+    return str(values.pop()) if len(values) == 1 else _keras_pairs(pairs)
+
+
+def _ops_pads(pairs):
+    """keras.ops.pad's pad_width on a channels-last batch: [[0, 0], [b, a], ..., [0, 0]]."""
+    return [[0, 0], *[[int(b), int(a)] for b, a in pairs], [0, 0]]
+
+
+LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool, "upsample": upsample,
+          "pad": pad}
 
 
 class _Quoted(str):
@@ -307,6 +366,10 @@ class _Quoted(str):
 
 
 def code(layer, axes):
+    if layer.kind == "pad":
+        if all(v >= 0 for pair in layer.padding for v in pair):
+            return f"layers.ZeroPadding{layer.rank}D({_pad_argument(layer.padding)})"
+        return f"layers.Cropping{layer.rank}D({_pad_argument((-b, -a) for b, a in layer.padding)})"
     name = "layers." + _name(layer)
     if layer.kind == "upsample":
         return call(name, size=per_axis(int(f) for f in layer.scale))

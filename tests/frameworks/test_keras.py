@@ -30,7 +30,7 @@ import pytest  # noqa: E402
 keras = pytest.importorskip("keras")
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-KINDS = ("conv", "convT", "maxpool", "avgpool", "upsample")
+KINDS = ("conv", "convT", "maxpool", "avgpool", "upsample", "pad")
 ZEROS = {"kernel_initializer": "zeros", "use_bias": False}  # no random initialisation to compile per shape
 
 
@@ -43,6 +43,13 @@ def _keras_layer(c):
     if kind == "upsample":
         size = c["scale"][0] if r == 1 else tuple(c["scale"])
         return getattr(layers, f"UpSampling{r}D")(size)
+    if kind == "pad":  # crops where no value is positive; else ZeroPadding, which refuses a negative value
+        pairs = tuple(tuple(pair) for pair in c["padding"])
+        if max(v for pair in pairs for v in pair) <= 0:
+            name, pairs = f"Cropping{r}D", tuple((-b, -a) for b, a in pairs)
+        else:
+            name = f"ZeroPadding{r}D"
+        return getattr(layers, name)(pairs[0] if r == 1 else pairs)
     k, s = tuple(c["kernel"]), tuple(c["stride"])
     pad = c["padding"]
     if kind in ("maxpool", "avgpool"):
@@ -111,6 +118,11 @@ def configurations(kind, n, seed):
             c["scale"] = [rng.randint(1, 4) for _ in range(r)]
             out.append(c)
             continue
+        if kind == "pad":  # pads, crops (often as large as the size) and, now and then, both
+            sign = rng.choice((1, 1, -1, -1, 0))
+            c["padding"] = [[sign * rng.randint(0, n) if sign else rng.randint(-2, 3) for _ in "ba"] for n in size]
+            out.append(c)
+            continue
         c["kernel"] = [rng.randint(1, 6) for _ in range(r)]
         c["stride"] = [rng.choice((1, 1, 2, 3, 4)) for _ in range(r)]
         words = ["valid", "same"] * 8 + ["causal", "causal", "same_upper", 1, 2, -1]
@@ -138,6 +150,8 @@ def ours(c, backend):
     kwargs = {"backend": backend}
     if c["kind"] == "upsample":
         kwargs["scale"] = axes(c["scale"])
+    elif c["kind"] == "pad":
+        kwargs["padding"] = axes(f"{b}:{a}" for b, a in c["padding"])
     else:
         kwargs.update(kernel=axes(c["kernel"]), stride=axes(c["stride"]), padding=str(c["padding"]))
         if "dilation" in c:
@@ -197,9 +211,15 @@ def compare(configs, results, backend):
                 mismatches.append((c, mine, f"message differs; keras: {why[:400]}"))
             if isinstance(sym, str) and not isinstance(eager, str) and "eagerly" not in mine[1]:
                 mismatches.append((c, mine, f"eager gives {eager} but our refusal does not say so"))
-        elif not isinstance(c.get("padding"), int):  # only numeric padding is unusable input here
+        elif not (isinstance(c.get("padding"), int) or _pads_and_crops(c)):  # the only unusable inputs here
             mismatches.append((c, mine, f"unusable input on our side, keras: {why[:300]}"))
     return mismatches, messages_checked
+
+
+def _pads_and_crops(c):
+    """A pad layer with positive and negative amounts: two Keras layers, each refusing a negative value."""
+    values = [v for pair in c["padding"] for v in pair] if c["kind"] == "pad" else [0]
+    return min(values) < 0 < max(values)
 
 
 def _report(mismatches, total, backend):
