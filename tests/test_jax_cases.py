@@ -180,3 +180,34 @@ def test_layers_jax_lax_does_not_have(kind, alternative):
     options = dict(scale=2) if kind in ("upsample", "pixelshuffle") else dict(kernel=2)
     with pytest.raises(InputError, match=alternative.replace("[", r"\[")):
         run(kind, (4, 4), **options)
+
+
+# ---- pad: jnp.pad, or lax.pad for a crop -------------------------------------------------------
+
+@pytest.mark.parametrize("size,options,output", [
+    ((5, 4), dict(padding="1:2x3"), (8, 10)),
+    (2, dict(padding="7", padding_mode="reflect"), (16,)),      # numpy's reflect goes round as often as needed
+    (1, dict(padding="3:2", padding_mode="circular"), (6,)),    # wrap
+    (5, dict(padding="-7:3"), (1,)),                            # lax.pad: a crop past the input, made up for
+    (5, dict(padding="-6:1"), (0,)),
+])
+def test_pad(size, options, output):
+    assert run("pad", size, **options).output == output
+
+
+def test_pad_crop_refusals():
+    with pytest.raises(ShapeError) as error:
+        run("pad", (5, 4), padding="-6:0x0")
+    assert str(error.value) == (
+        "Dimension size after padding is not at least 0, got result shape (N, C, -1, 4), for padding_config "
+        "((0, 0, 0), (0, 0, 0), (-6, 0, 0), (0, 0, 0)) and operand shape (N, C, 5, 4)")
+    with pytest.raises(ShapeError, match="^index can't contain negative values"):  # jnp.pad does not crop
+        run("pad", 5, padding="-1:2", padding_mode="reflect")
+    assert any("empty array" in w for w in run("pad", 5, padding="-5:0").warnings)
+
+
+def test_pad_code():
+    assert run("pad", (5, 4), padding="1:2x3", padding_mode="replicate").code == (
+        'jnp.pad(x, ((0, 0), (0, 0), (1, 2), (3, 3)), mode="edge")')
+    assert run("pad", 5, padding=1).code == "jnp.pad(x, ((0, 0), (0, 0), (1, 1)))"
+    assert run("pad", 5, padding="-1:2").code == "lax.pad(x, 0.0, ((0, 0, 0), (0, 0, 0), (-1, 2, 0)))"

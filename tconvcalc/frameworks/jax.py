@@ -1,8 +1,9 @@
-"""JAX: jax.lax conv_general_dilated, conv_transpose and reduce_window (max / add pools), jax 0.10.x.
+"""JAX: jax.lax conv_general_dilated, conv_transpose and reduce_window (max / add pools), jax 0.10.x;
+a pad layer is jnp.pad (every mode, pads >= 0) or, for zeros with a negative pad (a crop), lax.pad.
 
 Rules from jax/_src/lax/convolution.py (conv_general_dilated, conv_transpose, _conv_transpose_padding,
 conv_shape_tuple), jax/_src/lax/lax.py (padtype_to_pads), jax/_src/lax/windowed_reductions.py
-(reduce_window_shape_tuple) and jax/_src/core.py (stride_dim: max(0, ...), so jax clamps an
+(reduce_window_shape_tuple), jax/_src/lax/lax.py (_pad_shape_rule), jax/_src/numpy (pad) and jax/_src/core.py (stride_dim: max(0, ...), so jax clamps an
 empty window count to 0 instead of refusing); checked against jax itself in tests/frameworks/test_jax.py.
 Layout: NCHW (conv_general_dilated's default), so pools carry N and C in their window dimensions.
 """
@@ -184,8 +185,46 @@ def unpool(layer, sizes, checks):
                   "scatter the pooled values back with x.at[indices].set(values) on a zeros array of the size you want")
 
 
+# jnp.pad's (numpy's) names for our pad modes.
+_JNP_MODES = {"zeros": "constant", "reflect": "reflect", "symmetric": "symmetric", "replicate": "edge",
+              "circular": "wrap"}
+
+
+def _crops(layer):
+    """A zero pad with a negative amount: lax.pad, the one jax pad that crops."""
+    return layer.padding_mode == "zeros" and any(v < 0 for pair in layer.padding for v in pair)
+
+
+def pad(layer, sizes, checks):
+    """jnp.pad (numpy's rules: reflect, symmetric and wrap go round the input as often as needed, so any
+    pad >= 0 fits), or lax.pad for a crop, which needs only each padded size >= 0: a crop may reach past
+    the input where the other side's pad makes up for it."""
+    pairs = layer.padding
+    outputs = [n + b + a for n, (b, a) in zip(sizes, pairs)]
+    if not _crops(layer):
+        if any(v < 0 for pair in pairs for v in pair):
+            checks.refuse(f"index can't contain negative values (jnp.pad does not crop; mode "
+                          f"'{_JNP_MODES[layer.padding_mode]}': crop with x[..., b:n-a] first)")
+        if layer.padding_mode != "zeros":
+            checks.note(f"jnp.pad mode='{_JNP_MODES[layer.padding_mode]}' repeats the input as often as a pad needs")
+        return tuple(AxisOut(o, (b, a)) for o, (b, a) in zip(outputs, pairs))
+    checks.require(all_of(o >= 0 for o in outputs),
+                   "Dimension size after padding is not at least 0, got result shape "
+                   f"{_shape(['N', 'C', *outputs])}, for padding_config "
+                   f"{_shape(_shape(t) for t in [(0, 0, 0), (0, 0, 0), *[(b, a, 0) for b, a in pairs]])} "
+                   f"and operand shape {_shape(['N', 'C', *sizes])}")
+    checks.note("lax.pad: output = input + before + after, a negative amount cropping")
+    checks.warn(any_of(o < 1 for o in outputs), "lax.pad: an output size is 0: jax returns an empty array")
+    return tuple(AxisOut(o, (b, a)) for o, (b, a) in zip(outputs, pairs))
+
+
+def _shape(values):
+    """A tuple as jax prints it, with symbols and N, C where it prints numbers (never 1 value long here)."""
+    return "(" + ", ".join(str(v) for v in values) + ")"
+
+
 LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool,
-          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool}
+          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool, "pad": pad}
 
 
 def _ints(values):
@@ -199,6 +238,12 @@ def _padding(layer):
 
 
 def code(layer, axes):
+    if layer.kind == "pad":  # NCHW: N and C are not padded
+        pairs = tuple((int(b), int(a)) for b, a in layer.padding)
+        if _crops(layer):
+            return f"lax.pad(x, 0.0, {((0, 0, 0), (0, 0, 0), *((b, a, 0) for b, a in pairs))})"
+        mode = _JNP_MODES[layer.padding_mode]
+        return f"jnp.pad(x, {((0, 0), (0, 0), *pairs)}" + ("" if mode == "constant" else f', mode="{mode}"') + ")"
     r = layer.rank
     k, s, d = _ints(layer.kernel), _ints(layer.stride), _ints(layer.dilation)
     padding = _padding(layer)

@@ -37,6 +37,11 @@ JAX_WORDS = {"valid": "VALID", "same": "SAME", "same_lower": "SAME_LOWER", "same
 
 def random_config(rng, kind, rank):
     size = tuple(1 if rng.random() < 0.1 else rng.randint(1, MAX_SIZE[rank]) for _ in range(rank))
+    if kind == "pad":  # pads past the input (numpy modes repeat it), and crops, some past it too
+        low = -rng.randint(1, 2 * MAX_SIZE[rank]) if rng.random() < 0.4 else 0
+        padding = tuple((rng.randint(low, 2 * n + 2), rng.randint(low, 2 * n + 2)) for n in size)
+        mode = rng.choice(("zeros", "zeros", "reflect", "symmetric", "replicate", "circular"))
+        return {"kind": kind, "rank": rank, "size": size, "padding": padding, "padding_mode": mode}
     kernel = tuple(rng.randint(1, 6) for _ in range(rank))
     stride = tuple(1 if rng.random() < 0.3 else rng.randint(1, 4) for _ in range(rank))
     dilation = (tuple(1 if rng.random() < 0.5 else rng.randint(1, 3) for _ in range(rank))
@@ -68,9 +73,13 @@ def padding_text(padding):
 
 def ours(cfg):
     """Our output sizes (with warnings and accepted sets), or the ShapeError."""
-    layer = build_layer(cfg["kind"], "jax", cfg["rank"], kernel="x".join(map(str, cfg["kernel"])),
-                        stride="x".join(map(str, cfg["stride"])), padding=padding_text(cfg["padding"]),
-                        dilation=None if cfg["dilation"] is None else "x".join(map(str, cfg["dilation"])))
+    if cfg["kind"] == "pad":
+        layer = build_layer("pad", "jax", cfg["rank"], padding=padding_text(cfg["padding"]),
+                            padding_mode=cfg["padding_mode"])
+    else:
+        layer = build_layer(cfg["kind"], "jax", cfg["rank"], kernel="x".join(map(str, cfg["kernel"])),
+                            stride="x".join(map(str, cfg["stride"])), padding=padding_text(cfg["padding"]),
+                            dilation=None if cfg["dilation"] is None else "x".join(map(str, cfg["dilation"])))
     try:
         return forward(layer, cfg["size"])
     except ShapeError as error:
@@ -80,6 +89,8 @@ def ours(cfg):
 def jax_call(cfg):
     """The jax function on (x, w) for this configuration, NCHW layout."""
     kind, rank = cfg["kind"], cfg["rank"]
+    if kind == "pad":
+        return _pad_call(cfg)
     padding = cfg["padding"]
     padding = JAX_WORDS[padding] if isinstance(padding, str) else tuple(padding)
     stride, dilation = cfg["stride"], cfg["dilation"] or (1,) * rank
@@ -97,10 +108,19 @@ def jax_call(cfg):
     return lambda x, w: lax.reduce_window(x, 0.0, lax.add, window, strides, pads)
 
 
+def _pad_call(cfg):
+    """jnp.pad in numpy's mode names; a zero pad with a negative amount is lax.pad (jnp.pad does not crop)."""
+    mode = {"zeros": "constant", "replicate": "edge", "circular": "wrap"}.get(cfg["padding_mode"], cfg["padding_mode"])
+    pads = tuple(cfg["padding"])
+    if mode == "constant" and min(v for pair in pads for v in pair) < 0:
+        return lambda x, w: lax.pad(x, 0.0, ((0, 0, 0), (0, 0, 0), *((b, a, 0) for b, a in pads)))
+    return lambda x, w: jnp.pad(x, ((0, 0), (0, 0), *pads), mode=mode)
+
+
 def theirs(cfg, execute=False):
     """jax's output spatial shape, or the exception it raises."""
     fn = jax_call(cfg)
-    x_shape, w_shape = (1, 1) + cfg["size"], (1, 1) + cfg["kernel"]
+    x_shape, w_shape = (1, 1) + cfg["size"], (1, 1) + cfg.get("kernel", ())
     try:
         if execute:
             out = fn(np.zeros(x_shape, np.float32), np.zeros(w_shape, np.float32))
@@ -133,7 +153,7 @@ def compare(cfg, mine, real, problems):
     if isinstance(real, Exception) or isinstance(mine, Exception):
         if not (isinstance(real, Exception) and isinstance(mine, Exception)):
             problems.append((cfg, _show(mine), _show(real)))
-        elif str(real).split("\n")[0] not in str(mine):  # the same words, values filled in
+        elif _first_line(real, cfg) not in str(mine):  # the same words, values filled in
             problems.append((cfg, f"message {mine}", f"message {real}"))
         return
     if mine.output != real:
@@ -147,6 +167,12 @@ def compare(cfg, mine, real, problems):
         problems.append((cfg, f"pads {tuple(ax.pads for ax in mine.axes)}", f"pads {pads}"))
     if cfg["kind"] == "convT" and mine.accepted_outputs != tuple((o,) for o in real):
         problems.append((cfg, f"accepted {mine.accepted_outputs}", f"output {real}"))
+
+
+def _first_line(error, cfg):
+    """jax's message; for a pad, the (1, 1, ...) shapes it prints are (N, C, ...) in ours."""
+    line = str(error).split("\n")[0]
+    return line.replace("(1, 1, ", "(N, C, ") if cfg["kind"] == "pad" else line
 
 
 def _show(value):
@@ -178,7 +204,20 @@ def test_shapes_match_jax(kind, rank):
     assert refused > 0 or count < 200, "the random configurations should include some jax refuses"
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("rank", (1, 2, 3))
+def test_pad_matches_jax(rank):
+    count = max(1, N // 3)
+    problems, refused, empty = [], 0, 0
+    for cfg in configs("pad", rank, count):
+        mine, real = ours(cfg), theirs(cfg)
+        refused += isinstance(real, Exception)
+        empty += not isinstance(real, Exception) and 0 in real
+        compare(cfg, mine, real, problems)
+    _fail(problems, count)
+    assert (refused > 0 and empty > 0) or count < 200, "the configurations should include refusals and empty outputs"
+
+
+@pytest.mark.parametrize("kind", KINDS + ("pad",))
 def test_executed_shapes_match(kind):
     """XLA really runs these (no shape-only shortcut): empty outputs and negative pads first."""
     pool = [cfg for rank in (1, 2, 3) for cfg in configs(kind, rank, 60)]
