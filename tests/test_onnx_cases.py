@@ -137,3 +137,42 @@ def test_code():
                     "pads=[1, 1, 1, 1])")
     assert "auto_pad='SAME_UPPER'" in run("conv", (5,), kernel=3, padding="same").code
     assert "output_shape=[10]" in run("convT", (5,), kernel=3, stride=2, output_size=10).code
+
+
+# ---- pad: the Pad operator ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("size,options,expected", [
+    ((5, 4), dict(padding="1:2x3"), (8, 10)),
+    ((5,), dict(padding="-7:3"), (1,)),                          # constant: a crop past the input, made up for
+    ((5,), dict(padding="-4:9", padding_mode="replicate"), (10,)),
+    ((2,), dict(padding=7, padding_mode="circular"), (16,)),     # wrap goes round as often as needed
+    ((5, 5), dict(padding="-4:0x4:0", padding_mode="reflect"), (1, 9)),
+])
+def test_pad_output(size, options, expected):
+    assert run("pad", size, **options).output == expected
+
+
+@pytest.mark.parametrize("size,options,message", [
+    ((5,), dict(padding="-3"), "Tensor shape.Size() must be >= 0"),
+    ((5,), dict(padding="-6:1", padding_mode="replicate"), "Pad: invalid mode: 2 with zero effective input extent"),
+    ((5,), dict(padding="5:0", padding_mode="reflect"),
+     "Pad reflect: pre-pad (5) exceeds maximum allowed (4) for axis 2. Input shape:{N,C,5}"),
+    ((2, 4), dict(padding="0:2x0:1", padding_mode="reflect"),
+     "Pad reflect: post-pad (2) exceeds maximum allowed (1) for axis 2. Input shape:{N,C,2,4}"),
+    # the unpadded last axis is folded into the one before: its size and pads times 4
+    ((1, 4), dict(padding="1:0x0", padding_mode="reflect"),
+     "Pad reflect: pre-pad (4) exceeds maximum allowed (3) for axis 2. Input shape:{N,C,1,4}"),
+    ((3, 1), dict(padding="0x1:0", padding_mode="reflect"),
+     "Pad reflect requires axis length >= 2 after slicing. Input shape:{N,C,3,1}"),
+])
+def test_pad_refusal(size, options, message):
+    with pytest.raises(ShapeError) as error:
+        run("pad", size, **options)
+    assert str(error.value) == message
+
+
+def test_pad_code_and_no_symmetric():
+    assert run("pad", (5, 4), padding="1:2x3", padding_mode="circular").code == (
+        'helper.make_node("Pad", ["X", "pads"], ["Y"], mode=\'wrap\')  # pads = [0, 0, 1, 3, 0, 0, 2, 3]')
+    with pytest.raises(InputError, match="no symmetric mode"):
+        run("pad", (5,), padding=1, padding_mode="symmetric")

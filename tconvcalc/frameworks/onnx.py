@@ -1,9 +1,11 @@
 """ONNX as onnxruntime 1.31 (CPU) runs it: Conv, ConvTranspose, MaxPool, AveragePool, MaxUnpool (opset 22),
-Resize (opset 19, mode nearest, scales) and DepthToSpace (opset 13): the newest version of each op that
-ORT 1.31 supports (ai.onnx up to opset 26; DepthToSpace-28 is beyond it).
+Resize (opset 19, mode nearest, scales), DepthToSpace (opset 13) and Pad (opset 25, modes constant / reflect /
+edge / wrap, negative pads crop): the newest version of each op that ORT 1.31 supports (ai.onnx up to opset 26;
+DepthToSpace-28 is beyond it).
 
 ORT is the truth. Rules from onnxruntime/core/providers/common.h (ComputePad), cpu/nn/conv_attributes.h,
-conv_transpose_attributes.h, pool_attributes.h, unpool.cc and upsamplebase.h, and from running ORT 1.31.1;
+conv_transpose_attributes.h, pool_attributes.h, unpool.cc, upsamplebase.h and tensor/pad.cc, and from running
+ORT 1.31.1;
 checked against it in tests/frameworks/test_onnx.py. Where onnx.shape_inference.infer_shapes (onnx 1.23)
 gives another size, a warning says so.
 """
@@ -17,7 +19,8 @@ from . import AxisOut, call, consecutive_outputs, not_available
 
 DEFAULT_PADDING = "zeros"
 
-OPSET = {"conv": 22, "convT": 22, "maxpool": 22, "avgpool": 22, "unpool": 22, "upsample": 19, "pixelshuffle": 13}
+OPSET = {"conv": 22, "convT": 22, "maxpool": 22, "avgpool": 22, "unpool": 22, "upsample": 19, "pixelshuffle": 13,
+         "pad": 25}
 _AUTO_PAD = {"valid": "VALID", "same_upper": "SAME_UPPER", "same_lower": "SAME_LOWER", "same": "SAME_UPPER"}
 
 
@@ -246,8 +249,60 @@ def unpool(layer, sizes, checks):
     return tuple(AxisOut(o, pair) for o, pair in zip(outputs, layer.padding))
 
 
+PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+_MODE_NUMBER = {"constant": 0, "reflect": 1, "edge": 2, "wrap": 3}  # ORT's Mode enum, as its messages print it
+
+
+def pad(layer, sizes, checks):
+    """Pad: each axis grows by its pads; a negative pad slices the input first.
+
+    ORT allocates the output first (no axis below 0), then needs some input left on every axis
+    (except constant, which fills), then checks reflect on its flattened view of the tensor."""
+    mode = PAD_MODES.get(layer.padding_mode)
+    if mode is None:
+        not_available("onnx Pad has no symmetric mode (mode must be constant, reflect, edge or wrap)",
+                      "use reflect or edge, or -f tf/jax (SYMMETRIC / 'symmetric')")
+    pairs = layer.padding
+    outputs = [n + b + a for n, (b, a) in zip(sizes, pairs)]
+    checks.require(all_of(o >= 0 for o in outputs), "Tensor shape.Size() must be >= 0")
+    if mode != "constant":
+        extents = [n + minimum(b, 0) + minimum(a, 0) for n, (b, a) in zip(sizes, pairs)]
+        checks.require(all_of(e >= 1 for e in extents),
+                       f"Pad: invalid mode: {_MODE_NUMBER[mode]} with zero effective input extent")
+    if mode == "reflect":
+        _reflect_checks(sizes, pairs, checks)
+    checks.warn(any_of(equal(o, 0) for o in outputs), "the output size is 0: ORT Pad returns an empty tensor")
+    return tuple(AxisOut(o, (b, a)) for o, (b, a) in zip(outputs, pairs))
+
+
+def _reflect_checks(sizes, pairs, checks):
+    """PadImpl's reflect checks run on a flattened view when no pad is negative: the innermost axes
+    without pads are folded into the innermost axis with one, which multiplies its size and its pads by
+    theirs. The rule stays 'each pad below the length', but the message's numbers are multiplied: a pad of 1
+    on an axis of length 1 followed by a 4 is 'pre-pad (4) exceeds maximum allowed (3)'."""
+    dims = [1, 1, *sizes]  # N and C are never padded
+    befores, afters = [0, 0, *(b for b, _ in pairs)], [0, 0, *(a for _, a in pairs)]
+    inner_axis, inner = len(dims) - 1, 1
+    flattens = min(befores + afters) >= 0
+    while flattens and inner_axis > 0 and befores[inner_axis] == 0 and afters[inner_axis] == 0:
+        inner *= dims[inner_axis]
+        inner_axis -= 1
+    shape = _braces(["N", "C", *sizes])
+    for axis in range(inner_axis + 1):
+        scale = inner if axis == inner_axis else 1
+        before, after = befores[axis], afters[axis]
+        pre, post = maximum(before, 0) * scale, maximum(after, 0) * scale
+        extent = (dims[axis] + minimum(before, 0) + minimum(after, 0)) * scale
+        if before > 0 or after > 0:
+            checks.require(extent >= 2, f"Pad reflect requires axis length >= 2 after slicing. Input shape:{shape}")
+        checks.require(pre <= extent - 1, f"Pad reflect: pre-pad ({pre}) exceeds maximum allowed ({extent - 1}) "
+                                          f"for axis {axis}. Input shape:{shape}")
+        checks.require(post <= extent - 1, f"Pad reflect: post-pad ({post}) exceeds maximum allowed ({extent - 1}) "
+                                            f"for axis {axis}. Input shape:{shape}")
+
+
 LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool,
-          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool}
+          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool, "pad": pad}
 
 
 def _ints(values):
@@ -261,6 +316,10 @@ def code(layer, axes):
         return node("Resize", '["X", "", "scales"]', mode="nearest") + f"  # scales = {scales}"
     if layer.kind == "pixelshuffle":
         return node("DepthToSpace", '["X"]', blocksize=int(layer.scale[0]))
+    if layer.kind == "pad":  # pads: every axis's start, then every axis's end (N and C included)
+        pads = [0, 0, *(int(b) for b, _ in layer.padding), 0, 0, *(int(a) for _, a in layer.padding)]
+        mode = PAD_MODES[layer.padding_mode]
+        return node("Pad", '["X", "pads"]', mode=None if mode == "constant" else mode) + f"  # pads = {pads}"
     attrs = {"kernel_shape": _ints(layer.kernel)}
     if layer.kind != "unpool" and any(v != 1 for v in layer.stride) or layer.kind == "unpool":
         attrs["strides"] = _ints(layer.stride)

@@ -19,10 +19,13 @@ np = pytest.importorskip("numpy")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from tconvcalc import build_layer, forward  # noqa: E402
-from tconvcalc.errors import ShapeError  # noqa: E402
+from tconvcalc.errors import InputError, ShapeError  # noqa: E402
 
 N = int(os.environ.get("TCONVCALC_DIFF_N", "1500"))
-OPSET = {"conv": 22, "convT": 22, "maxpool": 22, "avgpool": 22, "unpool": 22, "upsample": 19, "pixelshuffle": 13}
+OPSET = {"conv": 22, "convT": 22, "maxpool": 22, "avgpool": 22, "unpool": 22, "upsample": 19, "pixelshuffle": 13,
+         "pad": 25}
+PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap",
+             "symmetric": "symmetric"}  # onnx has no symmetric: ORT must refuse it too
 AUTO_PAD = {"valid": "VALID", "same": "SAME_UPPER", "same_upper": "SAME_UPPER", "same_lower": "SAME_LOWER"}
 ort.set_default_logger_severity(4)
 
@@ -45,6 +48,13 @@ def _config(rng, kind):
         return cfg
     if kind == "pixelshuffle":
         cfg["scale"] = [rng.randint(1, 4)] * 2
+        return cfg
+    if kind == "pad":  # often negative (a crop), sometimes past the input; reflect most, where ORT checks most
+        low = -rng.randint(1, 8) if rng.random() < 0.4 else 0
+        cfg["padding"] = [(rng.randint(low, 6), rng.randint(low, 6)) for _ in range(rank)]
+        if rng.random() < 0.3:  # some axes unpadded: ORT folds them into the padded axis before them
+            cfg["padding"] = [(0, 0) if rng.random() < 0.5 else pair for pair in cfg["padding"]]
+        cfg["padding_mode"] = rng.choice(("zeros", "reflect", "reflect", "replicate", "circular", "symmetric"))
         return cfg
     cfg["kernel"] = _axes(rng, rank, 1, 6)
     cfg["stride"] = _axes(rng, rank, 1, 4, one_bias=0.3)
@@ -84,6 +94,8 @@ def _ours(cfg):
         kw["padding"] = cfg["padding"] if isinstance(cfg["padding"], str) else _text(f"{b}:{a}" for b, a in cfg["padding"])
     if cfg.get("ceil_mode"):
         kw["ceil_mode"] = True
+    if "padding_mode" in cfg:
+        kw["padding_mode"] = cfg["padding_mode"]
     if cfg["kind"] in ("avgpool", "unpool"):
         kw.pop("dilation", None)
     layer = build_layer(cfg["kind"], "onnx", cfg["rank"], **kw)
@@ -94,7 +106,7 @@ def _ours(cfg):
 
 
 def _model(cfg, output_padding=None):
-    kind, rank, size = cfg["kind"], cfg["rank"], cfg["size"]
+    kind, size = cfg["kind"], cfg["size"]
     channels = cfg["scale"][0] ** 2 if kind == "pixelshuffle" else 1
     inits, attrs = [], {}
     if kind in ("conv", "convT", "maxpool", "avgpool", "unpool"):
@@ -126,6 +138,11 @@ def _model(cfg, output_padding=None):
         if "output_size" in cfg:
             inputs.append("output_shape")
             inits.append(numpy_helper.from_array(np.array([1, 1, *cfg["output_size"]], np.int64), "output_shape"))
+    elif kind == "pad":
+        op, inputs = "Pad", ["X", "pads"]
+        pads = [0, 0, *(b for b, _ in cfg["padding"]), 0, 0, *(a for _, a in cfg["padding"])]
+        inits.append(numpy_helper.from_array(np.array(pads, np.int64), "pads"))
+        attrs["mode"] = PAD_MODES[cfg["padding_mode"]]
     elif kind == "upsample":
         op, inputs = "Resize", ["X", "", "scales"]
         inits.append(numpy_helper.from_array(np.array([1, 1, *cfg["scale"]], np.float32), "scales"))
@@ -167,7 +184,7 @@ def _inferred(model, rank):
 # ---- the test ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["conv", "convT", "maxpool", "avgpool", "upsample", "pixelshuffle", "unpool"])
+@pytest.mark.parametrize("kind", ["conv", "convT", "maxpool", "avgpool", "upsample", "pixelshuffle", "unpool", "pad"])
 def test_against_onnxruntime(kind):
     rng = random.Random(f"onnx-{kind}")
     mismatches, refusals, both_ok, inference_checked = [], 0, 0, 0
@@ -175,10 +192,14 @@ def test_against_onnxruntime(kind):
         cfg = _config(rng, kind)
         try:
             ours = _ours(cfg)
-        except ShapeError as e:
+        except (ShapeError, InputError) as e:
             ours = e
         model, channels = _model(cfg)
         real = _ort(model, cfg, channels)
+        if isinstance(ours, InputError):  # not an onnx option (pad mode symmetric): ORT has no such mode either
+            if not isinstance(real, str):
+                mismatches.append((cfg, f"we say it is not available ({ours}), ORT gives {real}"))
+            continue
         if isinstance(ours, ShapeError):
             if not isinstance(real, str):
                 mismatches.append((cfg, f"we refuse ({ours}), ORT gives {real}"))
