@@ -228,3 +228,44 @@ def test_code():
     assert "padding=[[0, 0], [1, 2], [1, 2], [0, 0]]" in run("conv", (4, 4), kernel=3, padding="1:2").code
     assert run("maxpool", (8, 8), kernel=2).code == 'tf.nn.max_pool2d(x, ksize=2, strides=2, padding="VALID")'
     assert run("pixelshuffle", (3, 5), scale=2).code == "tf.nn.depth_to_space(x, 2)"
+
+
+# ---- pad: tf.pad (Pad for CONSTANT, MirrorPad for REFLECT/SYMMETRIC) ---------------------------
+
+@pytest.mark.parametrize("size,options,expected", [
+    ((5, 4), dict(padding="1:2x3"), (8, 10)),
+    (5, dict(padding=4, padding_mode="reflect"), (13,)),       # REFLECT: each pad below the size
+    (5, dict(padding="5:0", padding_mode="symmetric"), (10,)),  # SYMMETRIC: at most the size
+    (1, dict(padding=1, padding_mode="symmetric"), (3,)),
+])
+def test_pad_output(size, options, expected):
+    assert run("pad", size, **options).output == expected
+
+
+@pytest.mark.parametrize("size,options,message", [
+    (5, dict(padding="-1:2"), "Paddings must be non-negative: -1 2"),  # tf.pad never crops
+    (5, dict(padding="-1:2", padding_mode="reflect"), "paddings must be non-negative: -1 2"),
+    (5, dict(padding="5:0", padding_mode="reflect"), "paddings must be less than the dimension size: 5, 0 not less than 5"),
+    (1, dict(padding="0:1", padding_mode="reflect"), "paddings must be less than the dimension size: 0, 1 not less than 1"),
+    ((4, 5), dict(padding="9x-1", padding_mode="reflect"),  # MirrorPad checks axis by axis
+     "paddings must be less than the dimension size: 9, 9 not less than 4"),
+    (5, dict(padding="6:0", padding_mode="symmetric"),
+     "paddings must be no greater than the dimension size: 6, 0 greater than 5"),
+])
+def test_pad_refusal(size, options, message):
+    with pytest.raises(ShapeError) as error:
+        run("pad", size, **options)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("mode", ["replicate", "circular"])
+def test_pad_modes_tf_does_not_have(mode):
+    with pytest.raises(InputError, match=f"Received `mode` = {mode.upper()}"):
+        run("pad", 5, padding=1, padding_mode=mode)
+
+
+def test_pad_code_and_symbols():
+    assert run("pad", (5, 4), padding="1:2x3", padding_mode="reflect").code == (
+        'tf.pad(x, [[0, 0], [1, 2], [3, 3], [0, 0]], mode="REFLECT")')
+    assert run("pad", 5, padding=1).code == "tf.pad(x, [[0, 0], [1, 1], [0, 0]])"
+    assert run("pad", ("H",), padding="1:2", padding_mode="reflect").condition == "3 <= H"  # the pads below H

@@ -1,8 +1,9 @@
-"""TensorFlow tf.nn: conv1d/2d/3d, conv{1,2,3}d_transpose, max_pool/avg_pool 1d/2d/3d, depth_to_space.
+"""TensorFlow tf.nn: conv1d/2d/3d, conv{1,2,3}d_transpose, max_pool/avg_pool 1d/2d/3d, depth_to_space; tf.pad.
 
 Rules from tensorflow/core/framework/kernel_shape_util.cc (GetWindowedOutputSizeVerbose),
 core/kernels/conv_grad_shape_utils.cc (ConvBackpropExtractAndVerifyDimension),
-core/kernels/pooling_ops_common.cc (CheckPaddingSize) and the Conv2D/Conv3D kernels; checked
+core/kernels/pooling_ops_common.cc (CheckPaddingSize), the Conv2D/Conv3D kernels and the Pad and
+MirrorPad kernels (pad_op.cc, mirror_pad_op.cc: no negative paddings, so tf.pad never crops); checked
 against TF 2.21 itself (reference kernels, TF_ENABLE_ONEDNN_OPTS=0) in tests/frameworks/test_tf.py.
 
 TF divides with C++ integer division (trunc), so a window that does not fit gives 0, not an
@@ -235,8 +236,36 @@ def pixelshuffle(layer, sizes, checks):
     return tuple(AxisOut(n * r) for n in sizes)
 
 
+_PAD_MODES = {"zeros": "CONSTANT", "reflect": "REFLECT", "symmetric": "SYMMETRIC"}
+_NO_PAD_MODE = {"replicate": "numpy's 'edge': use -f torch/jax/onnx (SYMMETRIC equals it for pads of 1)",
+                "circular": "numpy's 'wrap': use -f torch/jax/onnx, or tf.concat the wrapped slices around x"}
+
+
+def pad(layer, sizes, checks):
+    """tf.pad: the Pad op (CONSTANT) or MirrorPad (REFLECT, SYMMETRIC), each axis checked in order.
+
+    Neither crops: a negative padding is refused. REFLECT leaves the edge out, so each pad must be
+    below the size; SYMMETRIC repeats the edge, so a pad may equal it."""
+    mode = _PAD_MODES.get(layer.padding_mode)
+    if mode is None:
+        not_available(f"tf.pad has no {layer.padding_mode} mode (Value of argument `mode` expected to be one of "
+                      f'"CONSTANT", "REFLECT", or "SYMMETRIC". Received `mode` = {layer.padding_mode.upper()})',
+                      _NO_PAD_MODE[layer.padding_mode])
+    for n, (b, a) in zip(sizes, layer.padding):
+        checks.require(b >= 0 and a >= 0, f"{'P' if mode == 'CONSTANT' else 'p'}addings must be non-negative: {b} {a}")
+        if mode == "REFLECT":
+            checks.require(max(b, a) < n,
+                           f"paddings must be less than the dimension size: {b}, {a} not less than {n}")
+        elif mode == "SYMMETRIC":
+            checks.require(max(b, a) <= n,
+                           f"paddings must be no greater than the dimension size: {b}, {a} greater than {n}")
+    if mode != "CONSTANT":
+        checks.note(f"tf.pad mode='{mode}': each pad " + ("below" if mode == "REFLECT" else "at most") + " the size")
+    return tuple(AxisOut(n + b + a, (b, a)) for n, (b, a) in zip(sizes, layer.padding))
+
+
 LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool,
-          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool}
+          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool, "pad": pad}
 
 
 def _padding_arg(layer):
@@ -277,6 +306,9 @@ def code(layer, axes):
         return f"tf.nn.{name}_pool{r}d(x, ksize={as_arg(k)}, strides={as_arg(s)}, padding={padding})"
     if layer.kind == "pixelshuffle":
         return call("tf.nn.depth_to_space", "x", int(layer.scale[0]))
+    if layer.kind == "pad":
+        mode = _PAD_MODES[layer.padding_mode]
+        return f"tf.pad(x, {_padding_arg(layer)}" + ("" if mode == "CONSTANT" else f', mode="{mode}"') + ")"
     not_available(f"tf.nn has no {layer.kind} layer")
 
 

@@ -54,6 +54,12 @@ def random_config(rng, kind, rank):
     if kind == "pixelshuffle":
         cfg["scale"] = rng.choice((1, 2, 2, 3, 4))
         return cfg
+    if kind == "pad":  # around the size: REFLECT wants pads below it, SYMMETRIC at most it; sometimes negative
+        low = -2 if rng.random() < 0.15 else 0
+        cfg["padding"] = tuple((rng.randint(low, n + 1), rng.randint(low, n + 1)) for n in size)
+        cfg["padding_mode"] = rng.choice(("zeros", "reflect", "reflect", "symmetric", "symmetric", "replicate",
+                                          "circular"))
+        return cfg
     cfg["kernel"] = tuple(rng.randint(1, MAX_KERNEL[rank]) for _ in range(rank))
     cfg["stride"] = tuple(1 if rng.random() < 0.3 else rng.randint(1, 4) for _ in range(rank))
     dilated = {"conv": 0.35, "convT": 0.1, "maxpool": 0.05, "avgpool": 0.0}[kind]
@@ -124,6 +130,8 @@ def build(cfg, output_size="cfg"):
         options["padding"] = padding
     if cfg.get("ceil_mode"):
         options["ceil_mode"] = True
+    if cfg.get("padding_mode"):
+        options["padding_mode"] = cfg["padding_mode"]
     return build_layer(cfg["kind"], "tf", cfg["rank"], **options)
 
 
@@ -149,6 +157,9 @@ def tf_call(cfg, output_shape=None):
     if kind == "pixelshuffle":
         scale = cfg["scale"]
         return tuple(tf.nn.depth_to_space(tf.zeros([1, *size, scale * scale]), scale).shape[1:-1])
+    if kind == "pad":  # tf's own mode names; REPLICATE and CIRCULAR are refused by tf.pad itself
+        mode = {"zeros": "CONSTANT"}.get(cfg["padding_mode"], cfg["padding_mode"].upper())
+        return tuple(tf.pad(tf.zeros([1, *size, 1]), tf_padding(cfg), mode=mode).shape[1:-1])
     if cfg.get("output_padding") or cfg.get("ceil_mode") or (kind == "maxpool" and set(cfg["dilation"]) != {1}):
         raise NoSuchArgument
     x = tf.zeros([1, *size, 1])
@@ -219,7 +230,7 @@ def _fail(problems, total):
 
 # ---- tests ---------------------------------------------------------------------------------
 
-CASES = [(kind, rank) for kind in ("conv", "convT", "maxpool", "avgpool") for rank in (1, 2, 3)]
+CASES = [(kind, rank) for kind in ("conv", "convT", "maxpool", "avgpool", "pad") for rank in (1, 2, 3)]
 
 
 @pytest.mark.parametrize("kind,rank", CASES)
