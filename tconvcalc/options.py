@@ -36,7 +36,7 @@ def layer_options(command):
     """The options that describe one layer, shared by every command that takes a layer."""
     options = [
         click.option("-l", "--layer", "kind", default="convT", show_default=True,
-                     help="conv, convT (conv-transpose, deconv), maxpool, avgpool, upsample, pixelshuffle, unpool."),
+                     help="conv, convT (conv-transpose, deconv), maxpool, avgpool, upsample, pixelshuffle, unpool, pad."),
         click.option("-f", "--framework", default="torch", show_default=True,
                      help="torch, keras, tf, jax or onnx."),
         click.option("-k", "--kernel", help="Kernel size: 4, or per axis 4x3."),
@@ -50,7 +50,8 @@ def layer_options(command):
         click.option("--ceil-mode", is_flag=True, default=None, help="Pools: round the output up (torch, onnx)."),
         click.option("--scale", help="Upsample scale factor (2, or per axis 2x1.5); pixelshuffle upscale factor."),
         click.option("--backend", help="Keras backend: tensorflow (default), jax or torch."),
-        click.option("--padding-mode", help="torch conv: zeros (default), reflect, replicate or circular."),
+        click.option("--padding-mode", help="What the pads hold: zeros (default), reflect, replicate, circular "
+                                            "(torch conv); pad layers also symmetric."),
     ]
     for option in reversed(options):
         command = option(command)

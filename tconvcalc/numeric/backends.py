@@ -321,7 +321,11 @@ def _jax_layer(layer, p, x, mode):
     import jax.numpy as jnp
     from jax import lax
 
-    if p.kind == "pad":  # jnp.pad takes no negative amounts: lax.pad crops (negative low/high)
+    if p.kind == "pad" and layer.padding_mode == "zeros":  # lax.pad, as code() writes a crop: in one call,
+        out = lax.pad(jnp.asarray(x, jnp.float32), 0.0,  # so a crop past the input eats the other side's zeros
+                      [(0, 0, 0), (0, 0, 0), *((int(b), int(a), 0) for b, a in layer.padding)])
+        return np.asarray(out, dtype=np.float64)
+    if p.kind == "pad":  # jnp.pad takes no negative amounts (forward() refuses them): crop with lax.pad first
         cropped = lax.pad(jnp.asarray(x, jnp.float32), 0.0,
                           [(0, 0, 0), (0, 0, 0), *((-b, -a, 0) for b, a in _crops(layer))])
         out = jnp.pad(cropped, [(0, 0), (0, 0), *_fills(layer)], mode=_pad_mode(layer, JAX_PAD))

@@ -250,8 +250,12 @@ def pixel_shuffle(x, p):
 
 
 def pad(x, p):
-    """Each axis cropped by its negative pads, then filled by its positive ones with the plan's mode."""
+    """Zeros: positions -before .. n + after of the input with zeros around it, so a crop past the input eats
+    into the other side's zeros (lax.pad and ORT: 1 with -2:2 gives one zero). Other modes: each axis cropped by
+    its negative pads, then filled by its positive ones from what is left (ORT; torch and jax refuse it)."""
     check_size((*x.shape[:2], *p.output), "output")
+    if p.padding_mode == "zeros":
+        return window(x, 2, [-b for b, _ in p.pads], p.output)
     kept = tuple(slice(-min(b, 0), n + min(a, 0)) for n, (b, a) in zip(p.input, p.pads))
     cropped = x[(slice(None), slice(None)) + kept]
     widths = [(0, 0), (0, 0), *((max(b, 0), max(a, 0)) for b, a in p.pads)]
