@@ -134,6 +134,11 @@ def _span(m, k, s, d):
     return (m - 1) * s + d * (k - 1) + 1 if m > 0 else 0
 
 
+def _spans(g, counts):
+    """Per axis, the extent that ``counts`` windows of ``g`` (or of a pool plan) reach."""
+    return [_span(m, kj, sj, dj) for m, kj, sj, dj in zip(counts, g.kernel, g.stride, g.dilation)]
+
+
 def conv(x, w, g, groups=1):
     """Cross-correlation of x (N, C_in, *n) with w (C_out, C_in/groups, *k) on the geometry ``g``."""
     if g.padding_mode != "zeros":  # torch pads with F.pad(mode=...) first, then convolves with no padding
@@ -180,7 +185,7 @@ def _conv_rows(x, w, g):
 
     n_batch, c_in = x.shape[:2]
     c_out, rank = w.shape[0], x.ndim - 2
-    spans = [_span(m, kj, sj, dj) for m, kj, sj, dj in zip(g.output, g.kernel, g.stride, g.dilation)]
+    spans = _spans(g, g.output)
     check_size((n_batch, c_in, *spans), "padded input")
     check_size((n_batch, c_out, *g.output), "output")
     dtype = np.result_type(x, w)
@@ -261,7 +266,7 @@ def _conv_grouped(x, w, g, groups):
     n_batch, c_in = x.shape[:2]
     c_out = w.shape[0]
     co, ci = c_out // groups, c_in // groups
-    spans = [_span(m, kj, sj, dj) for m, kj, sj, dj in zip(g.output, g.kernel, g.stride, g.dilation)]
+    spans = _spans(g, g.output)
     check_size((n_batch, c_in, *spans), "padded input")
     check_size((n_batch, c_out, *g.output), "output")
     taps = int(np.prod(g.kernel, dtype=np.int64))
@@ -309,7 +314,7 @@ def conv_transpose(y, w, g, groups=1):
 def _padding_sources(g):
     """For a conv whose pads copy the input (torch padding_mode reflect, replicate, circular): per axis, the
     input position each position of the padded input reads, and the same conv on that padded input."""
-    spans = [_span(m, kj, sj, dj) for m, kj, sj, dj in zip(g.output, g.kernel, g.stride, g.dilation)]
+    spans = _spans(g, g.output)
     sources = []
     for n, before, span in zip(g.input, g.before, spans):
         i = np.arange(-before, span - before)
@@ -329,7 +334,7 @@ def _conv_transpose_channels_last(y, w, g):
     slice is added into a strided view of the full result (C_out contiguous values per position)."""
     n_batch, c_in = y.shape[:2]
     c_out, rank = w.shape[1], y.ndim - 2
-    full = [_span(m, kj, sj, dj) for m, kj, sj, dj in zip(g.input, g.kernel, g.stride, g.dilation)]
+    full = _spans(g, g.input)
     check_size((n_batch, c_out, *full), "full transposed-convolution result")
     check_size((n_batch, c_out, *g.output), "output")
     dtype = np.result_type(y, w)
@@ -392,7 +397,7 @@ def _conv_transpose_subpixel(y, w, g):
     once into its strided slice of the full result. No scatter-add. Falls back to the scatter form."""
     n_batch, c_in = y.shape[:2]
     c_out, rank = w.shape[1], y.ndim - 2
-    full = [_span(m, kj, sj, dj) for m, kj, sj, dj in zip(g.input, g.kernel, g.stride, g.dilation)]
+    full = _spans(g, g.input)
     axes = _subpixel_axes(g, full) if all(full) and y.size else None
     if axes is None:
         return _conv_transpose_channels_last(y, w, g)
@@ -421,7 +426,7 @@ def _conv_transpose_grouped(y, w, g, groups):
     full result, which is then cropped by ``g.before`` and cut/extended to ``g.output``."""
     n_batch, c_in = y.shape[:2]
     co, ci = w.shape[1], c_in // groups
-    full = [_span(m, kj, sj, dj) for m, kj, sj, dj in zip(g.input, g.kernel, g.stride, g.dilation)]
+    full = _spans(g, g.input)
     check_size((n_batch, co * groups, *full), "full transposed-convolution result")
     check_size((n_batch, co * groups, *g.output), "output")
     positions = int(np.prod(g.input, dtype=np.int64))

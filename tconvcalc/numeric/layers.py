@@ -36,7 +36,7 @@ import numpy as np
 
 from ..arithmetic import conv_out
 from ..errors import InputError
-from .executor import _span, check_size, window
+from .executor import _spans, check_size, window
 
 AVG_DIVISOR = {"torch": "padded", "tf": "input", "keras": "input", "onnx": "input", "jax": "window"}
 NEAREST = {"torch": "floor", "keras": "floor", "onnx": "half_pixel"}
@@ -86,7 +86,7 @@ def plan(layer, size):
 
 def _windows(x, p, fill):
     """Each tap: (tap index, the strided view of x padded by ``fill``) -- (N, C, *output) per tap."""
-    spans = [_span(m, kj, sj, dj) for m, kj, sj, dj in zip(p.output, p.kernel, p.stride, p.dilation)]
+    spans = _spans(p, p.output)
     check_size((*x.shape[:2], *spans), "padded input")
     padded = window(x, 2, [-b for b in p.before], spans, fill=fill)
     for tap in product(*(range(kj) for kj in p.kernel)):
