@@ -1,13 +1,12 @@
 """forward(): the output size of one layer in one framework, or the framework's refusal."""
 
-import re
 from dataclasses import dataclass, replace
 
 from .arithmetic import Traced, is_symbolic
 from .checks import Checks
 from .errors import InputError, ShapeError
 from .frameworks import module, not_available
-from .validity import period, reach, scan
+from .validity import period, reach, scan, scanned_warnings
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,6 @@ def _by_values(layer, size):
                 seen[n] = False, ()
         return seen[n]
 
-    at.seen = seen
     return symbol, at
 
 
@@ -137,34 +135,12 @@ def _condition(layer, size, conditions, values):
 
 def _scanned_warnings(layer, warnings, values):
     """Each warning with the values of the symbol it applies to, read from the numeric rules like the
-    condition (``when H ∈ {1}, e.g. H = 1: the output size is 0 ...``); the sympy texts where that cannot be
-    read. A warning is known by its text with the numbers taken out."""
+    condition (``at H = 1: the output size is 0 ...``); the sympy texts where that cannot be read."""
     if not warnings or values is None:
         return warnings
     symbol, at = values
-    scan_for = lambda holds: scan(holds, period((layer,)), symbol, reach(layer))  # noqa: E731
-    if scan_for(lambda n: bool(at(n)[1])) is None:  # also evaluates every n the scans read
-        return warnings
-    examples = {}
-    for n in sorted(at.seen):
-        for text in at(n)[1]:
-            examples.setdefault(_without_numbers(text), (n, text))
-    scanned = []
-    for key, (n, text) in examples.items():
-        where = scan_for(lambda m: key in map(_without_numbers, at(m)[1]))
-        if where is None:
-            return warnings
-        if where.every_size:
-            scanned.append(text if key == text else f"for every {symbol}, e.g. {symbol} = {n}: {text}")
-        elif where.below == (n,) and not where.residues:
-            scanned.append(f"at {symbol} = {n}: {text}")
-        else:
-            scanned.append(f"when {where.description}, e.g. {symbol} = {n}: {text}")
-    return tuple(scanned)
-
-
-def _without_numbers(text):
-    return re.sub(r"-?\d+", "#", text)
+    described = scanned_warnings(lambda n: at(n)[1], period((layer,)), symbol, reach(layer))
+    return warnings if described is None else described
 
 
 MAX_SYMBOLIC_STRIDE = 1024

@@ -6,14 +6,14 @@ a chain uses exactly the framework rules a single layer does.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .errors import InputError, ShapeError
 from .forward import evaluate, forward
 from .frameworks import module
 from .forward import symbolic as symbolic_sizes
 from .layer import build_layer, parse_kind
-from .validity import ValidInputs, period, scan
+from .validity import ValidInputs, period, scan, scanned_warnings
 
 MERGES = {"concat": "concat", "cat": "concat", "add": "add", "sum": "add"}
 LAYER_FIELDS = ("kernel", "stride", "padding", "dilation", "output_padding", "output_size", "ceil_mode", "scale",
@@ -333,9 +333,10 @@ def build(network, rank):
     return Built(network, rank, tuple(layers))
 
 
-def sizes_through(built, size):
+def sizes_through(built, size, warnings=None):
     """Every node's output size for one numeric input, or the first refusal as ShapeError
-    naming the node: the fast path (no formula text, no code) for scanning many inputs."""
+    naming the node: the fast path (no formula text, no code) for scanning many inputs. A dict
+    ``warnings`` receives each node's warnings by name."""
     sizes = {INPUT: tuple(size)}
     for node, layer in zip(built.network.nodes, built.layers):
         incoming = [sizes[name] for name in node.inputs]
@@ -344,9 +345,11 @@ def sizes_through(built, size):
             sizes[node.name] = incoming[0]
             continue
         try:
-            axes, _ = evaluate(layer, incoming[0])
+            axes, checks = evaluate(layer, incoming[0])
         except ShapeError as error:
             raise ShapeError(f"{_label(node)}: {error}", error.warnings) from None
+        if warnings is not None and checks.warnings:
+            warnings[node.name] = tuple(dict.fromkeys(checks.warnings))
         if any(ax.output is None for ax in axes):
             raise ShapeError(f"{_label(node)}: the caller chooses this layer's output size; give it "
                              "output_size in the spec")
@@ -417,7 +420,13 @@ def chain(network, size):
         warnings += [f"{node.name}: {w}" for w in notes]
         steps.append(Step(node.name, node.op, _describe(node), node.inputs, _shown(incoming[0]), _shown(out),
                           channel, _with_channels(code, channels.get(node.inputs[0]), channel), tuple(notes)))
-    condition = valid_inputs(network, rank, symbol=_symbol_name(size)).description if symbolic else None
+    condition = None
+    if symbolic:
+        symbol, outcome = _symbol_name(size), _outcomes(built, rank)
+        condition = _valid_inputs(built, lambda n: outcome(n)[0], symbol).description
+        if len(set(size)) == 1:  # one symbol on every axis: each warning with the sizes it applies to
+            steps = [_scanned(step, outcome, period(built.layers), symbol) for step in steps]
+            warnings = [f"{step.name}: {w}" for step in steps for w in step.warnings]
     return ChainResult(network.framework, _shown(size), _shown(sizes[network.nodes[-1].name]), tuple(steps),
                        condition, _sequential(network, steps), tuple(warnings))
 
@@ -498,10 +507,38 @@ def valid_inputs(network, rank=1, symbol="H"):
     """The exact set of valid input sizes (equal on every axis), as a congruence past a bound:
     found by evaluating the rules over several periods past the point where they become periodic."""
     built = build(network, rank)
+    return _valid_inputs(built, lambda n: is_valid(built, (n,) * rank), symbol)
+
+
+def _valid_inputs(built, is_valid_at, symbol):
     p = period(built.layers)
-    found = scan(lambda n: is_valid(built, (n,) * rank), p, symbol)
-    return found or ValidInputs(f"not described: the valid inputs repeat only every {p} sizes; list them with "
-                                "--valid-inputs LOW..HIGH", 0, (), 0, ())
+    return scan(is_valid_at, p, symbol) or ValidInputs(
+        f"not described: the valid inputs repeat only every {p} sizes; list them with --valid-inputs LOW..HIGH",
+        0, (), 0, ())
+
+
+def _outcomes(built, rank):
+    """Per input size n, equal on every axis and remembered: (valid, each node's warnings by name)."""
+    seen = {}
+
+    def outcome(n):
+        if n not in seen:
+            warnings = {}
+            try:
+                sizes_through(built, (n,) * rank, warnings)
+                seen[n] = True, warnings
+            except ShapeError:
+                seen[n] = False, {}
+        return seen[n]
+
+    return outcome
+
+
+def _scanned(step, outcome, p, symbol):
+    """The step with its warnings read per input size like the valid inputs (``at H = 1: ...``) instead of
+    sympy's text, where that can be read."""
+    described = scanned_warnings(lambda n: outcome(n)[1].get(step.name, ()), p, symbol)
+    return step if described is None else replace(step, warnings=described)
 
 
 def valid_in_range(network, rank, low, high):

@@ -8,6 +8,7 @@ so both can use it.
 """
 
 import math
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -76,6 +77,41 @@ def scan(is_valid, period, symbol="H", reach=REACH):
     below = tuple(n for n in range(1, bound) if ok[n])
     first = next((n for n in range(bound, bound + modulus) if congruent(n)), None)
     return ValidInputs(_describe(symbol, modulus, residues, first, below), modulus, tuple(residues), bound, below)
+
+
+def scanned_warnings(warnings_at, period, symbol="H", reach=REACH):
+    """Each warning ``warnings_at(n)`` gives, with the sizes it applies to, read like the valid sizes (``at H
+    = 1: ...``, ``when H ≡ 1 (mod 2), H ≥ 3, e.g. H = 3: ...``); a warning is known by its text with the numbers
+    taken out. None where that cannot be read."""
+    seen = {}
+
+    def at(n):
+        if n not in seen:
+            seen[n] = tuple(warnings_at(n))
+        return seen[n]
+
+    if scan(lambda n: bool(at(n)), period, symbol, reach) is None:  # also evaluates every n the scans read
+        return None
+    examples = {}
+    for n in sorted(seen):
+        for text in seen[n]:
+            examples.setdefault(_without_numbers(text), (n, text))
+    described = []
+    for key, (n, text) in examples.items():
+        where = scan(lambda m: key in map(_without_numbers, at(m)), period, symbol, reach)
+        if where is None:
+            return None
+        if where.every_size:
+            described.append(text if key == text else f"for every {symbol}, e.g. {symbol} = {n}: {text}")
+        elif where.below == (n,) and not where.residues:
+            described.append(f"at {symbol} = {n}: {text}")
+        else:
+            described.append(f"when {where.description}, e.g. {symbol} = {n}: {text}")
+    return tuple(described)
+
+
+def _without_numbers(text):
+    return re.sub(r"-?\d+", "#", text)
 
 
 def _describe(symbol, modulus, residues, first, below):

@@ -165,3 +165,16 @@ def test_cli_expect_and_bad_spec(run, tmp_path):
     (tmp_path / "bad.toml").write_text("[[layers]]\nlayer = 'conv'\nkernal = 3\n")
     code, _, err = run("chain", "64", str(tmp_path / "bad.toml"))
     assert code == 2 and "unknown field 'kernal'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_symbolic_chain_warnings_name_the_sizes_they_apply_to():
+    network = parse_inline("conv k3 s2 | maxpool k3 s2 ceil", "onnx")
+    result = chain(network, ("H",))
+    assert result.warnings == (
+        "maxpool2: when H ∈ {3, 4}, e.g. H = 3: onnx shape inference gives 1 on axis 0, ORT 0",
+        "maxpool2: when H ∈ {3, 4}, e.g. H = 3: the output size is 0: ORT MaxPool returns an empty tensor")
+    assert {s.name: s.warnings for s in result.steps}["conv1"] == ()
+    # the numbers agree: of the valid H (3 <= H), exactly 3 and 4 warn, each with both
+    assert result.condition == "3 <= H"
+    warned = [n for n in range(3, 60) if chain(network, (n,)).warnings]
+    assert warned == [3, 4] and all(len(chain(network, (n,)).warnings) == 2 for n in warned)
