@@ -45,6 +45,7 @@ class Network:
     backend: str | None = None
     source: str = "inline"
     in_channels: int | None = None
+    origin: str | None = None  # which model was read and how: "read UNet(n_classes=2) from unet.py without running it"
 
     @property
     def rank(self):
@@ -85,6 +86,7 @@ class ChainResult:
     condition: str | None  # symbolic: when every layer and every skip is valid
     code: str | None  # nn.Sequential / keras Sequential for a plain stack, else None
     warnings: tuple
+    model: str | None = None  # which model was read and how (Network.origin)
 
 
 # ---- building networks ------------------------------------------------------------------------------
@@ -232,9 +234,18 @@ def _option(word, where):
 # ---- spec files ---------------------------------------------------------------------------------------
 
 
-def load_spec(path, framework=None, backend=None):
-    """A Network from a TOML, JSON or YAML file (see README: spec files), or Python source
-    (read with ast, never imported or run)."""
+def load_spec(path, framework=None, backend=None, target=None):
+    """A Network from a TOML, JSON or YAML file (see README: spec files), Python source (read with ast, never
+    imported or run; ``target`` names the model and its arguments), an ONNX graph or a ``.keras`` archive."""
+    suffix = str(path).rsplit(".", 1)[-1].lower()
+    if suffix == "onnx":
+        from .source.onnx_graph import network_from_onnx
+
+        return network_from_onnx(path, framework, backend)
+    if suffix == "keras":
+        from .source.keras_json import network_from_keras_file
+
+        return network_from_keras_file(path, backend)
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
@@ -242,11 +253,10 @@ def load_spec(path, framework=None, backend=None):
         raise SpecError(f"{path}: cannot read: {error.strerror}") from None
     except UnicodeDecodeError as error:  # a binary file
         raise SpecError(f"{path}: cannot read: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    suffix = str(path).rsplit(".", 1)[-1].lower()
     if suffix == "py" or suffix == "txt":
         from .source import network_from_source
 
-        return network_from_source(text, path, framework, backend)
+        return network_from_source(text, path, framework, backend, target)
     data = _parse_document(text, path, suffix)
     if not isinstance(data, dict) or not isinstance(data.get("layers"), list):
         if isinstance(data, dict) and "class_name" in data:  # a Keras model.to_json()
@@ -428,7 +438,7 @@ def chain(network, size):
             steps = [_scanned(step, outcome, period(built.layers), symbol) for step in steps]
             warnings = [f"{step.name}: {w}" for step in steps for w in step.warnings]
     return ChainResult(network.framework, _shown(size), _shown(sizes[network.nodes[-1].name]), tuple(steps),
-                       condition, _sequential(network, steps), tuple(warnings))
+                       condition, _sequential(network, steps), tuple(warnings), network.origin)
 
 
 def _shown(size):

@@ -10,15 +10,52 @@ from .layer import FRAMEWORKS, parse_framework, parse_int, parse_size
 from .options import SIZE_COMMAND, reports
 
 
-def read_network(spec, framework, backend):
-    """SPEC is a file (TOML, JSON, YAML, Python source, a print(model) text) or the inline mini-language."""
+def read_network(spec, framework, backend, model_args=None, run_import=False, paths=(), timeout=None):
+    """SPEC is a file (TOML, JSON, YAML, Python source, a print(model) text, ONNX, Keras), ``FILE.py:Name``,
+    or the inline mini-language. Only ``run_import`` runs the user's code (in a child process)."""
     from .network import load_spec, parse_inline
+    from .source.selection import Target, parse_args, split_target
 
-    if os.path.exists(spec):
-        return load_spec(spec, framework and parse_framework(framework), backend)
+    path, name = split_target(spec)
+    framework = framework and parse_framework(framework)
+    if os.path.exists(path):
+        args, kwargs = parse_args(model_args)
+        target = Target(path, name, args, kwargs)
+        if run_import:
+            if not path.endswith(".py"):
+                raise InputError(f"{path}: --import reads a Python file (model.py:Name), not a {_suffix(path)} file")
+            from .source.imported import network_from_import
+
+            return network_from_import(target, framework, backend, paths=paths, timeout=timeout)
+        return load_spec(path, framework, backend, target=target)
+    if run_import or model_args is not None or name:
+        raise InputError(f"{path}: no such file")
     if "." in spec and "|" not in spec and " " not in spec.strip():
         raise InputError(f"{spec}: no such file")
-    return parse_inline(spec, parse_framework(framework or "torch"), backend)
+    return parse_inline(spec, framework or "torch", backend)
+
+
+def _suffix(path):
+    return os.path.splitext(path)[1] or "suffix-less"
+
+
+def model_options(command):
+    """How a model file is read: which model and its arguments, and whether to run the user's code."""
+    options = [
+        click.option("--args", "model_args", metavar="ARGS",
+                     help="The model's constructor arguments as Python literals, e.g. 'n_channels=3, n_classes=2' "
+                          "(read, never evaluated)."),
+        click.option("--import", "run_import", is_flag=True,
+                     help="Import the model file and record the network in a child process (runs your code; "
+                          "needs torch). Without it, no user code ever runs."),
+        click.option("--path", "paths", multiple=True, metavar="DIR",
+                     help="With --import: a directory to add to the import path (repeatable)."),
+        click.option("--timeout", type=click.FloatRange(min=1, max=3600), default=120, show_default=True,
+                     metavar="SECONDS", help="With --import: stop the child process after this long."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def _range(text):
@@ -38,19 +75,23 @@ def _range(text):
 @click.option("--backend", help="Keras backend: tensorflow (default), jax or torch.")
 @click.option("--expect", help="Exit 1 with a one-line diff unless the final output is this size (for CI).")
 @click.option("--valid-inputs", "valid_range", help="List the input sizes in LOW..HIGH for which the network works.")
+@model_options
 @reports
-def chain(size, spec, framework, backend, expect, valid_range, as_json):
+def chain(size, spec, framework, backend, expect, valid_range, model_args, run_import, paths, timeout, as_json):
     """Sizes through a stack of layers for input SIZE (126, 572x572, or symbols H, HxW).
 
     \b
-    SPEC is a file (TOML/JSON/YAML spec, Python source, print(model) text, Keras to_json)
-    or inline:  "c1: conv k3 p1 | maxpool k2 | convT k2 s2 | concat c1"
+    SPEC is a file (TOML/JSON/YAML spec, Python source, print(model) text, Keras to_json
+    or .keras, ONNX), FILE.py:Name to pick one model of a file, or inline:
+    "c1: conv k3 p1 | maxpool k2 | convT k2 s2 | concat c1"
     tconvcalc chain H examples/unet.toml          # each size in H, and which H are valid
+    tconvcalc chain 572 unet.py:UNet --args 'n_channels=1, n_classes=2'
+    tconvcalc chain H model.py:Net --import --path src   # runs model.py, in a child process
     tconvcalc chain 256 examples/unet.toml --expect 256
     """
     from .network import build, chain as run_chain, valid_in_range
 
-    network = read_network(spec, framework, backend)
+    network = read_network(spec, framework, backend, model_args, run_import, paths, timeout)
     sizes = network.fit(parse_size(size))
     if valid_range:
         low, high = _range(valid_range)

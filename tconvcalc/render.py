@@ -131,6 +131,8 @@ def print_inputs(result, console):
 
 
 def print_chain(result, console):
+    if result.model:
+        console.print(result.model, markup=False, highlight=False)
     table = Table(title=f"{result.framework}: {size_text(result.input)} -> {size_text(result.output)} "
                         f"through {len(result.steps)} layers", title_justify="left", show_edge=False)
     for header in ("#", "name", "layer", "in", "out", "channels"):

@@ -14,7 +14,7 @@ CASES = [
                                                  "explanation"]),
     (["inputs", "32", "-l", "conv", "-k", "3", "-s", "2", "-p", "1"], ["framework", "layer", "output", "inputs", "code"]),
     (["chain", "64", "a: conv k3 p1 | conv k3 s2 p1 | convT k4 s2 p1 | concat a"],
-     ["framework", "input", "output", "steps", "condition", "code", "warnings"]),
+     ["framework", "input", "output", "steps", "condition", "code", "warnings", "model"]),
     (["chain", "H", "conv k3 s2 p1", "--valid-inputs", "1..10"], ["valid_inputs", "count"]),
     (["mirror", "101", "conv k3 s2 p1"], ["decoders", "failures"]),
     (["verify", "12", "-l", "convT", "-k", "4", "-s", "2", "-p", "1"],

@@ -18,9 +18,10 @@ from .python import network_from_python
 __all__ = ["network_from_source", "network_from_keras_json"]
 
 
-def network_from_source(text, path, framework=None, backend=None):
-    """A Network from PyTorch source or ``print(model)`` text, read with ast; never executed."""
+def network_from_source(text, path, framework=None, backend=None, target=None):
+    """A Network from PyTorch source or ``print(model)`` text, read with ast; never executed. ``target``
+    (a selection.Target) names the model of the file and its constructor arguments."""
     source = str(path)
     if looks_printed(text):
         return network_from_print(text, source, framework, backend)
-    return network_from_python(text, source, framework, backend)
+    return network_from_python(text, source, framework, backend, target)

@@ -21,8 +21,9 @@ from .torch_layers import TORCH_LAYER
 from .values import MODULES, Bound, Ref
 
 
-def network_from_python(text, source, framework=None, backend=None):
-    """A Network from PyTorch source, read with ast; never executed."""
+def network_from_python(text, source, framework=None, backend=None, target=None):
+    """A Network from PyTorch source, read with ast; never executed. ``target`` (selection.Target): the model
+    to read (class, function or variable; None: the file's model) and its constructor arguments."""
     try:
         tree = ast.parse(text, filename=source)
     except SyntaxError as error:
