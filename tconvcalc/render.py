@@ -1,12 +1,37 @@
 """Presenting results: rich tables for people, JSON for scripts. The core never prints."""
 
 import json
+import re
 from dataclasses import asdict, dataclass
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+# Characters a terminal acts on instead of showing (C0/C1 controls, so ESC sequences and OSC; bidi overrides
+# and invisible format characters): names read from files are shown as their escapes, \x1b, \u202e.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+                     "\ufeff\ufff9-\ufffb]")
+
+
+def visible(text):
+    """TEXT with every character a terminal would act on written as its escape; newlines and tabs stay."""
+    return _UNSAFE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), str(text))
+
+
+class styled(str):  # noqa: N801 -- used like a function: styled("[bold]how[/bold]")
+    """Text of ours that carries rich markup; every other string is shown as it is (user names hold '[red]')."""
+
+
+class _SafeConsole(Console):
+    """Markup and emoji codes are read only in ``styled`` text; control characters never reach the terminal."""
+
+    def render_str(self, text, **options):
+        if isinstance(text, styled):
+            return super().render_str(visible(text), **{**options, "markup": True})
+        return super().render_str(visible(text), **{**options, "markup": False, "emoji": False})
 
 
 def json_dumps(data):
@@ -71,25 +96,25 @@ def print_forward(result, console, explain=False):
         console.print("the output size is the caller's choice: pass one of the accepted sizes "
                       "(--output-size picks it)")
     if explain:
-        console.print("\n[bold]how[/bold]")
+        console.print(styled("\n[bold]how[/bold]"))
         for ax, name in zip(result.axes, AXIS_NAMES[len(result.input)]):
             console.print(f"  {name}: {ax.formula}")
         for note in result.notes:
             console.print(f"  - {note}")
-        console.print(f"\n[bold]code[/bold]\n  {result.code}")
+        console.print(styled(f"\n[bold]code[/bold]\n  {escape(result.code)}"))
 
 
 def print_warnings(warnings, console):
     for warning in warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        console.print(styled(f"[yellow]warning:[/yellow] {escape(str(warning))}"), highlight=False)
 
 
 def consoles():
     """(stdout, stderr) consoles; rich honours NO_COLOR and plain output when not a terminal."""
-    out = Console(highlight=False)
+    out = _SafeConsole(highlight=False, markup=False, emoji=False)
     if not out.is_terminal:  # pipes and CI logs: don't fold formulas at 80 columns
-        out = Console(highlight=False, width=160)
-    return out, Console(stderr=True, highlight=False, width=160)
+        out = _SafeConsole(highlight=False, markup=False, emoji=False, width=160)
+    return out, _SafeConsole(stderr=True, highlight=False, markup=False, emoji=False, width=160)
 
 
 def print_solutions(result, console):

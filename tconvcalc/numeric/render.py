@@ -1,9 +1,10 @@
 """Terminal pictures for the numeric commands: verify's checks, the matrices, the overlap heatmap."""
 
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..render import AXIS_NAMES, size_text
+from ..render import AXIS_NAMES, size_text, styled
 
 _HEAT = ("grey23", "blue", "cyan", "green", "yellow", "dark_orange", "red", "magenta")
 MAX_SHOWN = 64  # heatmap columns/rows shown
@@ -33,12 +34,12 @@ def print_verify(result, console):
     console.print(table)
     for note in result.notes:
         console.print(f"note: {note}", soft_wrap=True)
-    console.print("[green]ok[/green]" if result.ok else "[red]FAILED[/red]: " + "; ".join(result.failures),
+    console.print(styled("[green]ok[/green]" if result.ok else "[red]FAILED[/red]: " + escape("; ".join(result.failures))),
                   soft_wrap=True)
 
 
 def _mark(ok):
-    return "[green]ok[/green]" if ok else "[red]FAILED[/red]"
+    return styled("[green]ok[/green]" if ok else "[red]FAILED[/red]")
 
 
 def matrix_table(rows, row_label, column_label):
@@ -47,7 +48,7 @@ def matrix_table(rows, row_label, column_label):
     for j in range(len(rows[0]) if rows else 0):
         table.add_column(str(j), justify="right")
     for i, row in enumerate(rows):
-        table.add_row(str(i), *("[dim]·[/dim]" if v == 0 else str(v) for v in row))
+        table.add_row(str(i), *(styled("[dim]·[/dim]") if v == 0 else str(v) for v in row))
     return table
 
 
@@ -91,26 +92,26 @@ def print_matrix(result, console):
         conv_out = result.output if result.layer == "conv" else result.input
         conv_in = result.input if result.layer == "conv" else result.output
         c = result.conv_matrix
-        console.print(f"\n[bold]C[/bold]: the conv as a matrix, {len(c)}×{len(c[0]) if c else 0} "
-                      f"({size_text(conv_out)} outputs × {size_text(conv_in)} inputs, positions row-major)",
+        console.print(styled(f"\n[bold]C[/bold]: the conv as a matrix, {len(c)}×{len(c[0]) if c else 0} "
+                      f"({size_text(conv_out)} outputs × {size_text(conv_in)} inputs, positions row-major)"),
                       soft_wrap=True)
         console.print(matrix_table(c, "out", "in"))
         ct = result.transpose_matrix
-        console.print(f"\n[bold]Cᵀ[/bold]: the transposed conv, {len(ct)}×{len(ct[0]) if ct else 0}")
+        console.print(styled(f"\n[bold]Cᵀ[/bold]: the transposed conv, {len(ct)}×{len(ct[0]) if ct else 0}"))
         console.print(matrix_table(ct, "out", "in"))
         console.print(f"convT(y) = Cᵀy and the executor's convT matrix = Cᵀ: max abs diff "
                       f"{result.transpose_max_abs_diff:.1e}")
-    console.print(f"\n[bold]overlap[/bold]: kernel taps landing on each output of the transposed conv "
-                  f"({result.overlap_min}..{result.overlap_max})")
+    console.print(styled(f"\n[bold]overlap[/bold]: kernel taps landing on each output of the transposed conv "
+                         f"({result.overlap_min}..{result.overlap_max})"))
     console.print(heatmap(result.overlap, result.overlap_min, result.overlap_max), end="")
     if result.checkerboard:
-        console.print(f"[yellow]checkerboard risk[/yellow]: uneven overlap (taps per phase: "
-                      f"{'; '.join(', '.join(map(str, p)) for p in result.residues)}); fix: {result.fix}",
+        console.print(styled(f"[yellow]checkerboard risk[/yellow]: uneven overlap (taps per phase: "
+                             f"{'; '.join(', '.join(map(str, p)) for p in result.residues)}); fix: {escape(result.fix)}"),
                       soft_wrap=True)
     else:
         console.print("even overlap away from the borders: no checkerboard from the kernel/stride")
     for axis, (name, feeds) in enumerate(zip(AXIS_NAMES[rank], result.index_map)):
-        console.print(f"\n[bold]index map[/bold] ({name}): the inputs feeding each output")
+        console.print(styled(f"\n[bold]index map[/bold] ({name}): the inputs feeding each output"))
         for j, inputs in enumerate(feeds[:MAX_SHOWN]):
             console.print(f"  out {j:>3} <- {', '.join(map(str, inputs)) if inputs else '(none: zeros)'}")
         if len(feeds) > MAX_SHOWN:
@@ -128,7 +129,7 @@ def _shape(values):
 def print_convert(result, console):
     verdict = {"exact": "[green]exact[/green]", "extra": "[yellow]needs an extra pad/crop[/yellow]",
                "impossible": "[red]impossible[/red]"}[result.verdict]
-    console.print(f"{result.source} {result.source_layer.kind} -> {result.target}: {verdict}", soft_wrap=True)
+    console.print(styled(f"{result.source} {result.source_layer.kind} -> {result.target}: {verdict}"), soft_wrap=True)
     if result.code:
         console.print(result.code, soft_wrap=True, markup=False, highlight=False)
     if result.extra:
