@@ -1,24 +1,30 @@
 """Keras ``model.to_json()`` (Keras 3, and Keras 2's inbound_nodes lists): Sequential models are
 chains; Functional models follow ``inbound_nodes``. Framework "keras"."""
 
+import os
 import re
+from dataclasses import replace
 
 from ..network import INPUT, SpecError, make_network
 from .items import axes_text, reachable
 
-_KERAS_CONV = re.compile(r"(?:Conv|Convolution|SeparableConv|SeparableConvolution|DepthwiseConv)([123])D\Z")
+_KERAS_CONV = re.compile(r"(Conv|Convolution|SeparableConv|SeparableConvolution|DepthwiseConv)([123])D\Z")
 _KERAS_CONVT = re.compile(r"(?:Conv|Convolution)([123])DTranspose\Z")
 _KERAS_POOL = re.compile(r"(Max|Average|Avg)Pool(?:ing)?([123])D\Z")
 _KERAS_UP = re.compile(r"UpSampling([123])D\Z")
 _KERAS_PAD = re.compile(r"(ZeroPadding|Cropping)([123])D\Z")
+_KERAS_GLOBAL = re.compile(r"Global(Max|Average|Avg)Pool(?:ing)?([123])D\Z")
 KERAS_NEUTRAL = {
     "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization", "Activation", "ReLU",
     "LeakyReLU", "PReLU", "ELU", "Softmax", "ThresholdedReLU", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
     "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Identity",
     "Rescaling", "Normalization", "Masking",
 }
-_KERAS_MERGES = {"Concatenate": "concat", "Add": "add", "Subtract": "add", "Multiply": "add", "Average": "add",
+# Multiply broadcasts (a squeeze-excitation's (1, 1, C) scale); the others are read as equal-size merges
+_KERAS_MERGES = {"Concatenate": "concat", "Add": "add", "Subtract": "add", "Multiply": "mul", "Average": "add",
                  "Maximum": "add", "Minimum": "add"}
+MAX_ARCHIVE = 4 << 30  # the weights make it big, and are never read: zipfile reads the directory only
+MAX_CONFIG = 32 << 20  # config.json uncompressed: real models' are a few MiB; a zip bomb's is far more
 
 
 def network_from_keras_json(data, path, backend=None):
@@ -40,6 +46,45 @@ def network_from_keras_json(data, path, backend=None):
     return make_network(items, "keras", backend, source=source, in_channels=channels)
 
 
+def network_from_keras_file(path, backend=None):
+    """A Network from a Keras 3 ``.keras`` archive: its config.json, read with zipfile and json only
+    (no object is deserialised, keras is not imported, the weights are not read)."""
+    import json
+    import zipfile
+
+    source = str(path)
+    try:
+        if os.path.getsize(source) > MAX_ARCHIVE:
+            raise SpecError(f"{source}: {os.path.getsize(source) >> 20} MiB; tconvcalc reads .keras files up to "
+                            f"{MAX_ARCHIVE >> 20} MiB")
+        with zipfile.ZipFile(source) as archive:
+            try:
+                info = archive.getinfo("config.json")
+            except KeyError:
+                raise SpecError(f"{source}: a zip without config.json; expected a Keras 3 .keras file "
+                                "(model.save('model.keras'))") from None
+            if info.file_size > MAX_CONFIG:
+                raise SpecError(f"{source}: config.json is {info.file_size >> 20} MiB uncompressed; tconvcalc reads "
+                                f"configs up to {MAX_CONFIG >> 20} MiB")
+            with archive.open(info) as handle:
+                text = handle.read(MAX_CONFIG + 1)  # the header's size may lie: never read past the bound
+    except OSError as error:
+        raise SpecError(f"{source}: cannot read: {error.strerror or error}") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError, RuntimeError) as error:
+        raise SpecError(f"{source}: not a .keras file (not a zip archive Python can read: {error})") from None
+    if len(text) > MAX_CONFIG:
+        raise SpecError(f"{source}: config.json is larger than {MAX_CONFIG >> 20} MiB uncompressed")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise SpecError(f"{source}: config.json is not JSON ({' '.join(str(error).split())[:80]})") from None
+    if not isinstance(data, dict) or "class_name" not in data:
+        raise SpecError(f"{source}: config.json holds no Keras model (no class_name)")
+    network = network_from_keras_json(data, source, backend)
+    return replace(network, origin=f"read the config.json of {os.path.basename(source)} (a Keras "
+                                   f"{data.get('class_name')}) without deserialising or running it")
+
+
 def _keras_where(source, index, layer):
     return f"{source}: layers[{index}] ({layer.get('class_name')} {_keras_name(layer)!r})"
 
@@ -49,14 +94,18 @@ def _keras_name(layer):
     return str(layer.get("name") or config.get("name") or "")
 
 
-def _keras_layer(layer, where):
-    """The make_network item for one Keras layer; None for shape-neutral layers and InputLayer."""
+def _keras_layer(layer, where, flat=False):
+    """The make_network items for one Keras layer (SeparableConv: two), each reading the one before; [] for
+    shape-neutral layers and InputLayer. ``flat``: the layer reads a flattened (N, features) tensor."""
     kind = layer.get("class_name")
     config = layer.get("config") if isinstance(layer.get("config"), dict) else {}
     if kind == "InputLayer" or kind in KERAS_NEUTRAL:
-        return None
+        return []
     if kind in _KERAS_MERGES:
-        return {"layer": _KERAS_MERGES[kind]}
+        if kind == "Concatenate" and config.get("axis", -1) != -1:
+            raise SpecError(f"{where}: Concatenate on axis {config.get('axis')}; tconvcalc follows concatenation "
+                            "along the channels (axis -1)")
+        return [{"layer": _KERAS_MERGES[kind]}]
 
     def field(name, required=True):
         value = config.get(name)
@@ -67,35 +116,117 @@ def _keras_layer(layer, where):
             raise SpecError(f"{where}: cannot read config field {name}={value!r}")
         return axes_text(value)
 
+    channels_in = _built_channels(layer)
+    if flat and kind not in ("Dense", "Flatten", "Reshape"):
+        raise SpecError(f"{where}: a {kind} after the tensor was flattened to (N, features); tconvcalc cannot "
+                        "follow it")
     conv = _KERAS_CONV.match(kind) or _KERAS_CONVT.match(kind)
     if conv:
-        item = {"layer": "convT" if _KERAS_CONVT.match(kind) else "conv", "kernel": field("kernel_size"),
+        transposed = bool(_KERAS_CONVT.match(kind))
+        rank = int(conv[1] if transposed else conv[2])
+        item = {"layer": "convT" if transposed else "conv", "kernel": field("kernel_size"),
                 "stride": field("strides"), "padding": field("padding"), "dilation": field("dilation_rate"),
-                "rank": int(conv[1])}
-        if item["layer"] == "convT" and config.get("output_padding") is not None:
+                "rank": rank}
+        if transposed and config.get("output_padding") is not None:
             item["output_padding"] = field("output_padding")
+        groups = config.get("groups", 1)
+        if isinstance(groups, int) and groups > 1:
+            item["groups"] = groups
         filters = config.get("filters")
+        if not transposed and conv[1].startswith(("Separable", "Depthwise")):
+            return _depthwise(item, config, channels_in, filters, conv[1].startswith("Separable"), where)
         if isinstance(filters, int) and filters > 0:
             item["channels"] = filters
-        return item
+        if channels_in:
+            item["in_channels"] = channels_in
+        return [item]
     pool = _KERAS_POOL.match(kind)
     if pool:
         item = {"layer": "maxpool" if pool[1] == "Max" else "avgpool", "kernel": field("pool_size"),
                 "padding": field("padding"), "rank": int(pool[2])}
         if config.get("strides") is not None:
             item["stride"] = field("strides")
-        return item
+        return [item]
+    pooled = _KERAS_GLOBAL.match(kind)
+    if pooled:  # adaptive to 1, then (keepdims False, the default) the 1x1 folded away: a flatten
+        item = {"layer": "adaptivemaxpool" if pooled[1] == "Max" else "adaptiveavgpool", "output_size": 1,
+                "rank": int(pooled[2])}
+        return [item] if config.get("keepdims") else [item, {"layer": "flatten", "flat": True, "suffix": "/flatten"}]
     up = _KERAS_UP.match(kind)
     if up:
-        return {"layer": "upsample", "scale": field("size"), "rank": int(up[1])}
+        return [{"layer": "upsample", "scale": field("size"), "rank": int(up[1])}]
+    if kind == "Resizing":
+        if config.get("crop_to_aspect_ratio") or config.get("pad_to_aspect_ratio"):
+            raise SpecError(f"{where}: Resizing with crop_to_aspect_ratio/pad_to_aspect_ratio is not followed")
+        height, width = config.get("height"), config.get("width")
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (height, width)):
+            raise SpecError(f"{where}: cannot read height={height!r}, width={width!r}")
+        return [{"layer": "upsample", "output_size": axes_text([height, width]), "rank": 2}]
     pad = _KERAS_PAD.match(kind)
     if pad:
         crop = pad[1] == "Cropping"
-        return {"layer": "pad", "padding": _pad_text(config.get("cropping" if crop else "padding"), int(pad[2]),
-                                                     crop, where), "rank": int(pad[2])}
+        return [{"layer": "pad", "padding": _pad_text(config.get("cropping" if crop else "padding"), int(pad[2]),
+                                                      crop, where), "rank": int(pad[2])}]
+    if kind == "Flatten":
+        return [] if flat else [{"layer": "flatten", "flat": True}]
+    if kind == "Reshape":
+        target = config.get("target_shape")
+        if isinstance(target, list) and len(target) == 1 and (target[0] == -1 or _flat_size(layer) == target[0]):
+            return [] if flat else [{"layer": "flatten", "flat": True}]
+        raise SpecError(f"{where}: Reshape to {target!r}; tconvcalc follows a reshape to one axis of features "
+                        "(a flatten) only")
+    if kind == "Dense":
+        units = config.get("units")
+        if not (isinstance(units, int) and not isinstance(units, bool) and units > 0):
+            raise SpecError(f"{where}: cannot read units={units!r}")
+        if not flat:  # Dense on (N, H, W, C) acts on the channels only: the sizes of a 1x1 conv
+            item = {"layer": "conv", "kernel": 1, "channels": units}
+            return [{**item, "in_channels": channels_in} if channels_in else item]
+        item = {"layer": "linear", "channels": units, "flat": True}
+        return [{**item, "in_channels": channels_in} if channels_in else item]
     raise SpecError(f"{where}: unsupported Keras layer {kind}: it could change the size and tconvcalc cannot "
-                    "follow it (supported: Conv*D, Conv*DTranspose, MaxPooling*D, AveragePooling*D, "
-                    "UpSampling*D, ZeroPadding*D, Cropping*D, Concatenate, Add, and shape-neutral layers)")
+                    "follow it (supported: Conv*D, Conv*DTranspose, SeparableConv*D, DepthwiseConv*D, "
+                    "MaxPooling*D, AveragePooling*D, GlobalMax/AveragePooling*D, UpSampling*D, Resizing, "
+                    "ZeroPadding*D, Cropping*D, Flatten, Reshape to features, Dense, Concatenate, Add, Multiply, "
+                    "and shape-neutral layers)")
+
+
+def _depthwise(item, config, channels_in, filters, separable, where):
+    """DepthwiseConv: groups = in channels, out = in x depth_multiplier; SeparableConv: that, then a 1x1 conv
+    to ``filters`` (the pointwise step, which keeps the size)."""
+    multiplier = config.get("depth_multiplier", 1)
+    if not (isinstance(multiplier, int) and multiplier > 0):
+        raise SpecError(f"{where}: cannot read depth_multiplier={multiplier!r}")
+    item.pop("groups", None)
+    if channels_in:
+        item.update(channels=channels_in * multiplier, in_channels=channels_in, groups=channels_in)
+    if not separable:
+        return [item]
+    pointwise = {"layer": "conv", "kernel": 1, "rank": item["rank"], "suffix": "/pointwise"}
+    if isinstance(filters, int) and filters > 0:
+        pointwise["channels"] = filters
+    return [item, pointwise]
+
+
+def _built_channels(layer):
+    """The input channels a layer was built for (Keras 3 saves build_config.input_shape: channels last)."""
+    build = layer.get("build_config")
+    shape = build.get("input_shape") if isinstance(build, dict) else None
+    if isinstance(shape, list) and shape and isinstance(shape[-1], int) and not isinstance(shape[-1], bool) \
+            and shape[-1] > 0:
+        return shape[-1]
+    return None
+
+
+def _flat_size(layer):
+    build = layer.get("build_config")
+    shape = build.get("input_shape") if isinstance(build, dict) else None
+    if isinstance(shape, list) and len(shape) > 1 and all(isinstance(v, int) for v in shape[1:]):
+        size = 1
+        for v in shape[1:]:
+            size *= v
+        return size
+    return None
 
 
 def _input_channels(layer):
@@ -110,26 +241,47 @@ def _input_channels(layer):
     return None
 
 
+def _named(items, name, first_input, where):
+    """A layer's items named for it (the first takes the layer's name, SeparableConv's pointwise step
+    ``name/pointwise``), each reading the one before; the markers the reader keeps are taken out."""
+    named, previous = [], first_input
+    for item in items:
+        item = dict(item)
+        item.pop("flat", None)
+        item_name = name + item.pop("suffix", "")
+        named.append({**item, "name": item_name, "where": where, "input": previous})
+        previous = item_name
+    return named
+
+
+def _flattens(items, flat):
+    """Whether the tensor is (N, features) after these items."""
+    return any(item.get("flat") for item in items) or flat and not items
+
+
 def _keras_sequential(layers, source):
-    items, channels = [], None
+    items, channels, flat = [], None, False
+    previous = INPUT
     for index, layer in enumerate(layers):
         if not isinstance(layer, dict):
             raise SpecError(f"{source}: layers[{index}]: expected a layer object")
         where = _keras_where(source, index, layer)
         if index == 0:
             channels = _input_channels(layer)
-        item = _keras_layer(layer, where)
-        if item is None:
+        layer_items = _keras_layer(layer, where, flat)
+        if not layer_items:
             continue
-        if item["layer"] in ("concat", "add"):
+        if layer_items[0]["layer"] in ("concat", "add", "mul"):
             raise SpecError(f"{where}: a merge layer in a Sequential model")
-        items.append({**item, "name": _keras_name(layer) or f"layer{index}", "where": where})
+        flat = _flattens(layer_items, flat)
+        items += _named(layer_items, _keras_name(layer) or f"layer{index}", previous, where)
+        previous = items[-1]["name"]
     return items, channels
 
 
 def _keras_functional(config, source):
     alias = {}  # (layer name, node index) -> the node name that holds its output
-    inputs, items, channels = set(), [], None
+    inputs, items, channels, flat = set(), [], None, set()  # flat: the nodes whose tensor is (N, features)
     for index, layer in enumerate(config["layers"]):
         if not isinstance(layer, dict):
             raise SpecError(f"{source}: layers[{index}]: expected a layer object")
@@ -144,29 +296,30 @@ def _keras_functional(config, source):
             continue
         if layer.get("class_name") in ("Sequential", "Functional", "Model"):
             raise SpecError(f"{where}: a nested model; save it flat or chain it on its own")
-        item = _keras_layer(layer, where)
         calls = _inbound(layer, where)
-        if not calls:
-            continue  # a layer never called does not take part
         for call_index, refs in enumerate(calls):
             resolved = []
             for ref in refs:
                 if ref not in alias:
                     raise SpecError(f"{where}: reads {ref[0]!r} (call {ref[1]}), which is not defined before it")
                 resolved.append(alias[ref])
+            reads_flat = resolved[0] in flat
+            layer_items = _keras_layer(layer, where, reads_flat)
             node_name = name if call_index == 0 else f"{name}#{call_index + 1}"
-            if item is None:  # shape-neutral: its output is its input
+            if not layer_items:  # shape-neutral: its output is its input
                 alias[(name, call_index)] = resolved[0]
                 continue
-            entry = {**item, "name": node_name, "where": where, "input": resolved[0]}
-            if item["layer"] in ("concat", "add"):
+            entries = _named(layer_items, node_name, resolved[0], where)
+            if layer_items[0]["layer"] in ("concat", "add", "mul"):
                 if len(resolved) < 2:
-                    raise SpecError(f"{where}: a {item['layer']} of one tensor")
-                entry["with"] = resolved[1:]
+                    raise SpecError(f"{where}: a {layer_items[0]['layer']} of one tensor")
+                entries[0]["with"] = resolved[1:]
             elif len(resolved) != 1:
                 raise SpecError(f"{where}: a layer called on {len(resolved)} tensors")
-            items.append(entry)
-            alias[(name, call_index)] = node_name
+            items += entries
+            alias[(name, call_index)] = entries[-1]["name"]
+            if _flattens(layer_items, reads_flat):
+                flat.add(entries[-1]["name"])
     outputs = config.get("output_layers")
     if isinstance(outputs, list) and outputs and isinstance(outputs[0], list):
         outputs = outputs[0]

@@ -1,0 +1,611 @@
+"""An ONNX graph read with the ``onnx`` package's protobuf classes: nothing runs (no onnxruntime, no shape
+inference). Framework "onnx" (ORT's rules); channels come from the weights.
+
+Each tensor of the graph is one of four values: data (a node of the network, with its rank), a constant
+(an initializer or Constant node: its shape, and its values when small), a shape value (what ``Shape`` and
+the small integer ops after it compute: per element an int or "axis a of node X", so ``sizes`` made from
+another tensor's Shape become ``like``), or blocked (an op tconvcalc cannot follow; it is reported only when
+the output depends on it).
+"""
+
+import os
+from dataclasses import dataclass, field, replace
+
+from ..errors import InputError
+from ..network import INPUT, Network, SpecError, make_network
+from .items import reachable
+
+MAX_BYTES = 1 << 30  # protobuf refuses 2 GiB; weights past 1 GiB belong in external data, which is not read
+MAX_GRAPH_NODES = 50_000
+MAX_VALUES = 4096  # constants decoded for their values (pads, scales, shapes); weights only by shape
+BIG = 1 << 30  # a Slice end at or past this means "to the end" (exporters write INT64_MAX or INT32_MAX)
+NEUTRAL = {
+    "Relu", "LeakyRelu", "PRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Celu", "Gelu",
+    "Mish", "Softplus", "Softsign", "ThresholdedRelu", "Clip", "Erf", "Exp", "Log", "Sqrt", "Neg", "Abs",
+    "Reciprocal", "Floor", "Ceil", "Round", "Sign", "Sin", "Cos", "Identity", "Dropout", "Cast", "CastLike",
+    "BatchNormalization", "InstanceNormalization", "LayerNormalization", "GroupNormalization",
+    "LpNormalization", "MeanVarianceNormalization", "LRN", "Softmax", "LogSoftmax", "QuantizeLinear",
+    "DequantizeLinear", "Shrink", "IsNaN", "IsInf", "Not",
+}
+BROADCASTING = {"Add": "add", "Sub": "add", "Mul": "mul", "Div": "mul", "Sum": "add", "Max": "mul",
+                "Min": "mul", "Mean": "add", "Pow": "mul"}
+_AUTO_PAD = {"SAME_UPPER": "same_upper", "SAME_LOWER": "same_lower", "VALID": "valid"}
+_PAD_MODES = {"constant": "zeros", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}
+
+
+@dataclass(frozen=True)
+class Data:
+    node: str  # the network node that holds its spatial size (INPUT for the graph's input)
+    rank: int  # tensor rank: 2 + spatial axes, or 2 once flattened
+
+
+@dataclass(frozen=True)
+class Const:
+    shape: tuple
+    values: tuple | None = None  # flat, where small enough to decode
+
+
+@dataclass(frozen=True)
+class ShapeValue:
+    elements: tuple  # ints, or (node, axis): that axis of that node's tensor
+
+
+@dataclass(frozen=True)
+class Blocked:
+    reason: str
+
+
+@dataclass(frozen=True)
+class OnnxNetwork(Network):
+    """A Network read from an ONNX graph, with the graph's input shape: a fixed spatial axis is checked
+    against SIZE (a symbol there takes the graph's own size)."""
+
+    input_shape: tuple = field(default=())  # the spatial axes: an int where the graph fixes it, else None
+
+    def fit(self, size):
+        size = super().fit(size)
+        if len(size) != len(self.input_shape):
+            return size
+        fitted = []
+        for axis, (given, fixed) in enumerate(zip(size, self.input_shape)):
+            if fixed is not None and isinstance(given, int) and given != fixed:
+                raise InputError(f"{self.source}: the graph fixes the input's spatial size to {_text(self.input_shape)}"
+                                 f" (axis {axis + 2} is {fixed}), got {_text(size)}; export it with dynamic axes "
+                                 "to chain other sizes")
+            fitted.append(fixed if fixed is not None else given)
+        return tuple(fitted)
+
+
+def _text(size):
+    return "x".join("?" if v is None else str(v) for v in size)
+
+
+def network_from_onnx(path, framework=None, backend=None):
+    """A Network from an ONNX model file, read as protobuf (never run); framework onnx."""
+    source = str(path)
+    if framework not in (None, "onnx"):
+        raise SpecError(f"{source}: an ONNX graph follows ORT's rules: -f onnx, not -f {framework}")
+    model = _load(source)
+    reader = _Reader(model, source)
+    items = reader.read()
+    network = make_network(items, "onnx", backend, source=source, in_channels=reader.in_channels)
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+    origin = (f"read the ONNX graph of {os.path.basename(source)} (opset {opset}, {len(model.graph.node)} nodes) "
+              "without running it")
+    fields = {name: getattr(network, name) for name in network.__dataclass_fields__}
+    return OnnxNetwork(**{**fields, "origin": origin}, input_shape=reader.fixed)
+
+
+def _load(source):
+    try:
+        import onnx
+    except ImportError:
+        raise SpecError("reading ONNX files needs the onnx package (pip install 'tconvcalc[onnx]')") from None
+    try:
+        size = os.path.getsize(source)
+        if size > MAX_BYTES:
+            raise SpecError(f"{source}: {size / (1 << 20):.0f} MiB; tconvcalc reads ONNX files up to "
+                            f"{MAX_BYTES >> 20} MiB (save the weights as external data: the graph stays small)")
+        with open(source, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise SpecError(f"{source}: cannot read: {error.strerror}") from None
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except Exception as error:  # protobuf's DecodeError, or a RecursionError on a deeply nested message
+        raise SpecError(f"{source}: not an ONNX model (protobuf cannot parse it: {' '.join(str(error).split())[:80]})"
+                        ) from None
+    if not model.HasField("graph") or not model.graph.node or not model.ir_version:
+        raise SpecError(f"{source}: not an ONNX model (no graph with nodes and no IR version in it)")
+    if len(model.graph.node) > MAX_GRAPH_NODES:
+        raise SpecError(f"{source}: {len(model.graph.node)} nodes; tconvcalc reads graphs of up to {MAX_GRAPH_NODES}")
+    return model
+
+
+class _Reader:
+    """Walks the nodes in order (an ONNX graph is sorted), giving every tensor a value and collecting items."""
+
+    def __init__(self, model, source):
+        from onnx import helper, numpy_helper
+
+        self.helper, self.numpy_helper = helper, numpy_helper
+        self.graph, self.source = model.graph, source
+        self.values, self.items, self.names = {}, [], set()
+        self.in_channels, self.fixed = None, ()
+
+    # ---- the walk ----
+
+    def read(self):
+        for tensor in self.graph.initializer:
+            self.values[tensor.name] = self._constant(tensor)
+        self._input()
+        for index, node in enumerate(self.graph.node):
+            where = f"{self.source}: node {index} ({node.op_type} {node.name or node.output[0]!r})"
+            try:
+                outputs = self._node(node, where)
+            except _Refusal as refusal:
+                outputs = [Blocked(f"{where}: {refusal}")]
+            for name, value in zip(node.output, outputs if isinstance(outputs, list) else [outputs]):
+                self.values[name] = value
+        output = self.graph.output[0].name if self.graph.output else None
+        value = self.values.get(output)
+        if isinstance(value, Blocked):
+            raise SpecError(value.reason)
+        if not isinstance(value, Data):
+            raise SpecError(f"{self.source}: the graph's output {output!r} does not come from its input")
+        items = reachable(self.items, value.node)
+        if not items:
+            raise SpecError(f"{self.source}: no node between the input and output {output!r} changes the size; "
+                            "nothing to chain")
+        return items
+
+    def _input(self):
+        inputs = [i for i in self.graph.input if i.name not in self.values]
+        if len(inputs) != 1:
+            raise SpecError(f"{self.source}: the graph has {len(inputs)} inputs "
+                            f"({', '.join(repr(i.name) for i in inputs[:4])}); tconvcalc chains graphs with one input")
+        tensor = inputs[0]
+        dims = tensor.type.tensor_type.shape.dim
+        if not 3 <= len(dims) <= 5:
+            raise SpecError(f"{self.source}: input {tensor.name!r} has {len(dims)} axes; expected N, C and 1 to 3 "
+                            "spatial axes (NCL, NCHW or NCDHW)")
+        fixed = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in dims]
+        self.batch, self.in_channels, self.fixed = fixed[0], fixed[1], tuple(fixed[2:])
+        self.rank = len(dims) - 2
+        self.values[tensor.name] = Data(INPUT, len(dims))
+
+    def _node(self, node, where):
+        op = node.op_type
+        if node.domain not in ("", "ai.onnx"):
+            return self._other(node, f"op {node.domain}.{op} (not the standard ONNX domain)")
+        inputs = [self.values.get(name, Blocked(f"{where}: reads {name!r}, which no node makes")) if name else None
+                  for name in node.input]
+        if op == "Constant":
+            return self._constant_node(node, where)
+        blocked = next((v for v in inputs if isinstance(v, Blocked)), None)
+        if blocked:
+            return blocked
+        if op == "Shape":
+            return self._shape(inputs[0], self._attrs(node))
+        if not any(isinstance(v, Data) for v in inputs):
+            return self._compute(node, inputs, where)
+        if op in NEUTRAL:
+            return [inputs[0]] + [Blocked(f"{where}: a second output")] * (len(node.output) - 1)
+        method = getattr(self, f"_op_{op}", None)
+        if method is None:
+            return self._other(node, f"op {op}: it could change the size and tconvcalc cannot follow it")
+        return method(node, inputs, self._attrs(node), where)
+
+    def _other(self, node, reason):
+        raise _Refusal(f"{reason} (supported: Conv, ConvTranspose, MaxPool, AveragePool, Global*Pool, Resize, "
+                       "Upsample, DepthToSpace, Pad, Concat, Add/Sub/Mul/Div, Slice, Flatten, Reshape, Gemm, "
+                       "MatMul and shape-neutral ops)")
+
+    def _attrs(self, node):
+        return {a.name: self.helper.get_attribute_value(a) for a in node.attribute}
+
+    def _emit(self, node, item, data, where, rank=None):
+        """Adds an item reading ``data``; returns the Data value of its output."""
+        name = (node.name or node.output[0]).lstrip("/") or f"{node.op_type}{len(self.items)}"
+        while name in self.names or name == INPUT:
+            name += "_"
+        self.names.add(name)
+        item = {**item, "name": name, "input": data.node, "where": where}
+        if rank is None and item["layer"] not in ("concat", "add", "mul", "flatten", "linear"):
+            item["rank"] = self.rank
+        self.items.append(item)
+        return Data(name, rank if rank is not None else data.rank)
+
+    # ---- constants and shape values ----
+
+    def _constant(self, tensor):
+        count = 1
+        for d in tensor.dims:
+            count *= d
+        values = None
+        if count <= MAX_VALUES and tensor.data_location != tensor.EXTERNAL:
+            try:
+                values = tuple(self.numpy_helper.to_array(tensor).reshape(-1).tolist())
+            except Exception:  # a malformed tensor: its values stay unknown, its shape still serves
+                values = None
+        return Const(tuple(tensor.dims), values)
+
+    def _constant_node(self, node, where):
+        attrs = {a.name: a for a in node.attribute}
+        if "value" in attrs:
+            return self._constant(attrs["value"].t)
+        for name in ("value_int", "value_float"):
+            if name in attrs:
+                return Const((), (self.helper.get_attribute_value(attrs[name]),))
+        for name in ("value_ints", "value_floats"):
+            if name in attrs:
+                values = tuple(self.helper.get_attribute_value(attrs[name]))
+                return Const((len(values),), values)
+        return Blocked(f"{where}: a Constant tconvcalc cannot read")
+
+    def _ints(self, value, what, where):
+        """A constant or shape value as a list of ints and (node, axis) elements."""
+        if isinstance(value, ShapeValue):
+            return list(value.elements)
+        if isinstance(value, Const) and value.values is not None:
+            return [int(v) for v in value.values]
+        raise _Refusal(f"its {what} is not a constant or a shape tconvcalc can read")
+
+    def _floats(self, value, what):
+        if isinstance(value, Const) and value.values is not None:
+            return [float(v) for v in value.values]
+        raise _Refusal(f"its {what} is not a constant")
+
+    def _compute(self, node, inputs, where):
+        """Ops on constants and shape values: Shape's arithmetic, as exporters write it to size a Resize or
+        Reshape. What is not followed becomes blocked (reported only where a size depends on it)."""
+        op, attrs = node.op_type, self._attrs(node)
+        try:
+            if op == "Shape":
+                return self._shape(inputs[0], attrs)
+            values = [self._ints(v, "input", where) if v is not None else None for v in inputs]
+            if op in ("Identity", "Cast", "Unsqueeze", "Squeeze"):  # shape values are flat lists
+                return ShapeValue(tuple(values[0]))
+            if op == "Gather" and attrs.get("axis", 0) == 0:
+                return ShapeValue(tuple(values[0][i] for i in values[1]))
+            if op == "Concat":
+                return ShapeValue(tuple(e for v in values for e in v))
+            if op == "Slice":
+                return ShapeValue(tuple(_slice(values[0], values[1:], attrs)))
+        except (_Refusal, IndexError, TypeError, ValueError):
+            pass
+        if all(isinstance(v, Const) for v in inputs if v is not None):
+            return Const((), None)  # a constant tconvcalc did not compute
+        return Blocked(f"{where}: computes a shape with {op}, which tconvcalc does not follow")
+
+    def _shape(self, value, attrs):
+        """Shape of a tensor: its dims, each "axis a of node X" for the image tensor."""
+        if isinstance(value, Const):
+            dims = list(value.shape)
+        else:
+            dims = [(value.node, axis) for axis in range(value.rank)]
+        start, end = attrs.get("start", 0), attrs.get("end", len(dims))
+        return ShapeValue(tuple(dims[slice(start, end)]))
+
+    # ---- layers ----
+
+    def _weight(self, inputs, where, rank):
+        weight = inputs[1] if len(inputs) > 1 else None
+        if isinstance(weight, Const) and len(weight.shape) == rank + 2:
+            return weight.shape
+        return None
+
+    def _window(self, attrs, rank, where, kernel=None):
+        """kernel, stride, padding, dilation as make_network fields; ONNX strides default to 1 (pools too)."""
+        kernel = attrs.get("kernel_shape", kernel)
+        if kernel is None:
+            raise _Refusal("no kernel_shape and no constant weight to read it from")
+        item = {"kernel": _axes(kernel, rank, "kernel_shape"), "stride": _axes(attrs.get("strides", [1] * rank), rank,
+                                                                              "strides")}
+        auto = attrs.get("auto_pad", b"NOTSET")
+        auto = auto.decode() if isinstance(auto, bytes) else str(auto)
+        if auto in _AUTO_PAD:
+            item["padding"] = _AUTO_PAD[auto]
+        elif auto == "NOTSET":
+            pads = list(attrs.get("pads", [0] * 2 * rank))
+            if len(pads) != 2 * rank:
+                raise _Refusal(f"pads {pads} has {len(pads)} values; expected {2 * rank}")
+            item["padding"] = _pairs(pads[:rank], pads[rank:])
+        else:
+            raise _Refusal(f"auto_pad {auto!r}; expected NOTSET, SAME_UPPER, SAME_LOWER or VALID")
+        if "dilations" in attrs:
+            item["dilation"] = _axes(attrs["dilations"], rank, "dilations")
+        return item
+
+    def _spatial(self, data, where):
+        if not isinstance(data, Data) or data.rank != self.rank + 2:
+            raise _Refusal("its input is not the image tensor (N, C, spatial axes): tconvcalc cannot follow it")
+        return data
+
+    def _op_Conv(self, node, inputs, attrs, where):
+        data = self._spatial(inputs[0], where)
+        weight = self._weight(inputs, where, self.rank)
+        item = {"layer": "conv", **self._window(attrs, self.rank, where, weight and list(weight[2:]))}
+        group = attrs.get("group", 1)
+        if group != 1:
+            item["groups"] = group
+        if weight:
+            item["channels"], item["in_channels"] = weight[0], weight[1] * group
+        return self._emit(node, item, data, where)
+
+    def _op_ConvTranspose(self, node, inputs, attrs, where):
+        data = self._spatial(inputs[0], where)
+        weight = self._weight(inputs, where, self.rank)
+        item = {"layer": "convT", **self._window(attrs, self.rank, where, weight and list(weight[2:]))}
+        group = attrs.get("group", 1)
+        if group != 1:
+            item["groups"] = group
+        if weight:
+            item["channels"], item["in_channels"] = weight[1] * group, weight[0]
+        if attrs.get("output_padding"):
+            item["output_padding"] = _axes(attrs["output_padding"], self.rank, "output_padding")
+        if attrs.get("output_shape"):
+            shape = list(attrs["output_shape"])
+            item["output_size"] = _axes(shape[-self.rank:], self.rank, "output_shape")
+        return self._emit(node, item, data, where)
+
+    def _pool(self, node, inputs, attrs, where, layer):
+        data = self._spatial(inputs[0], where)
+        if len(node.output) > 1 and node.output[1]:
+            raise _Refusal("MaxPool's indices output (for MaxUnpool) is not followed")
+        item = {"layer": layer, **self._window(attrs, self.rank, where)}
+        if attrs.get("ceil_mode"):
+            item["ceil_mode"] = True
+        if layer == "avgpool":
+            item.pop("dilation", None) if all(d == 1 for d in attrs.get("dilations", [1])) else None
+            if "dilation" in item:
+                raise _Refusal("a dilated AveragePool (opset 19) is not followed")
+        return self._emit(node, item, data, where)
+
+    def _op_MaxPool(self, node, inputs, attrs, where):
+        return self._pool(node, inputs, attrs, where, "maxpool")
+
+    def _op_AveragePool(self, node, inputs, attrs, where):
+        return self._pool(node, inputs, attrs, where, "avgpool")
+
+    def _op_GlobalAveragePool(self, node, inputs, attrs, where):
+        return self._emit(node, {"layer": "adaptiveavgpool", "output_size": 1}, self._spatial(inputs[0], where),
+                          where)
+
+    def _op_GlobalMaxPool(self, node, inputs, attrs, where):
+        return self._emit(node, {"layer": "adaptivemaxpool", "output_size": 1}, self._spatial(inputs[0], where),
+                          where)
+
+    def _op_Resize(self, node, inputs, attrs, where):
+        data = self._spatial(inputs[0], where)
+        full = self.rank + 2
+        axes = [a % full for a in attrs.get("axes", range(full))]
+        policy = attrs.get("keep_aspect_ratio_policy", b"stretch")
+        scales = inputs[2] if len(inputs) > 2 else None
+        sizes = inputs[3] if len(inputs) > 3 else None
+        if len(inputs) == 2:  # Resize-10 and Upsample-9: (X, scales)
+            scales = inputs[1]
+        if isinstance(scales, Const) and not scales.shape == (0,) and (scales.values is None or scales.values):
+            values = dict(zip(axes, self._floats(scales, "scales")))
+            return self._emit(node, {"layer": "upsample", "scale": self._spatial_scale(values, full)}, data, where)
+        if sizes is None:
+            raise _Refusal("neither scales nor sizes")
+        if (policy.decode() if isinstance(policy, bytes) else policy) != "stretch":
+            raise _Refusal(f"keep_aspect_ratio_policy {policy!r} is not followed (only stretch)")
+        elements = dict(zip(axes, self._ints(sizes, "sizes", where)))
+        spatial = [elements.get(a) for a in range(2, full)]
+        return self._emit(node, {"layer": "upsample", **_target_size(spatial)}, data, where)
+
+    def _op_Upsample(self, node, inputs, attrs, where):
+        data = self._spatial(inputs[0], where)
+        full = self.rank + 2
+        if "scales" in attrs:
+            values = dict(enumerate(attrs["scales"]))
+        else:
+            values = dict(enumerate(self._floats(inputs[1] if len(inputs) > 1 else None, "scales")))
+        return self._emit(node, {"layer": "upsample", "scale": self._spatial_scale(values, full)}, data, where)
+
+    def _spatial_scale(self, values, full):
+        if any(values.get(a, 1.0) != 1.0 for a in (0, 1)):
+            raise _Refusal(f"scales {[values.get(a, 1.0) for a in range(full)]} resize N or C, not only the "
+                           "spatial axes")
+        scale = [values.get(a, 1.0) for a in range(2, full)]
+        if any(not 0 < s < 1e9 for s in scale):
+            raise _Refusal(f"scales {scale}: each must be positive")
+        return "x".join(repr(float(s)) for s in scale)
+
+    def _op_DepthToSpace(self, node, inputs, attrs, where):
+        return self._emit(node, {"layer": "pixelshuffle", "scale": attrs.get("blocksize")},
+                          self._spatial(inputs[0], where), where)
+
+    def _op_Pad(self, node, inputs, attrs, where):
+        data = self._spatial(inputs[0], where)
+        full = self.rank + 2
+        if "pads" in attrs:  # Pad-2
+            pads = list(attrs["pads"])
+        else:
+            pads = self._ints(inputs[1] if len(inputs) > 1 else None, "pads", where)
+        if any(not isinstance(p, int) for p in pads):
+            raise _Refusal("its pads are computed from the graph's shapes; tconvcalc follows constant pads")
+        axes = list(range(full))
+        if len(inputs) > 3 and inputs[3] is not None:
+            axes = [a % full for a in self._ints(inputs[3], "axes", where)]
+        if len(pads) != 2 * len(axes):
+            raise _Refusal(f"pads {pads} has {len(pads)} values; expected {2 * len(axes)}")
+        before, after = dict(zip(axes, pads[:len(axes)])), dict(zip(axes, pads[len(axes):]))
+        if any(before.get(a, 0) or after.get(a, 0) for a in (0, 1)):
+            raise _Refusal(f"pads {pads} pad N or C, not only the spatial axes")
+        mode = attrs.get("mode", b"constant")
+        mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+        if mode not in _PAD_MODES:
+            raise _Refusal(f"mode {mode!r}; expected constant, reflect, edge or wrap")
+        item = {"layer": "pad", "padding": _pairs([before.get(a, 0) for a in range(2, full)],
+                                                  [after.get(a, 0) for a in range(2, full)])}
+        if mode != "constant":
+            item["padding_mode"] = _PAD_MODES[mode]
+        return self._emit(node, item, data, where)
+
+    def _op_Slice(self, node, inputs, attrs, where):
+        data = self._spatial(inputs[0], where)
+        full = self.rank + 2
+        if "starts" in attrs:  # Slice-1
+            starts, ends = list(attrs["starts"]), list(attrs["ends"])
+            axes, steps = list(attrs.get("axes", range(len(starts)))), [1] * len(starts)
+        else:
+            starts, ends = (self._ints(v, what, where) for v, what in ((inputs[1], "starts"), (inputs[2], "ends")))
+            axes = self._ints(inputs[3], "axes", where) if len(inputs) > 3 and inputs[3] else list(range(len(starts)))
+            steps = self._ints(inputs[4], "steps", where) if len(inputs) > 4 and inputs[4] else [1] * len(starts)
+        crops = {}
+        for axis, start, end, step in zip(axes, starts, ends, steps):
+            if not all(isinstance(v, int) for v in (axis, start, end, step)):
+                raise _Refusal("it slices at a size computed from the graph's shapes")
+            axis %= full
+            if step != 1:
+                raise _Refusal(f"a step of {step} on axis {axis}; tconvcalc follows crops (step 1)")
+            keeps_all = start == 0 and end >= BIG
+            if axis < 2 and not keeps_all:
+                raise _Refusal(f"it slices axis {axis} (N or C), not only spatial axes")
+            if start < 0 or 0 <= end < BIG and end != 0 and axis >= 2:
+                raise _Refusal(f"starts {start}, ends {end} on axis {axis}: the crop depends on the input size "
+                               "(tconvcalc follows crops counted from both ends: start >= 0, end < 0 or to the end)")
+            if end == 0:
+                raise _Refusal(f"ends 0 on axis {axis}: an empty slice")
+            crops[axis] = (-start, 0 if end >= BIG else end)
+        item = {"layer": "pad", "padding": _pairs([crops.get(a, (0, 0))[0] for a in range(2, full)],
+                                                  [crops.get(a, (0, 0))[1] for a in range(2, full)])}
+        return self._emit(node, item, data, where)
+
+    def _op_Concat(self, node, inputs, attrs, where):
+        data = [v for v in inputs if v is not None]
+        blocked = next((v for v in data if isinstance(v, Blocked)), None)
+        if blocked:
+            return blocked
+        if not all(isinstance(v, Data) for v in data):
+            raise _Refusal("it concatenates a constant or a shape with the image tensor")
+        rank = data[0].rank
+        axis = attrs.get("axis", 1) % rank
+        if axis != 1:
+            raise _Refusal(f"axis {attrs.get('axis')}: tconvcalc follows concatenation along the channels (axis 1)")
+        if len(data) == 1:
+            return data[0]
+        return self._merge(node, "concat", data, where)
+
+    def _merge(self, node, op, data, where):
+        names = [d.node for d in data]
+        item = {"layer": op, "with": names[1:]}
+        return self._emit(node, item, data[0], where, rank=max(d.rank for d in data))
+
+    def _broadcast(self, node, inputs, attrs, where):
+        """Add/Mul/...: two tensors of the graph merge (broadcasting); a constant operand (a bias, a scale)
+        leaves the size alone where it broadcasts over the spatial axes (their sizes 1)."""
+        present = [v for v in inputs if v is not None]
+        blocked = next((v for v in present if isinstance(v, Blocked)), None)
+        if blocked:
+            return blocked
+        data = [v for v in present if isinstance(v, Data)]
+        for other in present:
+            if isinstance(other, Const):
+                rank = max(d.rank for d in data)
+                if len(other.shape) > rank or (rank > 2 and any(s != 1 for s in other.shape[-(rank - 2):]
+                                                                if len(other.shape) > 1)):
+                    raise _Refusal(f"a constant of shape {list(other.shape)} broadcast against the image tensor "
+                                   "would fix or change its spatial size")
+            elif not isinstance(other, Data):
+                raise _Refusal("an operand computed from shapes")
+        if len(data) == 1:
+            return data[0]
+        if len({d.rank for d in data}) > 1:
+            raise _Refusal("it broadcasts tensors of different ranks")
+        return self._merge(node, BROADCASTING[node.op_type], data, where)
+
+    _op_Add = _op_Sub = _op_Mul = _op_Div = _op_Sum = _op_Max = _op_Min = _op_Mean = _op_Pow = _broadcast
+
+    def _op_Flatten(self, node, inputs, attrs, where):
+        data = inputs[0]
+        if not isinstance(data, Data):
+            raise _Refusal("its input is not the image tensor")
+        if attrs.get("axis", 1) % data.rank != 1 if data.rank else True:
+            raise _Refusal(f"axis {attrs.get('axis')}: tconvcalc follows Flatten after the channels (axis 1)")
+        if data.rank == 2:
+            return data
+        return self._emit(node, {"layer": "flatten"}, data, where, rank=2)
+
+    def _op_Reshape(self, node, inputs, attrs, where):
+        data = inputs[0]
+        if not isinstance(data, Data):
+            raise _Refusal("its input is not the image tensor")
+        shape = self._ints(inputs[1], "shape", where)
+        # the batch kept: copied (0), read from the tensor's Shape, or 1 where the graph fixes the batch to 1
+        batch_kept = shape and (shape[0] == 0 or isinstance(shape[0], tuple) and shape[0][1] == 0 or
+                                shape[0] == 1 and self.batch == 1)
+        if len(shape) == 2 and batch_kept and shape[1] == -1:
+            if data.rank == 2:
+                return data
+            return self._emit(node, {"layer": "flatten"}, data, where, rank=2)
+        raise _Refusal(f"to shape {_shown(shape)}; tconvcalc follows a reshape to (N, -1) only")
+
+    def _linear(self, node, data, weight_shape, where):
+        if not isinstance(data, Data) or data.rank != 2:
+            raise _Refusal("a matrix product on a tensor that is not flattened (N, features): it would act on "
+                           "the last spatial axis")
+        in_features, out_features = weight_shape
+        return self._emit(node, {"layer": "linear", "channels": out_features, "in_channels": in_features}, data,
+                          where, rank=2)
+
+    def _op_Gemm(self, node, inputs, attrs, where):
+        weight = inputs[1]
+        if attrs.get("transA"):
+            raise _Refusal("transA=1 (the features on the first axis)")
+        if not isinstance(weight, Const) or len(weight.shape) != 2:
+            raise _Refusal("its weight is not a constant matrix")
+        shape = weight.shape[::-1] if attrs.get("transB") else weight.shape
+        return self._linear(node, inputs[0], shape, where)
+
+    def _op_MatMul(self, node, inputs, attrs, where):
+        weight = inputs[1]
+        if not isinstance(weight, Const) or len(weight.shape) != 2:
+            raise _Refusal("its second operand is not a constant matrix")
+        return self._linear(node, inputs[0], weight.shape, where)
+
+
+class _Refusal(Exception):
+    """A node tconvcalc cannot follow; becomes a Blocked value naming the node."""
+
+
+def _axes(values, rank, name):
+    values = [int(v) for v in values]
+    if len(values) != rank:
+        raise _Refusal(f"{name} {values} has {len(values)} values; expected {rank}")
+    return values[0] if len(set(values)) == 1 else "x".join(map(str, values))
+
+
+def _pairs(befores, afters):
+    if len(set(befores)) == 1 and befores == afters:
+        return befores[0]
+    return "x".join(f"{b}:{a}" for b, a in zip(befores, afters))
+
+
+def _target_size(spatial):
+    """Resize's spatial sizes: constants (output_size), or every axis of one other node (like)."""
+    if all(isinstance(e, int) for e in spatial):
+        return {"output_size": spatial[0] if len(set(spatial)) == 1 else "x".join(map(str, spatial))}
+    nodes = {e[0] for e in spatial if isinstance(e, tuple)}
+    if len(nodes) == 1 and all(isinstance(e, tuple) and e[1] == axis + 2 for axis, e in enumerate(spatial)):
+        return {"like": nodes.pop()}
+    raise _Refusal(f"sizes {_shown(spatial)}: neither constants nor another tensor's spatial size")
+
+
+def _shown(elements):
+    return "[" + ", ".join(f"{e[0]}.shape[{e[1]}]" if isinstance(e, tuple) else str(e) for e in elements) + "]"
+
+
+def _slice(values, arguments, attrs):
+    """Slice of a 1-D shape value: starts, ends (axes 0, steps 1)."""
+    starts, ends = arguments[0], arguments[1]
+    steps = arguments[3] if len(arguments) > 3 and arguments[3] else [1]
+    if len(starts) != 1 or steps != [1]:
+        raise _Refusal("a Slice tconvcalc does not compute")
+    n = len(values)
+    start, end = starts[0], min(ends[0], n)
+    return values[slice(start, end)]
