@@ -5,20 +5,27 @@ the rank is known) or a merge (concat / add) of earlier nodes. Every size comes 
 a chain uses exactly the framework rules a single layer does.
 """
 
+import math
 import re
 from dataclasses import dataclass, replace
 
+from .arithmetic import unequal
 from .errors import InputError, ShapeError
 from .forward import evaluate, forward
 from .frameworks import module
 from .forward import symbolic as symbolic_sizes
-from .layer import build_layer, parse_kind
-from .validity import ValidInputs, period, scan, scanned_warnings
+from .layer import GLOBAL_ALIASES, build_layer, parse_kind
+from .validity import REACH, ValidInputs, growth, period, reach, scan, scanned_warnings
 
-MERGES = {"concat": "concat", "cat": "concat", "add": "add", "sum": "add"}
+MERGES = {"concat": "concat", "cat": "concat", "add": "add", "sum": "add", "mul": "mul", "multiply": "mul"}
+# Nodes that are not one framework layer on the spatial axes: merges, and flatten/linear, which fold the spatial
+# axes into features (N, C, *spatial) -> (N, C·prod(spatial)) and map features (torch Linear, Keras Dense).
+FEATURE_OPS = {"flatten": "flatten", "linear": "linear", "dense": "linear", "fc": "linear", "gemm": "linear"}
+NETWORK_OPS = frozenset(MERGES.values()) | frozenset(FEATURE_OPS.values())
 LAYER_FIELDS = ("kernel", "stride", "padding", "dilation", "output_padding", "output_size", "ceil_mode", "scale",
-                "padding_mode")
-NODE_FIELDS = {"name", "layer", "channels", "input", "with", "inputs", "rank"}
+                "padding_mode", "groups")
+NODE_FIELDS = {"name", "layer", "channels", "input", "with", "inputs", "rank", "in_channels", "like"}
+LIKE_KINDS = ("upsample", "pad")  # layers that may take their output size from another node (like: NAME)
 INPUT = "input"  # the name of the network's input
 MAX_NODES = 1000
 
@@ -36,6 +43,8 @@ class Node:
     channels: int | None  # output channels, where given
     where: str  # where it was written, for messages: "unet.toml: layers[3]", "item 2"
     rank: int | None = None  # the spatial axes its layer is written for (Conv2d: 2), where known
+    in_channels: int | None = None  # conv/convT in_channels, linear in_features: checked against the input
+    like: str | None = None  # upsample/pad: take the spatial size of this node (also the last of ``inputs``)
 
 
 @dataclass(frozen=True)
@@ -110,26 +119,57 @@ def make_network(items, framework="torch", backend=None, source="inline", in_cha
         if "layer" not in item:
             raise SpecError(f"{where}: missing field 'layer' (conv, convT, maxpool, ..., concat, add)")
         op_text = str(item["layer"]).strip().lower()
-        op = MERGES.get(op_text)
+        op = MERGES.get(op_text) or FEATURE_OPS.get(op_text)
         try:
             op = op or parse_kind(op_text)
         except InputError as error:
             raise SpecError(f"{where}: field 'layer': {error}") from None
+        if op_text in GLOBAL_ALIASES and item.get("output_size") is None:
+            item = {**item, "output_size": 1}
         name = str(item.get("name", f"{op}{index + 1}"))
         if name in known:
             raise SpecError(f"{where}: the name {name!r} is used twice")
         previous = known[-1]
         inputs = _references(item, op, previous, known, where)
         options = tuple((field, item[field]) for field in LAYER_FIELDS if item.get(field) is not None)
-        if op in ("concat", "add") and options:
+        if op in NETWORK_OPS and options:
             raise SpecError(f"{where}: field {options[0][0]!r} does not apply to {op}")
-        channels = item.get("channels")
-        if channels is not None and (not isinstance(channels, int) or isinstance(channels, bool) or channels < 1):
-            raise SpecError(f"{where}: field 'channels' must be a positive integer, got {channels!r}")
+        channels = _positive(item, "channels", where)
+        built_for = _positive(item, "in_channels", where)
+        if built_for is not None and op not in ("conv", "convT", "linear"):
+            raise SpecError(f"{where}: field 'in_channels' applies to conv, convT and linear, not {op}")
+        if op == "linear" and channels is None:
+            raise SpecError(f"{where}: a linear layer needs its out_features: field 'channels'")
+        like = _like(item, op, options, known, where)
+        if like is not None:
+            inputs += (like,)
         rank = _rank(item.get("rank", 2 if op == "pixelshuffle" else None), op, nodes, where)  # NCHW in all
-        nodes.append(Node(name, op, options, inputs, channels, where, rank))
+        nodes.append(Node(name, op, options, inputs, channels, where, rank, built_for, like))
         known.append(name)
     return Network(tuple(nodes), framework, backend, source, in_channels)
+
+
+def _positive(item, field, where):
+    value = item.get(field)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise SpecError(f"{where}: field {field!r} must be a positive integer, got {value!r}")
+    return value
+
+
+def _like(item, op, options, known, where):
+    """``like: NAME``: an upsample or pad that takes NAME's spatial size (F.interpolate(x, size=skip.shape[2:]),
+    the U-Net's F.pad to the skip); NAME is read for its size only, not as data."""
+    like = item.get("like")
+    if like is None:
+        return None
+    if op not in LIKE_KINDS:
+        raise SpecError(f"{where}: field 'like' applies to {' and '.join(LIKE_KINDS)}, not {op}")
+    if not isinstance(like, str) or like not in known:
+        raise SpecError(f"{where}: field 'like': unknown name {like!r} (known so far: {', '.join(known)})")
+    clash = next((field for field, _ in options if field in ("scale", "output_size", "padding")), None)
+    if clash:
+        raise SpecError(f"{where}: field 'like' gives the size; {clash!r} cannot be given too")
+    return like
 
 
 def _rank(rank, op, nodes, where):
@@ -147,11 +187,12 @@ def _rank(rank, op, nodes, where):
 
 def _references(item, op, previous, known, where):
     """The names a node reads: the previous node, plus `with` for merges, or `input`/`inputs`."""
+    merge = op in MERGES.values()
     if "inputs" in item:
         names = item["inputs"]
         if isinstance(names, str) or not isinstance(names, (list, tuple)):
             raise SpecError(f"{where}: field 'inputs' must be a list of names")
-    elif op in ("concat", "add"):
+    elif merge:
         others = item.get("with")
         if others is None:
             raise SpecError(f"{where}: a {op} needs the node it merges: field 'with'")
@@ -164,7 +205,7 @@ def _references(item, op, previous, known, where):
         if name not in known:
             raise SpecError(f"{where}: unknown name {name!r} (known so far: {', '.join(known)}; "
                             "a node can only read nodes written before it, so there are no cycles)")
-    if op not in ("concat", "add") and len(names) != 1:
+    if not merge and len(names) != 1:
         raise SpecError(f"{where}: a {op} layer reads one node, got {len(names)}")
     return tuple(names)
 
@@ -176,7 +217,8 @@ _KEYS = {"k": "kernel", "kernel": "kernel", "s": "stride", "stride": "stride", "
          "output_padding": "output_padding", "out": "output_size", "output_size": "output_size",
          "scale": "scale", "x": "scale", "c": "channels", "ch": "channels", "channels": "channels",
          "filters": "channels", "ceil": "ceil_mode", "ceil_mode": "ceil_mode", "name": "name", "input": "input",
-         "with": "with", "mode": "padding_mode", "padding_mode": "padding_mode"}
+         "with": "with", "mode": "padding_mode", "padding_mode": "padding_mode", "g": "groups", "groups": "groups",
+         "in": "in_channels", "in_channels": "in_channels", "in_features": "in_channels", "like": "like"}
 _TOKEN = re.compile(r"(?P<key>[a-z_]+?)=?(?P<value>[-+\d.][\w.:x×-]*)?\Z")
 
 
@@ -219,12 +261,12 @@ def _option(word, where):
     field = _KEYS.get(key.lower())
     if field is None:
         raise SpecError(f"{where}: unknown option {key!r} in {word!r}; expected one of: "
-                        "k, s, p, d, op, out, scale, c, ceil, mode, name, input, with")
+                        "k, s, p, d, op, out, scale, c, ceil, mode, g, in, like, name, input, with")
     if field == "ceil_mode":
         return field, True
     if value in (None, ""):
         raise SpecError(f"{where}: option {key!r} needs a value, like {key}=3")
-    if field == "channels":
+    if field in ("channels", "in_channels"):
         if not value.isdigit() or int(value) < 1:
             raise SpecError(f"{where}: channels must be a positive integer, got {value!r}")
         return field, int(value)
@@ -323,24 +365,158 @@ class Built:
 
     network: Network
     rank: int
-    layers: tuple  # per node: a Layer, or None for a merge
+    layers: tuple  # per node: a Layer, or None for a merge, flatten or linear
+    in_channels: int | None = None  # the input's channels: the network's, or its first layer's in_channels
+    features: bool = False  # a flatten or linear: channels depend on the size, so sizes_through follows them
 
 
 def build(network, rank):
-    layers = []
+    """Every node's Layer, once; the channel rules that do not depend on the size are checked here."""
+    layers, flat = [], {INPUT: False}  # flat: the node has no spatial axes left (after a flatten)
     for node in network.nodes:
-        if node.op in ("concat", "add"):
+        if node.op in NETWORK_OPS:
             layers.append(None)
+            flat[node.name] = _flat_after(node, flat)
             continue
+        if flat[node.inputs[0]]:
+            raise SpecError(f"{node.where}: a {node.op} layer after a flatten: tconvcalc cannot follow a reshape "
+                            "back to spatial axes")
+        flat[node.name] = False
         options = dict(node.options)
         if "ceil_mode" in options:
             options["ceil_mode"] = bool(options["ceil_mode"])
+        if node.like is not None:  # a placeholder size: each input size fills in the size of node.like
+            options.update({"output_size": 1} if node.op == "upsample" else {"padding": 0})
         try:
             layers.append(build_layer(node.op, network.framework, rank, backend=network.backend,
                                       **{k: v for k, v in options.items()}))
         except InputError as error:
             raise SpecError(f"{node.where}: {error}") from None
-    return Built(network, rank, tuple(layers))
+    first = network.nodes[0]
+    in_channels = network.in_channels or (first.in_channels if first.inputs[0] == INPUT else None)
+    built = Built(network, rank, tuple(layers), in_channels, any(n.op in FEATURE_OPS.values() for n in network.nodes))
+    _channels_through(built)  # the size-free channel rules: groups, in_channels, merges
+    return built
+
+
+def _flat_after(node, flat):
+    """Whether a network op's output has no spatial axes: after a flatten, or reading only such nodes."""
+    inputs = [flat[name] for name in node.inputs]
+    if node.op == "flatten":
+        return True
+    if len(set(inputs)) > 1:
+        raise SpecError(f"{node.where}: {node.op} of a flattened and an unflattened tensor")
+    return inputs[0]
+
+
+def _channels_through(built, sizes=None):
+    """Every node's channels (None where unknown), checking each channel rule; with ``sizes`` (the nodes'
+    spatial sizes) also the rules that depend on them (a flatten's features against the next linear)."""
+    channels = {INPUT: built.in_channels}
+    for node, layer in zip(built.network.nodes, built.layers):
+        c_in = [channels[name] for name in node.inputs]
+        incoming = None if sizes is None else [sizes[name] for name in node.inputs]
+        channels[node.name] = _node_channels(node, layer, c_in, incoming, built.network.framework)
+    return channels
+
+
+def _node_channels(node, layer, c_in, incoming, framework):
+    """One node's output channels (features after a flatten) from its inputs' (None: unknown); ShapeError where
+    the framework refuses. ``incoming`` (the inputs' spatial sizes) is None where the size is not known."""
+    first = c_in[0]
+    if node.op in MERGES.values():
+        if None in c_in:
+            return None
+        if node.op == "concat":
+            return sum(c_in)
+        return _broadcast_axis(node, c_in, framework, "channels")
+    if node.op == "flatten":
+        if first is None or incoming is None:
+            return None
+        return math.prod(incoming[0], start=first)
+    if node.op == "linear":
+        return _linear_channels(node, first, incoming, framework)
+    if node.op in ("conv", "convT"):
+        _conv_channels(node, layer, first)
+        return node.channels
+    return _layer_channels(node, layer, first)
+
+
+def _conv_channels(node, layer, c_in):
+    """groups divides both channel counts; in_channels as built equals the channels that arrive."""
+    built_for = node.in_channels or c_in
+    for what, count in (("in_channels", built_for), ("out_channels", node.channels)):
+        if count is not None and count % layer.groups:
+            raise ShapeError(f"{_label(node)}: {what} must be divisible by groups ({what}={count}, "
+                             f"groups={layer.groups})")
+    if node.in_channels is None or c_in is None or node.in_channels == c_in:
+        return
+    if layer.framework == "torch":
+        out = "C_out" if node.channels is None else node.channels
+        weight = ([node.in_channels, f"{out}/{layer.groups}" if layer.groups > 1 and out == "C_out" else
+                   out if layer.groups == 1 else out // layer.groups] if node.op == "convT"
+                  else [out, node.in_channels // layer.groups])
+        given = "transposed=1" if node.op == "convT" else f"groups={layer.groups}"
+        words = (f"Given {given}, weight of size [{', '.join(map(str, weight + list(layer.kernel)))}], expected "
+                 f"input[1, {c_in}, ...] to have "
+                 f"{node.in_channels} channels, but got {c_in} channels instead")
+    else:
+        words = f"the layer was built for {node.in_channels} input channels, but the input has {c_in}"
+    raise ShapeError(f"{_label(node)}: {words}; build it with in_channels={c_in}, or give it "
+                     f"{node.in_channels} channels")
+
+
+def _linear_channels(node, c_in, incoming, framework):
+    """torch Linear / Keras Dense: in_features against the features that arrive, which after a flatten are C x
+    the product of the spatial sizes. On an unflattened tensor they act on the last axis: torch's (and ONNX
+    MatMul's) is the last spatial axis of NCHW, Keras', TF's and JAX's the channels of NHWC."""
+    need = node.in_channels
+    spatial = None if incoming is None else incoming[0]
+    if spatial == () or framework in ("keras", "tf", "jax"):  # the features are the channels
+        have = c_in
+        if need is not None and have is not None and _decided(unequal(have, need)):
+            raise ShapeError(f"{_label(node)}: {_linear_words(framework, have, need, node.channels)}; "
+                             f"{_needs_in_features(have, need, spatial)}")
+        return node.channels
+    if spatial is not None and need is not None and _decided(unequal(spatial[-1], need)):
+        rows = math.prod(spatial[:-1], start=c_in) if c_in is not None else "N"
+        raise ShapeError(f"{_label(node)}: mat1 and mat2 shapes cannot be multiplied ({rows}x{spatial[-1]} and "
+                         f"{need}x{node.channels}); torch's Linear acts on the last axis: flatten first "
+                         f"(nn.Flatten()), or build it with in_features={spatial[-1]}")
+    return c_in
+
+
+def _linear_words(framework, have, need, out):
+    if framework in ("torch", "onnx"):
+        return f"mat1 and mat2 shapes cannot be multiplied (1x{have} and {need}x{out})"
+    return f"Dense built for {need} input features gets {have}"
+
+
+def _needs_in_features(have, need, spatial):
+    if spatial:
+        return f"the Linear needs in_features={have} for this input"
+    return f"the Linear needs in_features={have} for this input (written: {need})"
+
+
+def _decided(condition):
+    """True where a (maybe symbolic) condition holds for certain: a symbolic mismatch is a note, not a refusal."""
+    return condition is True or (not isinstance(condition, bool) and bool(condition == True))  # noqa: E712
+
+
+def _broadcast_axis(node, values, framework, what):
+    """One axis of an elementwise add/mul: equal, or 1 (broadcast) in every framework (torch, NumPy/ONNX,
+    TF, JAX, Keras Add/Multiply)."""
+    out = values[0]
+    for value in values[1:]:
+        if value == out or value == 1:
+            continue
+        if out == 1:
+            out = value
+            continue
+        if isinstance(value, int) and isinstance(out, int):
+            raise ShapeError(f"{_label(node)}: {_broadcast_words(framework, out, value)} ({what} {out} and "
+                             f"{value}: equal, or one of them 1)")
+    return out
 
 
 def sizes_through(built, size, warnings=None):
@@ -351,9 +527,10 @@ def sizes_through(built, size, warnings=None):
     for node, layer in zip(built.network.nodes, built.layers):
         incoming = [sizes[name] for name in node.inputs]
         if layer is None:
-            _check_merge(node, incoming, built.network)
-            sizes[node.name] = incoming[0]
+            sizes[node.name] = _network_op(node, incoming, built.network)
             continue
+        if node.like is not None:
+            layer = _resolved(node, layer, incoming)
         try:
             axes, checks = evaluate(layer, incoming[0])
         except ShapeError as error:
@@ -364,7 +541,54 @@ def sizes_through(built, size, warnings=None):
             raise ShapeError(f"{_label(node)}: the caller chooses this layer's output size; give it "
                              "output_size in the spec")
         sizes[node.name] = tuple(int(ax.output) for ax in axes)
+    if built.features:
+        _channels_through(built, sizes)  # a flatten's features against the linear that reads them
     return sizes
+
+
+def _network_op(node, incoming, network):
+    """The spatial size after a merge, flatten or linear: flatten leaves none; a linear on an unflattened
+    tensor maps torch's last axis (NCHW: W) to out_features; add/mul broadcast."""
+    if node.op == "flatten":
+        return ()
+    if node.op == "linear":
+        last_is_spatial = incoming[0] and network.framework in ("torch", "onnx")
+        return incoming[0][:-1] + (node.channels,) if last_is_spatial else incoming[0]
+    if node.op == "concat":
+        _check_merge(node, incoming, network)
+        return incoming[0]
+    if len({len(size) for size in incoming}) > 1:
+        raise ShapeError(f"{_label(node)}: {node.op} of sizes with different axes")
+    try:
+        return tuple(_broadcast_axis(node, axis, network.framework, "sizes") if len(set(axis)) > 1 else axis[0]
+                     for axis in zip(*incoming))
+    except ShapeError as error:
+        first, other = incoming[0], next(size for size in incoming[1:] if size != incoming[0])
+        other_name = node.inputs[incoming.index(other)]
+        raise ShapeError(f"{error}; {node.op} of {node.inputs[0]!r} ({_text(first)}) and {other_name!r} "
+                         f"({_text(other)}): {_fix(first, other, node.inputs[0], other_name)}") from None
+
+
+def _broadcast_words(framework, a, b):
+    if framework == "torch":
+        return f"The size of tensor a ({a}) must match the size of tensor b ({b}) at non-singleton dimension"
+    if framework == "keras":
+        return "Inputs have incompatible shapes"
+    if framework == "tf":
+        return "Incompatible shapes"
+    return "incompatible shapes for broadcasting"
+
+
+def _resolved(node, layer, incoming):
+    """A ``like: NAME`` layer with NAME's size filled in: upsample to it, or pad (crop where negative) to it,
+    diff // 2 before and the rest after, as the U-Net's F.pad does."""
+    own, target = incoming[0], incoming[-1]
+    if len(target) != len(own):
+        raise ShapeError(f"{_label(node)}: like {node.like!r} has {len(target)} spatial axes, the input {len(own)}")
+    if node.op == "upsample":
+        return replace(layer, output_size=tuple(target))
+    diffs = [t - n for n, t in zip(own, target)]
+    return replace(layer, padding=tuple((d // 2, d - d // 2) for d in diffs))
 
 
 def _label(node):
@@ -410,13 +634,14 @@ def chain(network, size):
             raise ShapeError(f"{error}{_nearest_valid_hint(built, size)}", error.warnings) from None
         sizes = {INPUT: tuple(size)}
     steps, warnings = [], []
-    channels = {INPUT: network.in_channels}
+    channels = {INPUT: built.in_channels}
     for node, layer in zip(network.nodes, built.layers):
         incoming = [sizes[name] for name in node.inputs]
         if layer is None:
-            out, code, notes = incoming[0], None, ()
-            channel = _merged_channels(node, [channels.get(name) for name in node.inputs])
+            out, channel, notes, code = _feature_step(node, incoming, [channels[name] for name in node.inputs],
+                                                      network.framework)
         else:
+            layer = _resolved(node, layer, incoming) if node.like is not None else layer
             if symbolic:
                 out, notes, code = symbolic_sizes(layer, incoming[0])
             else:
@@ -425,20 +650,59 @@ def chain(network, size):
             if out is None or None in out:  # numeric sizes stop in sizes_through already; symbolic ones here
                 raise ShapeError(f"{_label(node)}: the caller chooses this layer's output size; give it "
                                  "output_size in the spec")
-            channel = _layer_channels(node, layer, channels.get(node.inputs[0]))
+            channel = _node_channels(node, layer, [channels[name] for name in node.inputs], incoming,
+                                     network.framework)
         sizes[node.name], channels[node.name] = out, channel
         warnings += [f"{node.name}: {w}" for w in notes]
         steps.append(Step(node.name, node.op, _describe(node), node.inputs, _shown(incoming[0]), _shown(out),
-                          channel, _with_channels(code, channels.get(node.inputs[0]), channel), tuple(notes)))
+                          _shown_channels(channel), _with_channels(code, channels[node.inputs[0]], channel),
+                          tuple(notes)))
     condition = None
     if symbolic:
         symbol, outcome = _symbol_name(size), _outcomes(built, rank)
         condition = _valid_inputs(built, lambda n: outcome(n)[0], symbol).description
         if len(set(size)) == 1:  # one symbol on every axis: each warning with the sizes it applies to
-            steps = [_scanned(step, outcome, period(built.layers), symbol) for step in steps]
+            p, far = period(built.layers), network_reach(built)
+            warned = {name for _, by_name in outcome.seen.values() for name in by_name}  # the scan saw these
+            steps = [_scanned(step, outcome, p, symbol, far) if step.name in warned else replace(step, warnings=())
+                     for step in steps]
             warnings = [f"{step.name}: {w}" for step in steps for w in step.warnings]
     return ChainResult(network.framework, _shown(size), _shown(sizes[network.nodes[-1].name]), tuple(steps),
                        condition, _sequential(network, steps), tuple(warnings), network.origin)
+
+
+def _feature_step(node, incoming, c_in, framework):
+    """(output size, channels, notes, code) of a merge, flatten or linear, for numbers or symbols."""
+    out = _network_op(node, incoming, Network((), framework)) if node.op != "concat" else incoming[0]
+    channel = _node_channels(node, None, c_in, incoming, framework)
+    notes = ()
+    if node.op == "linear" and node.in_channels is not None and not incoming[0] and c_in[0] is not None \
+            and not isinstance(unequal(c_in[0], node.in_channels), bool):  # symbolic: needed as an expression
+        notes = (f"in_features must be {c_in[0]} for this input (written: {node.in_channels})",)
+    if node.op == "flatten" and c_in[0] is None:
+        notes = ("the input channels are unknown, so are the features: give in_channels (the network's or the "
+                 "first layer's)",)
+    code = FEATURE_CODE[framework].get(node.op)
+    if code is not None:
+        features = c_in[0] if incoming[0] == () or framework in ("keras", "tf", "jax") else incoming[0][-1]
+        features = node.in_channels or features  # as written; a mismatch is refused or noted above
+        code = code.format(i="in_features" if features is None else _shown_channels(features), o=node.channels)
+    return out, channel, notes, code
+
+
+# Flatten and Linear in each framework's words (merges are written as operators: no constructor).
+FEATURE_CODE = {
+    "torch": {"flatten": "nn.Flatten()", "linear": "nn.Linear({i}, {o})"},
+    "keras": {"flatten": "layers.Flatten()", "linear": "layers.Dense({o})"},
+    "tf": {"flatten": "tf.reshape(x, [tf.shape(x)[0], -1])", "linear": "tf.matmul(x, w)  # w: ({i}, {o})"},
+    "jax": {"flatten": "x.reshape(x.shape[0], -1)", "linear": "x @ w  # w: ({i}, {o})"},
+    "onnx": {"flatten": "Flatten(axis=1)", "linear": "Gemm(transB=1)  # B: ({o}, {i})"},
+}
+
+
+def _shown_channels(value):
+    return value if value is None or isinstance(value, int) else (int(value) if not getattr(value, "free_symbols", True)
+                                                                  else str(value))
 
 
 def _shown(size):
@@ -463,15 +727,13 @@ def _layer_channels(node, layer, c_in):
     return c_in
 
 
-def _merged_channels(node, channels):
-    if None in channels:
-        return None
-    return sum(channels) if node.op == "concat" else channels[0]
-
-
 def _describe(node):
-    if node.op in ("concat", "add"):
-        return f"{node.op} {' + '.join(node.inputs)}"
+    if node.op in MERGES.values():
+        return f"{node.op} {(' + ' if node.op != 'mul' else ' * ').join(node.inputs)}"
+    if node.op == "linear":
+        return f"linear {node.in_channels or '?'}->{node.channels}"
+    if node.like is not None:
+        return f"{node.op} like {node.like}"
     short = {"kernel": "k", "stride": "s", "padding": "p", "dilation": "d", "output_padding": "op",
              "output_size": "out", "scale": "x", "ceil_mode": "ceil", "padding_mode": "mode"}
     def option(field, value):
@@ -497,7 +759,7 @@ def _sequential(network, steps):
     """A plain stack (no merges, each node reading the previous one) as one stack of code."""
     previous = INPUT
     for step in steps:
-        if step.op in ("concat", "add") or step.inputs != (previous,):
+        if step.op in MERGES.values() or step.inputs != (previous,) or step.code is None:
             return None
         previous = step.name
     return module(network.framework).stack([step.code for step in steps])
@@ -522,9 +784,32 @@ def valid_inputs(network, rank=1, symbol="H"):
 
 def _valid_inputs(built, is_valid_at, symbol):
     p = period(built.layers)
-    return scan(is_valid_at, p, symbol) or ValidInputs(
+    return scan(is_valid_at, p, symbol, network_reach(built)) or ValidInputs(
         f"not described: the valid inputs repeat only every {p} sizes; list them with --valid-inputs LOW..HIGH",
         0, (), 0, ())
+
+
+def network_reach(built):
+    """An input size past which the network's validity repeats with its period: where every layer's input is
+    past that layer's own reach. Each node's size is bounded below by a·H - c, composed from the layers'
+    growth bounds (sizes only grow with H); a layer whose input is fixed (after an output size) decides the
+    same for every H. Falls back to the fixed REACH where a bound is not known."""
+    bounds, needed = {INPUT: (1, 0)}, 1
+    for node, layer in zip(built.network.nodes, built.layers):
+        incoming = [bounds[name] for name in node.inputs]
+        if layer is None:
+            if len({a > 0 for a, _ in incoming}) > 1:  # a fixed size merged with a growing one
+                return max(needed, REACH)
+            bounds[node.name] = incoming[0]  # a valid merge has equal sizes: any input bounds it
+            continue
+        (a, c), grows = incoming[0], growth(layer)
+        if grows is None:
+            return max(needed, REACH)
+        if a > 0:
+            needed = max(needed, math.ceil((reach(layer) + c) / a))
+        ga, gc = grows
+        bounds[node.name] = (ga * a, ga * c + gc) if a > 0 and ga > 0 else (0, 0)  # fixed: c is not used
+    return needed
 
 
 def _outcomes(built, rank):
@@ -541,13 +826,14 @@ def _outcomes(built, rank):
                 seen[n] = False, {}
         return seen[n]
 
+    outcome.seen = seen  # every size evaluated so far, for the steps that warn at any of them
     return outcome
 
 
-def _scanned(step, outcome, p, symbol):
+def _scanned(step, outcome, p, symbol, far):
     """The step with its warnings read per input size like the valid inputs (``at H = 1: ...``) instead of
     sympy's text, where that can be read."""
-    described = scanned_warnings(lambda n: outcome(n)[1].get(step.name, ()), p, symbol)
+    described = scanned_warnings(lambda n: outcome(n)[1].get(step.name, ()), p, symbol, far)
     return step if described is None else replace(step, warnings=described)
 
 

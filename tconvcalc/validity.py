@@ -40,7 +40,7 @@ def period(layers):
         if layer.kind in ("conv", "maxpool", "avgpool"):
             total *= math.lcm(*layer.stride)  # axes of one size: each axis repeats with its own stride
         elif layer.kind == "upsample":
-            total *= math.lcm(*(Fraction(f).limit_denominator(1000).denominator for f in layer.scale))
+            total *= math.lcm(*(Fraction(f).limit_denominator(1000).denominator for f in layer.scale or (1,)))
     return total
 
 
@@ -49,12 +49,39 @@ def reach(layer):
     input (n, n·s, n/s) with the layer's own numbers, so past their sum each rule is decided or repeats
     with the stride; twice that sum, plus a margin, is safely past."""
     numbers = [*layer.kernel, *layer.stride, *layer.dilation, *(layer.output_padding or ()),
-               *(layer.output_size or ())]
+               *(v for v in layer.output_size or () if v is not None)]
     numbers += [k * d for k, d in zip(layer.kernel, layer.dilation)]
     if not isinstance(layer.padding, str):
         numbers += [abs(p) for pair in layer.padding for p in pair]
     numbers += [math.ceil(1 / f) for f in layer.scale or ()]
     return 2 * sum(numbers) + 64
+
+
+def growth(layer):
+    """A lower bound on the layer's output: ``(a, c)`` with out >= a·n - c for every input n it accepts, or
+    ``(0, 0)`` where the output is fixed (an output size is given); None for a layer kind it does not know.
+    Each is the canonical formula with its floor taken at its worst, so a stack's bounds stay tight."""
+    kind, stride = layer.kind, layer.stride
+    explicit = not isinstance(layer.padding, str) and layer.padding
+    pads = min(b + a for b, a in layer.padding) if explicit else 0  # padding words apply pads >= 0
+    extent = max((d * (k - 1) + 1 for k, d in zip(layer.kernel, layer.dilation)), default=1)
+    if layer.output_size is not None and kind in ("convT", "unpool", "upsample"):
+        return Fraction(0), Fraction(0)
+    if kind in ("conv", "maxpool", "avgpool"):
+        s = max(stride)  # floor((n + pads - extent) / s) + 1 >= (n + pads - extent + 1) / s
+        return Fraction(1, s), Fraction(extent - 1 - pads, s)
+    if kind in ("convT", "unpool"):
+        s = min(stride)  # (n - 1)·s - pads + extent + output_padding; jax's explicit pads add instead
+        if layer.framework == "jax" and explicit:
+            return Fraction(s), Fraction(s + extent + max(abs(b) + abs(a) for b, a in layer.padding))
+        return Fraction(s), Fraction(s + max(b + a for b, a in layer.padding) - extent if explicit else s)
+    if kind == "upsample":  # floor(n·scale), the scale rounded down to be safe
+        return Fraction(min(layer.scale)).limit_denominator(1000) * Fraction(999, 1000), Fraction(1)
+    if kind == "pixelshuffle":
+        return Fraction(int(layer.scale[0])), Fraction(0)
+    if kind == "pad":
+        return Fraction(1), Fraction(-pads)
+    return None
 
 
 def scan(is_valid, period, symbol="H", reach=REACH):

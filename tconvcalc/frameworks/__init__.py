@@ -14,6 +14,7 @@ formulas of :mod:`tconvcalc.arithmetic` and never branches in Python on a size
 (``where`` and ``checks.require`` do that), so one rule serves numbers and symbols.
 """
 
+import functools
 import importlib
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ class AxisOut:
     accepted: tuple | None = None  # every output size the caller may choose, where it may choose
 
 
+@functools.cache  # the inner loops of solve and chain look it up per layer and size
 def module(framework):
     return importlib.import_module(f"{__name__}.{framework}")
 
@@ -70,3 +72,12 @@ def consecutive_outputs(lowest, count):
     if isinstance(lowest, int):
         return range(max(int(lowest), 1), int(lowest) + int(count))
     return possible(lowest + extra for extra in range(int(count)))
+
+
+def adaptive_outputs(layer, sizes, checks):
+    """An adaptive pool's output per axis (None keeps the axis), with the window rule every framework that has
+    one shares (torch's): window i spans [floor(i*n/out), ceil((i+1)*n/out)), a fixed pool only where out
+    divides n."""
+    checks.note("window i covers input [floor(i×n/out), ceil((i+1)×n/out)): kernel = stride = n/out only "
+                "where out divides n")
+    return [n if o is None else o for n, o in zip(sizes, layer.output_size)]

@@ -1,0 +1,59 @@
+"""The validity scan reads as far as each network needs, not a fixed 4,096 sizes: network_reach bounds every
+layer's input from below and scans past the point where each is past its own reach. The sets it describes
+must equal brute force far beyond that point, for random networks with strides, transposed convs, upsampling,
+crops and skips."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tconvcalc.network import build, is_valid, network_reach, parse_inline, valid_inputs
+from tconvcalc.validity import REACH
+
+UP_TO = 4096
+
+layer = st.one_of(
+    st.builds("conv k{} s{} p{} d{}".format, st.integers(1, 7), st.integers(1, 3), st.integers(0, 3),
+              st.integers(1, 2)),
+    st.builds("convT k{} s{} p{}".format, st.integers(1, 5), st.integers(1, 3), st.integers(0, 2)),
+    st.builds("maxpool k{} s{} p{}".format, st.integers(2, 3), st.integers(1, 3), st.integers(0, 1)),
+    st.builds("avgpool k{} s{} ceil".format, st.integers(2, 3), st.integers(1, 3)),
+    st.builds("upsample x{}".format, st.sampled_from(["2", "3", "1.5", "0.5"])),
+    st.builds("pad p{}:{}".format, st.integers(-3, 2), st.integers(-3, 2)),
+)
+
+
+def described(valid, up_to=UP_TO):
+    return {n for n in range(1, up_to + 1)
+            if n in valid.below or (n >= valid.threshold and n % valid.modulus in valid.residues)}
+
+
+def brute_force(network, up_to=UP_TO):
+    built = build(network, 1)
+    return {n for n in range(1, up_to + 1) if is_valid(built, (n,))}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(layer, min_size=1, max_size=4), st.booleans())
+def test_the_described_set_equals_brute_force(layers, skip):
+    text = " | ".join(["a: conv k1", *layers] + (["add a"] if skip else []))
+    network = parse_inline(text)
+    valid = valid_inputs(network)
+    if valid.modulus == 0:  # not described: nothing claimed
+        return
+    assert described(valid) == brute_force(network), text
+
+
+def test_a_stride_1_network_scans_only_a_little_way():
+    network = parse_inline(" | ".join(["conv k3 p1"] * 50))
+    assert network_reach(build(network, 1)) < 200
+
+
+def test_deeper_encoders_need_more_and_get_it():
+    shallow = network_reach(build(parse_inline("conv k3 | maxpool k2"), 1))
+    deep = network_reach(build(parse_inline(" | ".join(["conv k3 | maxpool k2"] * 4)), 1))
+    assert deep > 8 * shallow > 8
+
+
+def test_an_unknown_bound_falls_back_to_the_fixed_reach():
+    network = parse_inline("conv k3 | convT k4 s2 out=20 | add input")  # a fixed size merged with a growing one
+    assert network_reach(build(network, 1)) >= REACH
