@@ -1,0 +1,257 @@
+"""Keras 3 ``.keras`` archives: tconvcalc reads their config.json with zipfile + json (nothing deserialised, keras
+not imported), and every size it reports is the shape keras itself gives the same layer's output when it runs
+the model, over many input sizes, refusing where keras refuses.
+
+The archives are built here with keras (model.save); the malformed ones by hand with zipfile.
+"""
+
+import json
+import os
+import zipfile
+
+import pytest
+
+from tconvcalc.errors import ShapeError
+from tconvcalc.network import SpecError, chain, load_spec
+from tconvcalc.source import keras_json
+
+
+def keras_module():
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    return pytest.importorskip("keras")
+
+
+def save(model, tmp_path, name="model.keras"):
+    path = tmp_path / name
+    model.save(str(path))
+    return str(path)
+
+
+def functional_unet(keras, channels=3):
+    """A Functional U-Net in the idioms of keras.io's examples, with a squeeze-excitation on the skip."""
+    layers = keras.layers
+    inputs = keras.Input((None, None, channels), name="image")
+    e1 = layers.Conv2D(8, 3, padding="same", activation="relu", name="enc1")(inputs)
+    p1 = layers.MaxPooling2D(2, name="pool1")(e1)
+    e2 = layers.SeparableConv2D(16, 3, padding="same", name="enc2")(p1)
+    e2 = layers.BatchNormalization(name="bn2")(e2)
+    p2 = layers.MaxPooling2D(2, name="pool2")(layers.Activation("relu", name="act2")(e2))
+    mid = layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2, name="mid")(p2)
+    u2 = layers.Conv2DTranspose(16, 2, strides=2, name="up2")(mid)
+    c2 = layers.Concatenate(name="cat2")([u2, e2])
+    u1 = layers.UpSampling2D(2, name="up1")(layers.Conv2D(8, 3, padding="same", name="dec2")(c2))
+    se = layers.GlobalAveragePooling2D(keepdims=True, name="squeeze")(e1)
+    se = layers.Dense(8, activation="sigmoid", name="excite")(se)
+    skip = layers.Multiply(name="scale")([e1, se])
+    c1 = layers.Add(name="sum1")([u1, skip])
+    padded = layers.ZeroPadding2D(((1, 2), (0, 3)), name="pad")(c1)
+    cropped = layers.Cropping2D(((2, 1), (1, 2)), name="crop")(padded)
+    outputs = layers.Conv2D(2, 1, name="head")(cropped)
+    return keras.Model(inputs, outputs, name="unet")
+
+
+def sequential_classifier(keras, size=None):
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input((size, size, 3)),
+        layers.Conv2D(8, 3, strides=2, padding="same", name="stem"),
+        layers.MaxPooling2D(3, strides=2, name="pool"),
+        layers.Conv2D(16, 3, name="conv"),
+        layers.GlobalAveragePooling2D(name="gap"),
+        layers.Dropout(0.2, name="drop"),
+        layers.Dense(10, activation="softmax", name="classes"),
+    ], name="classifier")
+
+
+def flatten_classifier(keras, size):
+    layers = keras.layers
+    return keras.Sequential([keras.Input((size, size, 1)), layers.Conv2D(4, 3, strides=2, name="conv"),
+                             layers.Flatten(name="flat"), layers.Dense(5, name="fc")])
+
+
+def keras_shapes(model, size, channels):
+    """Each layer's output shape when keras runs the model on a random input, or keras's error text."""
+    keras = keras_module()
+    import numpy as np
+
+    probe = keras.Model(model.inputs, [layer.output for layer in model.layers if not
+                                       isinstance(layer, keras.layers.InputLayer)])
+    try:
+        outputs = probe(np.random.rand(1, *size, channels).astype("float32"), training=False)
+    except Exception as error:  # keras's ValueError, TF's InvalidArgumentError
+        return str(error)
+    named = [layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    return {name: tuple(output.shape) for name, output in zip(named, outputs)}
+
+
+def compare_with_keras(path, model, sizes, channels=3):
+    """tconvcalc refuses exactly where keras does; elsewhere each layer's last step has keras's size and
+    channels (channels last). Returns the sizes that ran."""
+    network = load_spec(path)
+    valid = []
+    for n in sizes:
+        shapes = keras_shapes(model, (n, n), channels)
+        try:
+            result = chain(network, network.fit((n,)))
+        except ShapeError as error:
+            assert isinstance(shapes, str), f"H={n}: tconvcalc refuses ({error}) but keras runs"
+            continue
+        assert not isinstance(shapes, str), f"H={n}: keras refuses ({shapes[:300]}) but tconvcalc: {result.output}"
+        valid.append(n)
+        last = {step.name.split("/")[0]: step for step in result.steps}  # SeparableConv: its pointwise step
+        for name, step in last.items():
+            shape = shapes[name]
+            if len(shape) > 2:
+                assert tuple(step.output) == shape[1:-1], f"H={n}: {step.name}: {step.output} vs keras {shape}"
+            if step.channels is not None:
+                assert step.channels == shape[-1], f"H={n}: {step.name}: {step.channels} channels vs keras {shape}"
+    return valid
+
+
+# ---- reading the archive ----------------------------------------------------------------------------------
+
+
+def test_unet_archive_is_read_from_its_config(tmp_path):
+    keras = keras_module()
+    path = save(functional_unet(keras), tmp_path)
+    network = load_spec(path)
+    nodes = {node.name: node for node in network.nodes}
+    assert network.framework == "keras" and network.in_channels == 3
+    assert network.origin == "read the config.json of model.keras (a Keras Functional) without deserialising or " \
+                             "running it"
+    assert nodes["enc2"].op == "conv" and nodes["enc2/pointwise"].channels == 16  # depthwise, then pointwise
+    assert nodes["mid"].channels == 32 and dict(nodes["mid"].options)["groups"] == 16  # depth_multiplier 2
+    assert nodes["squeeze"].op == "adaptiveavgpool"  # keepdims: no flatten after it
+    assert nodes["excite"].op == "conv" and nodes["excite"].channels == 8  # Dense on (N, 1, 1, C)
+    assert nodes["scale"].op == "mul" and nodes["scale"].inputs == ("enc1", "excite")
+    assert nodes["cat2"].inputs == ("up2", "enc2/pointwise")  # through BatchNormalization
+
+
+def test_sequential_classifier_is_read(tmp_path):
+    keras = keras_module()
+    network = load_spec(save(sequential_classifier(keras, 32), tmp_path))
+    ops = [(node.name, node.op) for node in network.nodes]
+    assert ops == [("stem", "conv"), ("pool", "maxpool"), ("conv", "conv"), ("gap", "adaptiveavgpool"),
+                   ("gap/flatten", "flatten"), ("classes", "linear")]
+    assert network.nodes[-1].channels == 10 and network.nodes[-1].in_channels == 16
+
+
+def test_nothing_is_deserialised(tmp_path, monkeypatch):
+    # the reader imports neither keras nor anything from the archive: reading works with keras unimportable
+    keras = keras_module()
+    path = save(sequential_classifier(keras, 32), tmp_path)
+    import sys
+
+    monkeypatch.setitem(sys.modules, "keras", None)
+    monkeypatch.setitem(sys.modules, "tensorflow", None)
+    assert load_spec(path).nodes[0].name == "stem"
+
+
+def write_zip(path, entries, compression=zipfile.ZIP_DEFLATED):
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return str(path)
+
+
+def test_archives_that_are_not_models(tmp_path, monkeypatch):
+    not_zip = tmp_path / "a.keras"
+    not_zip.write_text("not a zip")
+    with pytest.raises(SpecError, match=r"a.keras: not a .keras file \(not a zip archive"):
+        load_spec(str(not_zip))
+    with pytest.raises(SpecError, match=r"b.keras: a zip without config.json"):
+        load_spec(write_zip(tmp_path / "b.keras", {"metadata.json": "{}"}))
+    with pytest.raises(SpecError, match=r"c.keras: config.json is not JSON"):
+        load_spec(write_zip(tmp_path / "c.keras", {"config.json": "{nope"}))
+    with pytest.raises(SpecError, match=r"d.keras: config.json holds no Keras model"):
+        load_spec(write_zip(tmp_path / "d.keras", {"config.json": "[1, 2]"}))
+    with pytest.raises(SpecError, match=r"missing.keras: cannot read"):
+        load_spec(str(tmp_path / "missing.keras"))
+
+
+def test_zip_bomb_is_refused_before_inflating(tmp_path, monkeypatch):
+    # 64 MiB of spaces compress to ~64 KiB: the header's uncompressed size is checked before reading
+    bomb = write_zip(tmp_path / "bomb.keras", {"config.json": b" " * (64 << 20)})
+    assert os.path.getsize(bomb) < 1 << 20
+    with pytest.raises(SpecError, match=r"bomb.keras: config.json is 64 MiB uncompressed; tconvcalc reads configs "
+                                        r"up to 32 MiB"):
+        load_spec(bomb)
+    # a header that lies about the size: the read itself stops at the bound
+    monkeypatch.setattr(keras_json, "MAX_CONFIG", 1000)
+    small = write_zip(tmp_path / "liar.keras", {"config.json": b" " * 999 + b"{}"})
+    with pytest.raises(SpecError, match=r"liar.keras: config.json is 0 MiB uncompressed"):
+        load_spec(small)
+
+
+def test_a_layer_it_cannot_follow_is_named(tmp_path):
+    keras = keras_module()
+    layers = keras.layers
+    model = keras.Sequential([keras.Input((16, 16, 3)), layers.Conv2D(4, 3, name="c"),
+                              layers.Permute((2, 1, 3), name="swap")])
+    with pytest.raises(SpecError, match=r"model.keras: layers\[1\] \(Permute 'swap'\): unsupported Keras layer "
+                                        r"Permute"):
+        load_spec(save(model, tmp_path))
+
+
+def test_reshape_to_features_is_a_flatten(tmp_path):
+    keras = keras_module()
+    layers = keras.layers
+    model = keras.Sequential([keras.Input((8, 8, 2)), layers.Conv2D(4, 3, name="c"),
+                              layers.Reshape((144,), name="r"), layers.Dense(3, name="d")])
+    network = load_spec(save(model, tmp_path))
+    assert [node.op for node in network.nodes] == ["conv", "flatten", "linear"]
+    assert network.nodes[-1].in_channels == 144
+    model = keras.Sequential([keras.Input((8, 8, 2)), layers.Reshape((4, 32), name="r")])
+    with pytest.raises(SpecError, match=r"\(Reshape 'r'\): Reshape to \[4, 32\]"):
+        load_spec(save(model, tmp_path, "r2.keras"))
+
+
+def test_resizing_reads_its_output_size(tmp_path):
+    keras = keras_module()
+    model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Resizing(20, 24, name="resize")])
+    node = load_spec(save(model, tmp_path)).nodes[0]
+    assert node.op == "upsample" and dict(node.options)["output_size"] == "20x24"
+
+
+# ---- against keras running the model ----------------------------------------------------------------------
+
+
+def test_unet_sizes_are_keras_sizes(tmp_path):
+    keras = keras_module()
+    model = functional_unet(keras)
+    valid = compare_with_keras(save(model, tmp_path), model, range(4, 21))
+    assert valid == [n for n in range(4, 21) if n % 4 == 0]  # two pools of 2, back up, Add and Concatenate
+
+
+def test_classifier_sizes_are_keras_sizes(tmp_path):
+    keras = keras_module()
+    model = sequential_classifier(keras)
+    assert compare_with_keras(save(model, tmp_path), model, range(8, 30, 3)) == list(range(8, 30, 3))
+    fixed = sequential_classifier(keras, 32)
+    result = chain(load_spec(save(fixed, tmp_path, "fixed.keras")), (32, 32))
+    assert result.steps[-1].channels == fixed.output_shape[-1]
+    assert [s.output for s in result.steps if s.name == "conv"][0] == tuple(
+        fixed.get_layer("conv").output.shape[1:3])
+
+
+def test_flatten_into_dense_fixes_the_input(tmp_path):
+    keras = keras_module()
+    import numpy as np
+
+    model = flatten_classifier(keras, 9)  # conv (9-3)//2+1 = 4: Dense built on 4*4*4 = 64 features
+    network = load_spec(save(model, tmp_path))
+    keras_runs, tconvcalc_runs = [], []
+    for n in range(5, 14):
+        x = np.zeros((1, n, n, 1), "float32")
+        try:
+            for layer in model.layers:  # the built layers themselves, past the Input's own size check
+                x = layer(x)
+            keras_runs.append(n)
+        except Exception:  # Dense: the input's last dimension must be 64
+            pass
+        try:
+            chain(network, (n, n))
+            tconvcalc_runs.append(n)
+        except ShapeError:
+            pass
+    assert tconvcalc_runs == keras_runs == [9, 10]

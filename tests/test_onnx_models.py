@@ -1,0 +1,519 @@
+"""ONNX graphs read as protobuf (never run), checked against onnxruntime running them.
+
+The graphs are built here with onnx.helper (and, where torch's TorchScript exporter works, exported from small
+torch models written here); every size tconvcalc reports is compared with the shape of the same tensor when
+ORT runs the model on a random input, over many input sizes, including the sizes ORT refuses: tconvcalc must
+refuse exactly those, naming the node ORT names.
+"""
+
+import re
+
+import pytest
+
+onnx = pytest.importorskip("onnx")
+np = pytest.importorskip("numpy")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from tconvcalc.errors import ShapeError  # noqa: E402
+from tconvcalc.network import SpecError, chain, load_spec  # noqa: E402
+from tconvcalc.source import onnx_graph  # noqa: E402
+
+OPSET = 17
+SIZES = range(1, 41)
+
+
+# ---- building graphs ------------------------------------------------------------------------------------------
+
+
+class Graph:
+    """A graph under construction: nodes named as their output tensors, weights as initializers."""
+
+    def __init__(self, channels=3, dims=("N", None, "H", "W")):
+        self.nodes, self.inits, self.channels = [], [], channels
+        shape = [channels if d is None else d for d in dims]
+        self.input = helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)
+
+    def const(self, name, values, dtype=np.int64):
+        self.inits.append(numpy_helper.from_array(np.array(values, dtype=dtype), name))
+        return name
+
+    def weight(self, name, shape):
+        self.inits.append(numpy_helper.from_array(np.random.rand(*shape).astype(np.float32) - 0.5, name))
+        return name
+
+    def node(self, op, inputs, name, **attrs):
+        self.nodes.append(helper.make_node(op, inputs, [name], name=name, **attrs))
+        return name
+
+    def conv(self, x, name, c_in, c_out, k=3, group=1, **attrs):
+        return self.node("Conv", [x, self.weight(name + ".w", (c_out, c_in // group, k, k))], name,
+                         kernel_shape=[k, k], group=group, **attrs)
+
+    def conv_t(self, x, name, c_in, c_out, k=2, **attrs):
+        return self.node("ConvTranspose", [x, self.weight(name + ".w", (c_in, c_out, k, k))], name,
+                         kernel_shape=[k, k], **attrs)
+
+    def model(self, output, opset=OPSET):
+        out = helper.make_tensor_value_info(output, TensorProto.FLOAT, None)
+        graph = helper.make_graph(self.nodes, "g", [self.input], [out], self.inits)
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+    def save(self, output, tmp_path, name="model.onnx", opset=OPSET):
+        path = tmp_path / name
+        onnx.save(self.model(output, opset), str(path))
+        return str(path)
+
+
+def unet(g):
+    """Two levels: convs that keep the size, a pool, a transposed conv back up, a Concat skip, a 1x1 head."""
+    e1 = g.node("Relu", [g.conv("x", "enc1", 3, 8, pads=[1, 1, 1, 1])], "enc1.relu")
+    p1 = g.node("MaxPool", [e1], "pool1", kernel_shape=[2, 2], strides=[2, 2])
+    e2 = g.node("Relu", [g.conv(p1, "enc2", 8, 16, pads=[1, 1, 1, 1])], "enc2.relu")
+    p2 = g.node("MaxPool", [e2], "pool2", kernel_shape=[2, 2], strides=[2, 2])
+    mid = g.conv(p2, "mid", 16, 16, pads=[1, 1, 1, 1])
+    u2 = g.conv_t(mid, "up2", 16, 16, strides=[2, 2])
+    c2 = g.node("Concat", [u2, e2], "cat2", axis=1)
+    d2 = g.conv(c2, "dec2", 32, 8, pads=[1, 1, 1, 1])
+    u1 = g.conv_t(d2, "up1", 8, 8, strides=[2, 2])
+    c1 = g.node("Concat", [u1, e1], "cat1", axis=1)
+    return g.conv(c1, "head", 16, 2, k=1)
+
+
+def valid_unet(g):
+    """The original U-Net idiom: unpadded convs, the skip cropped with a Slice (counted from both ends)."""
+    e1 = g.conv("x", "enc1", 3, 4)  # H - 2
+    p1 = g.node("MaxPool", [e1], "pool1", kernel_shape=[2, 2], strides=[2, 2])
+    mid = g.conv(p1, "mid", 4, 4)
+    up = g.conv_t(mid, "up", 4, 4, strides=[2, 2])
+    crop = g.node("Slice", [e1, g.const("s0", [2, 2]), g.const("s1", [-2, -2]), g.const("sa", [2, 3])], "crop")
+    return g.conv(g.node("Concat", [up, crop], "cat", axis=1), "head", 8, 1, k=1)
+
+
+def classifier(g):
+    x = g.node("Relu", [g.conv("x", "stem", 3, 8, strides=[2, 2], pads=[1, 1, 1, 1])], "stem.relu")
+    x = g.node("MaxPool", [x], "pool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1)
+    x = g.conv(x, "dw", 8, 8, group=8, pads=[1, 1, 1, 1])
+    x = g.node("GlobalAveragePool", [x], "gap")
+    x = g.node("Flatten", [x], "flat", axis=1)
+    return g.node("Gemm", [x, g.weight("fc.w", (10, 8)), g.weight("fc.b", (10,))], "fc", transB=1)
+
+
+def fixed_features(g):
+    """Flatten straight into a Gemm: in_features 4*8*8 fixes the input to the H whose conv gives 8."""
+    x = g.conv("x", "conv", 3, 4, strides=[2, 2], pads=[1, 1, 1, 1])
+    x = g.node("Flatten", [x], "flat", axis=1)
+    return g.node("Gemm", [x, g.weight("fc.w", (4 * 8 * 8, 5))], "fc")
+
+
+def resize_scales(g):
+    x = g.conv("x", "conv", 3, 4, strides=[2, 2])
+    x = g.node("Resize", [x, "", g.const("sc", [1, 1, 2, 2], np.float32)], "up2", mode="nearest")
+    return g.node("Resize", [x, "", g.const("sc15", [1, 1, 1.5, 1.5], np.float32)], "up15", mode="linear")
+
+
+def resize_like(g):
+    """F.interpolate(x, size=skip.shape[2:]) as torch exports it: Shape -> Slice -> Concat -> Resize sizes."""
+    skip = g.conv("x", "skip", 3, 4, pads=[1, 1, 1, 1])
+    low = g.conv(skip, "down", 4, 4, strides=[3, 3])
+    shape = g.node("Shape", [skip], "shape")
+    spatial = g.node("Slice", [shape, g.const("a", [2]), g.const("b", [4]), g.const("ax", [0])], "spatial")
+    batch = g.node("Slice", [g.node("Shape", [low], "shape_low"), g.const("z", [0]), g.const("two", [2])], "nc")
+    sizes = g.node("Concat", [batch, spatial], "sizes", axis=0)
+    up = g.node("Resize", [low, "", "", sizes], "resize", mode="nearest")
+    fixed = g.node("Resize", [up, "", "", g.const("fixed", [1, 4, 12, 10])], "resize_fixed")
+    return g.node("Add", [fixed, g.node("Resize", [skip, "", "", g.const("f2", [1, 4, 12, 10])], "skip12")], "sum")
+
+
+def pads_and_pixels(g):
+    x = g.node("Pad", [g.conv("x", "conv", 3, 8, k=3), g.const("p", [0, 0, 1, 2, 0, 0, 3, 0])], "pad")
+    x = g.node("Pad", [x, g.const("pr", [0, 0, 2, 2, 0, 0, 2, 2])], "reflect", mode="reflect")
+    x = g.node("Pad", [x, g.const("crop", [0, 0, -1, 0, 0, 0, 0, -2])], "crop")
+    x = g.conv(x, "expand", 8, 16, k=1)
+    return g.node("DepthToSpace", [x], "d2s", blocksize=2)
+
+
+def same_and_transposed(g):
+    x = g.conv("x", "same", 3, 4, k=3, strides=[2, 2], auto_pad="SAME_UPPER")
+    x = g.node("AveragePool", [x], "avg", kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_LOWER")
+    x = g.conv_t(x, "convT", 4, 4, k=3, strides=[2, 2], pads=[1, 1, 1, 1], output_padding=[1, 1])
+    x = g.conv_t(x, "convT_same", 4, 2, k=3, strides=[2, 2], auto_pad="SAME_UPPER")
+    return g.conv(x, "dilated", 2, 2, k=3, dilations=[2, 2])
+
+
+MODELS = {"unet": unet, "valid_unet": valid_unet, "classifier": classifier, "fixed_features": fixed_features,
+          "resize_scales": resize_scales, "resize_like": resize_like, "pads_and_pixels": pads_and_pixels,
+          "same_and_transposed": same_and_transposed}
+
+
+# ---- the oracle: onnxruntime running the graph ------------------------------------------------------------
+
+
+def ort_run(path, size, channels=3):
+    """Every tensor's shape when ORT runs the model on a random input, or ORT's error text."""
+    ort = pytest.importorskip("onnxruntime")
+    model = onnx.load(path)
+    known = {o.name for o in model.graph.output}
+    for node in model.graph.node:
+        for name in node.output:
+            if name and name not in known:
+                model.graph.output.append(onnx.ValueInfoProto(name=name))
+                known.add(name)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # run the graph as written
+    options.log_severity_level = 4
+    x = np.random.rand(1, channels, *size).astype(np.float32)
+    try:
+        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        results = session.run(None, {"x": x})
+    except Exception as error:  # ORT's Fail / InvalidArgument / RuntimeException
+        return str(error)
+    return {output.name: result.shape for output, result in zip(session.get_outputs(), results)}
+
+
+def tensors_by_step(path):
+    """tconvcalc's step name for each node (the node's name) -> the node's output tensor."""
+    return {(node.name or node.output[0]).lstrip("/"): node.output[0] for node in onnx.load(path).graph.node}
+
+
+def compare_with_ort(path, sizes=SIZES, channels=3):
+    """For each input size: tconvcalc refuses exactly where ORT does (at the node ORT names), and otherwise
+    every step's spatial size and channels are the shape ORT gives that tensor. Returns the valid sizes."""
+    network = load_spec(path)
+    tensors, valid = tensors_by_step(path), []
+    for n in sizes:
+        ort = ort_run(path, (n, n), channels)
+        try:
+            result = chain(network, network.fit((n,)))
+        except ShapeError as error:
+            assert isinstance(ort, str), f"H={n}: tconvcalc refuses ({error}) but ORT runs"
+            named = re.search(r"Name:'([^']+)'", ort)
+            if named:
+                assert repr(named[1].lstrip("/")) in str(error) or named[1] in str(error), \
+                    f"H={n}: ORT refuses at {named[1]!r} ({ort[:200]}); tconvcalc: {error}"
+            continue
+        assert not isinstance(ort, str), f"H={n}: ORT refuses ({ort[:300]}) but tconvcalc gives {result.output}"
+        valid.append(n)
+        for step in result.steps:
+            shape = ort[tensors[step.name]]
+            if len(shape) > 2:
+                assert tuple(step.output) == tuple(shape[2:]), f"H={n}: {step.name}: {step.output} vs ORT {shape}"
+            if step.channels is not None:
+                assert step.channels == shape[1], f"H={n}: {step.name}: {step.channels} channels vs ORT {shape}"
+    return valid
+
+
+# ---- what the reader makes of each graph (the items, before make_network) --------------------------------
+
+
+def items(g, output, tmp_path, opset=OPSET):
+    path = g.save(output, tmp_path, opset=opset)
+    return {item["name"]: item for item in onnx_graph._Reader(onnx_graph._load(path), path).read()}
+
+
+def test_unet_items(tmp_path):
+    g = Graph()
+    got = items(g, unet(g), tmp_path)
+    assert list(got) == ["enc1", "pool1", "enc2", "pool2", "mid", "up2", "cat2", "dec2", "up1", "cat1", "head"]
+    assert got["enc1"] == {**got["enc1"], "layer": "conv", "kernel": 3, "stride": 1, "padding": 1,
+                           "channels": 8, "in_channels": 3, "input": "input", "rank": 2}
+    assert got["pool1"]["input"] == "enc1"  # through the Relu
+    assert got["pool1"]["stride"] == 2 and got["pool1"]["kernel"] == 2
+    assert got["up2"]["layer"] == "convT" and got["up2"]["channels"] == 16 and got["up2"]["in_channels"] == 16
+    assert got["cat2"] == {**got["cat2"], "layer": "concat", "input": "up2", "with": ["enc2"]}
+    assert "rank" not in got["cat2"]
+
+
+def test_classifier_items(tmp_path):
+    g = Graph()
+    got = items(g, classifier(g), tmp_path)
+    assert got["pool"]["ceil_mode"] is True and got["pool"]["padding"] == 1
+    assert got["dw"]["groups"] == 8 and got["dw"]["in_channels"] == 8 and got["dw"]["channels"] == 8
+    assert got["gap"]["layer"] == "adaptiveavgpool" and got["gap"]["output_size"] == 1
+    assert got["flat"]["layer"] == "flatten" and got["flat"]["input"] == "gap"
+    assert got["fc"] == {**got["fc"], "layer": "linear", "channels": 10, "in_channels": 8, "input": "flat"}
+
+
+def test_gemm_without_trans_and_matmul(tmp_path):
+    g = Graph()
+    assert items(g, fixed_features(g), tmp_path)["fc"]["in_channels"] == 256
+    g = Graph()
+    x = g.node("Flatten", [g.node("GlobalMaxPool", ["x"], "gmp")], "flat")
+    got = items(g, g.node("MatMul", [x, g.weight("w", (3, 7))], "mm"), tmp_path)
+    assert got["gmp"]["layer"] == "adaptivemaxpool"
+    assert got["mm"]["layer"] == "linear" and got["mm"]["channels"] == 7 and got["mm"]["in_channels"] == 3
+
+
+def test_resize_items(tmp_path):
+    g = Graph()
+    got = items(g, resize_scales(g), tmp_path)
+    assert got["up2"] == {**got["up2"], "layer": "upsample", "scale": "2.0x2.0"}
+    assert got["up15"]["scale"] == "1.5x1.5"
+    g = Graph()
+    got = items(g, resize_like(g), tmp_path)
+    assert got["resize"]["like"] == "skip" and got["resize"]["input"] == "down"
+    assert got["resize_fixed"]["output_size"] == "12x10"
+    assert got["sum"]["layer"] == "add" and got["sum"]["with"] == ["skip12"]
+
+
+def test_upsample_opset9_and_resize10(tmp_path):
+    g = Graph()
+    x = g.node("Upsample", ["x", g.const("s", [1, 1, 2, 3], np.float32)], "up", mode="nearest")
+    assert items(g, x, tmp_path, opset=9)["up"]["scale"] == "2.0x3.0"
+    g = Graph()
+    x = g.node("Resize", ["x", g.const("s", [1, 1, 0.5, 0.5], np.float32)], "down")
+    assert items(g, x, tmp_path, opset=10)["down"]["scale"] == "0.5x0.5"
+
+
+def test_pad_slice_and_depth_to_space_items(tmp_path):
+    g = Graph()
+    got = items(g, pads_and_pixels(g), tmp_path)
+    assert got["pad"]["padding"] == "1:3x2:0" and "padding_mode" not in got["pad"]
+    assert got["reflect"] == {**got["reflect"], "padding": 2, "padding_mode": "reflect"}
+    assert got["crop"]["padding"] == "-1:0x0:-2"
+    assert got["d2s"] == {**got["d2s"], "layer": "pixelshuffle", "scale": 2}
+    g = Graph()
+    assert items(g, valid_unet(g), tmp_path)["crop"]["padding"] == -2  # [2:-2] on both axes
+
+
+def test_auto_pad_and_convtranspose_attributes(tmp_path):
+    g = Graph()
+    got = items(g, same_and_transposed(g), tmp_path)
+    assert got["same"]["padding"] == "same_upper" and got["avg"]["padding"] == "same_lower"
+    assert got["convT"]["output_padding"] == 1 and got["convT"]["padding"] == 1
+    assert got["dilated"]["dilation"] == 2
+    g = Graph()
+    x = g.conv_t("x", "t", 3, 2, k=3, strides=[2, 2], output_shape=[9, 11])
+    assert items(g, x, tmp_path)["t"]["output_size"] == "9x11"
+
+
+def test_constant_operands_leave_the_size(tmp_path):
+    # a bias [C,1,1] and a scale [1]: broadcast over the spatial axes, so nothing to chain for them
+    g = Graph()
+    x = g.node("Add", [g.conv("x", "c", 3, 4), g.const("bias", np.zeros((4, 1, 1)), np.float32)], "bias")
+    x = g.node("Mul", [x, g.const("k", [2.0], np.float32)], "scale")
+    x = g.node("Mul", [x, g.node("Sigmoid", [g.node("GlobalAveragePool", [x], "se")], "gate")], "excite")
+    got = items(g, x, tmp_path)
+    assert list(got) == ["c", "se", "excite"]
+    assert got["excite"] == {**got["excite"], "layer": "mul", "input": "c", "with": ["se"]}
+
+
+def test_reshape_to_batch_and_features(tmp_path):
+    # x.view(x.size(0), -1) exported: Shape -> Gather 0 -> Unsqueeze -> Concat with -1 -> Reshape
+    g = Graph()
+    c = g.conv("x", "c", 3, 4)
+    n = g.node("Gather", [g.node("Shape", [c], "shape"), g.const("zero", 0)], "n", axis=0)
+    target = g.node("Concat", [g.node("Unsqueeze", [n, g.const("ax", [0])], "n1"), g.const("m1", [-1])], "target",
+                    axis=0)
+    got = items(g, g.node("Reshape", [c, target], "view"), tmp_path)
+    assert got["view"]["layer"] == "flatten"
+    g = Graph()
+    got = items(g, g.node("Reshape", [g.conv("x", "c", 3, 4), g.const("t", [0, -1])], "view"), tmp_path)
+    assert got["view"]["layer"] == "flatten"
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda g: g.node("Transpose", [g.conv("x", "c", 3, 4)], "t", perm=[0, 1, 3, 2]),
+     r"node 1 \(Transpose 't'\): op Transpose: it could change the size"),
+    (lambda g: g.node("Concat", [g.conv("x", "c", 3, 4), g.conv("x", "d", 3, 4)], "cat", axis=2),
+     r"\(Concat 'cat'\): axis 2: tconvcalc follows concatenation along the channels"),
+    (lambda g: g.node("Slice", ["x", g.const("s", [0]), g.const("e", [16]), g.const("a", [2])], "sl"),
+     r"\(Slice 'sl'\): starts 0, ends 16 on axis 2: the crop depends on the input size"),
+    (lambda g: g.node("Pad", ["x", g.const("p", [0, 1, 0, 0, 0, 1, 0, 0])], "pc"),
+     r"\(Pad 'pc'\): pads .* pad N or C"),
+    (lambda g: g.node("Resize", ["x", "", g.const("s", [1, 2, 1, 1], np.float32)], "rc"),
+     r"\(Resize 'rc'\): scales .* resize N or C"),
+    (lambda g: g.node("Reshape", ["x", g.const("t", [1, 3, 8, -1])], "rs"),
+     r"\(Reshape 'rs'\): to shape \[1, 3, 8, -1\]; tconvcalc follows a reshape to \(N, -1\) only"),
+    (lambda g: g.node("MatMul", ["x", g.weight("w", (4, 4))], "mm"), r"\(MatMul 'mm'\): a matrix product on a"),
+    (lambda g: g.node("Add", ["x", g.const("b", np.zeros((1, 1, 5, 5)), np.float32)], "fixed"),
+     r"\(Add 'fixed'\): a constant of shape \[1, 1, 5, 5\]"),
+    (lambda g: g.node("Conv", ["x", g.weight("w", (2, 3, 3, 3))], "c", auto_pad="SAME"), r"auto_pad 'SAME'"),
+])
+def test_what_it_cannot_follow_is_one_line_naming_the_node(build, message, tmp_path):
+    g = Graph()
+    path = g.save(build(g), tmp_path)
+    with pytest.raises(SpecError, match=message):
+        load_spec(path)
+
+
+def test_an_unreadable_branch_off_the_output_is_ignored(tmp_path):
+    g = Graph()
+    c = g.conv("x", "c", 3, 4)
+    g.node("TopK", [c, g.const("k", [1])], "side")  # not followed; nothing depends on it
+    got = items(g, g.node("MaxPool", [c], "pool", kernel_shape=[2, 2], strides=[2, 2]), tmp_path)
+    assert list(got) == ["c", "pool"]
+
+
+def test_files_that_are_not_models(tmp_path, monkeypatch):
+    text = tmp_path / "notes.onnx"
+    text.write_text("this is not protobuf\n" * 3)
+    with pytest.raises(SpecError, match=r"notes.onnx: not an ONNX model"):
+        load_spec(str(text))
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    with pytest.raises(SpecError, match=r"empty.onnx: not an ONNX model"):
+        load_spec(str(empty))
+    with pytest.raises(SpecError, match=r"missing.onnx: cannot read"):
+        load_spec(str(tmp_path / "missing.onnx"))
+    g = Graph()
+    path = g.save(unet(g), tmp_path)
+    monkeypatch.setattr(onnx_graph, "MAX_BYTES", 100)
+    with pytest.raises(SpecError, match=r"model.onnx: 0 MiB; tconvcalc reads ONNX files up to 0 MiB"):
+        load_spec(path)
+
+
+def test_truncated_file(tmp_path):
+    g = Graph()
+    path = g.save(unet(g), tmp_path)
+    data = open(path, "rb").read()
+    cut = tmp_path / "cut.onnx"
+    cut.write_bytes(data[: len(data) // 3])
+    with pytest.raises(SpecError, match=r"cut.onnx: not an ONNX model"):
+        load_spec(str(cut))
+
+
+def test_without_the_onnx_package(tmp_path, monkeypatch):
+    g = Graph()
+    path = g.save(unet(g), tmp_path)
+    monkeypatch.setitem(__import__("sys").modules, "onnx", None)
+    with pytest.raises(SpecError, match=r"^reading ONNX files needs the onnx package "
+                                        r"\(pip install 'tconvcalc\[onnx\]'\)$"):
+        load_spec(path)
+
+
+def test_two_inputs_and_the_framework(tmp_path):
+    g = Graph()
+    model = g.model(unet(g))
+    model.graph.input.append(helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8]))
+    onnx.save(model, str(tmp_path / "two.onnx"))
+    with pytest.raises(SpecError, match=r"the graph has 2 inputs \('x', 'y'\); tconvcalc chains graphs with one"):
+        load_spec(str(tmp_path / "two.onnx"))
+    g = Graph()
+    with pytest.raises(SpecError, match=r"an ONNX graph follows ORT's rules: -f onnx, not -f torch"):
+        load_spec(g.save(unet(g), tmp_path), "torch")
+
+
+# ---- the network, end to end, against onnxruntime ----------------------------------------------------------
+
+
+def test_unet_against_ort(tmp_path):
+    g = Graph()
+    path = g.save(unet(g), tmp_path)
+    network = load_spec(path)
+    assert network.framework == "onnx" and network.in_channels == 3
+    assert network.origin == f"read the ONNX graph of model.onnx (opset {OPSET}, {len(g.nodes)} nodes) without running it"
+    valid = compare_with_ort(path)
+    assert valid == [n for n in SIZES if n % 4 == 0]  # two pools of 2 and back: what ORT ran
+
+
+def test_symbolic_h_gives_the_valid_inputs_ort_runs(tmp_path):
+    g = Graph()
+    path = g.save(valid_unet(g), tmp_path)
+    valid = compare_with_ort(path)
+    result = chain(load_spec(path), ("H", "H"))
+    assert result.condition is not None
+    assert valid and all(n % 2 == 0 for n in valid)  # H - 2 pooled by 2 and back must meet the crop H - 6
+    assert str(valid[0]) in result.condition or "mod 2" in result.condition
+
+
+@pytest.mark.parametrize("name", sorted(set(MODELS) - {"unet", "valid_unet"}))
+def test_models_against_ort(name, tmp_path):
+    g = Graph()
+    path = g.save(MODELS[name](g), tmp_path)
+    valid = compare_with_ort(path)
+    assert valid, "no size ran at all: the comparison would be empty"
+
+
+def test_fixed_features_fix_the_input(tmp_path):
+    g = Graph()
+    path = g.save(fixed_features(g), tmp_path)
+    assert compare_with_ort(path) == [15, 16]  # conv k3 s2 p1 gives 8 only there: 4*8*8 features
+
+
+def test_fixed_input_shape_is_checked(tmp_path):
+    g = Graph(dims=(1, None, 32, 32))
+    path = g.save(unet(g), tmp_path)
+    network = load_spec(path)
+    assert network.fit((32,)) == (32, 32)
+    assert network.fit(("H",)) == (32, 32)  # the graph's own size
+    assert chain(network, network.fit((32,))).output == (32, 32)
+    with pytest.raises(Exception, match=r"fixes the input's spatial size to 32x32 .*got 64x64"):
+        network.fit((64,))
+
+
+def test_unset_dims_are_symbols(tmp_path):
+    g = Graph(dims=(None, 3, None, None))
+    g.input.type.tensor_type.shape.dim[0].Clear()
+    for axis in (2, 3):
+        g.input.type.tensor_type.shape.dim[axis].Clear()
+    path = g.save(unet(g), tmp_path)
+    assert load_spec(path).fit(("H",)) == ("H", "H")
+
+
+# ---- torch models exported with the TorchScript exporter ------------------------------------------------------
+
+
+def export(model, channels, tmp_path, name):
+    torch = pytest.importorskip("torch")
+    path = str(tmp_path / f"{name}.onnx")
+    try:
+        torch.onnx.export(model.eval(), (torch.randn(1, channels, 32, 32),), path, dynamo=False, input_names=["x"],
+                          output_names=["y"], dynamic_axes={"x": {0: "N", 2: "H", 3: "W"}}, opset_version=OPSET)
+    except TypeError:  # an exporter without the dynamo switch
+        pytest.skip("this torch has no TorchScript ONNX exporter (dynamo=False)")
+    return path
+
+
+def torch_models():
+    torch = pytest.importorskip("torch")
+    nn, F = torch.nn, torch.nn.functional
+
+    class UNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inc = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(inplace=True))
+            self.down = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU())
+            self.up = nn.ConvTranspose2d(16, 8, 2, stride=2)
+            self.outc = nn.Conv2d(16, 2, 1)
+
+        def forward(self, x):
+            x1 = self.inc(x)
+            x2 = self.down(x1)
+            u = F.interpolate(self.up(x2), size=x1.shape[2:])
+            return self.outc(torch.cat([x1, u], dim=1))
+
+    class ESPCN(nn.Module):
+        def __init__(self, r=3):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(1, 16, 5, padding=2), nn.Tanh(), nn.Conv2d(16, 8, 3, padding=1),
+                                      nn.Tanh(), nn.Conv2d(8, r * r, 3, padding=1))
+            self.shuffle = nn.PixelShuffle(r)
+
+        def forward(self, x):
+            return self.shuffle(self.body(x))
+
+    class ResNetish(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 8, 7, 2, 3), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
+            self.block = nn.Conv2d(8, 8, 3, 1, 1)
+            self.down = nn.Conv2d(8, 16, 3, 2, 1)
+            self.shortcut = nn.Conv2d(8, 16, 1, 2)
+            self.pool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = nn.Linear(16, 10)
+
+        def forward(self, x):
+            x = self.stem(x)
+            x = F.relu(self.block(x) + x)
+            x = self.down(x) + self.shortcut(x)
+            return self.fc(torch.flatten(self.pool(x), 1))
+
+    return {"unet": (UNet(), 3), "espcn": (ESPCN(), 1), "resnet": (ResNetish(), 3)}
+
+
+@pytest.mark.parametrize("name", ["unet", "espcn", "resnet"])
+def test_torch_exports_against_ort(name, tmp_path):
+    model, channels = torch_models()[name]
+    path = export(model, channels, tmp_path, name)
+    valid = compare_with_ort(path, range(1, 30), channels)
+    assert valid
