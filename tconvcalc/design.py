@@ -140,6 +140,8 @@ def _check_request(size_in, size_out, layers, framework, kind, bounds, strides, 
         raise InputError(f"--stride must be positive, got {strides}")
     if limit < 0:
         raise InputError(f"--limit must be at least 0, got {limit}")
+    if limit > MAX_ALL:  # each stack listed is searched for: a huge limit is a huge search
+        raise InputError(f"--limit {limit} is too large: at most {MAX_ALL} stacks are listed (0 lists them all)")
 
 
 # ---- 1. the layer table -------------------------------------------------------------------------

@@ -28,6 +28,8 @@ from .layer import MAX_INT, OPTIONS, PADDING_WORDS, Layer
 SOLVABLE = ("conv", "convT", "upsample", "pixelshuffle", "unpool")
 MAX_WORK = 20_000_000  # (stride, dilation, kernel) triples x paddings: beyond this, bounds are a typo
 MAX_COMBINATIONS = 20_000  # per-axis tuples tried for multi-axis sizes
+MAX_PAIRS = 100_000  # (stride, dilation) pairs per axis and kind: each is checked for reach before its kernels
+MAX_TRIALS = 2_500  # kernels tried in all (0.3-5 ms each with their paddings: 2.8 million would take hours)
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,13 @@ def solve(size, target, kinds=("convT",), frameworks=("torch",), bounds=Bounds()
         raise InputError("solve does not search pad layers: a pad's output is its input plus both pads "
                          "(tconvcalc forward IN -l pad -p BEFORE:AFTER)")
     _check_request(size, target, bounds)
+    _check_search(size, target, kinds, frameworks, bounds, fixed)
     found = []
-    for framework, kind in product(frameworks, kinds):
-        if kind in module(framework).LAYERS:  # keras has no unpool, tf no upsample, ...
-            found += _solve_layer(size, target, framework, kind, bounds, fixed, backend)
+    searched = [(framework, kind) for framework, kind in product(frameworks, kinds)
+                if kind in module(framework).LAYERS]  # keras has no unpool, tf no upsample, ...
+    share = MAX_COMBINATIONS // len(searched) if searched else 0  # the multi-axis tuples tried, in all
+    for framework, kind in searched:
+        found += _solve_layer(size, target, framework, kind, bounds, fixed, backend, share)
     found.sort(key=lambda item: item[0])
     shown = found if not limit else found[:limit]
     solutions = tuple(make_solution(layer, reasons, size) for _, layer, reasons in shown)
@@ -103,16 +108,43 @@ def _check_request(size, target, bounds):
                          f"{bounds.dilation} dilations; narrow --max-kernel/--max-stride/--max-dilation")
 
 
+def _check_search(size, target, kinds, frameworks, bounds, fixed):
+    """Refuse, before searching, a domain whose kernels (those of every stride and dilation that can reach
+    the target, per framework, kind and axis) are too many to try promptly."""
+    strides = [fixed["stride"]] if fixed.get("stride") is not None else None
+    dilations = [fixed["dilation"]] if fixed.get("dilation") is not None else None
+    kernels = 1 if fixed.get("kernel") is not None else bounds.kernel
+    trials = 0
+    for kind in set(kinds) - {"upsample", "pixelshuffle"}:
+        takers = sum(kind in module(framework).LAYERS for framework in frameworks)
+        for axis, (n, t) in enumerate(zip(size, target)):
+            axis_strides = strides or range(1, bounds.stride + 1)
+            axis_dilations = dilations or range(1, (bounds.dilation if kind != "unpool" else 1) + 1)
+            if len(axis_strides) * len(axis_dilations) > MAX_PAIRS:
+                raise InputError(f"search too wide: {len(axis_strides)} strides x {len(axis_dilations)} dilations "
+                                 f"(at most {MAX_PAIRS} pairs); narrow --max-stride/--max-dilation or fix -s/-d")
+            reach = sum(_stride_can_reach(n, t, kind, _at(s, axis), _at(d, axis), bounds)
+                        for s in axis_strides for d in axis_dilations)
+            trials += takers * reach * kernels
+    if trials > MAX_TRIALS:
+        raise InputError(f"search too wide: {trials} kernel/stride/dilation combinations to try (at most "
+                         f"{MAX_TRIALS}); narrow --max-kernel/--max-stride/--max-dilation or fix -k/-s/-d")
+
+
+def _at(value, axis):
+    return value[axis] if isinstance(value, tuple) else value
+
+
 # ---- one framework, one kind ------------------------------------------------------------------
 
 
-def _solve_layer(size, target, framework, kind, bounds, fixed, backend):
+def _solve_layer(size, target, framework, kind, bounds, fixed, backend, combinations=MAX_COMBINATIONS):
     """(rank key, layer, reasons) for every distinct solution."""
     if kind in ("upsample", "pixelshuffle"):
         return _resampling(size, target, framework, kind, backend)
     per_axis = [list(_axis_layers(n, t, framework, kind, bounds, _fixed_axis(fixed, axis), backend))
                 for axis, (n, t) in enumerate(zip(size, target))]
-    checked = per_axis[0] if len(size) == 1 else _combine(per_axis, size, target)
+    checked = per_axis[0] if len(size) == 1 else _combine(per_axis, size, target, combinations)
     ranked = {}
     for layer, axes in checked:
         key = layer_identity(layer, axes)
@@ -261,7 +293,7 @@ def layer_identity(layer, axes):
             tuple(ax.output_padding for ax in axes), layer.output_size, layer.scale)
 
 
-def _combine(per_axis, size, target):
+def _combine(per_axis, size, target, combinations=MAX_COMBINATIONS):
     """Multi-axis: one layer whose per-axis values come from each axis's solutions, sharing the
     padding word where the framework takes one word for the whole layer."""
     tried = 0
@@ -274,7 +306,7 @@ def _combine(per_axis, size, target):
         if None in ops and any(op is not None for op in ops):
             continue  # the framework default on one axis and an explicit value on another: not one layer
         tried += 1
-        if tried > MAX_COMBINATIONS:
+        if tried > combinations:
             return
         first = choice[0]
         layer = Layer(first.kind, first.framework, len(choice),
