@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from .errors import InputError
 
 FRAMEWORKS = ("torch", "keras", "tf", "jax", "onnx")
-KINDS = ("conv", "convT", "maxpool", "avgpool", "upsample", "pixelshuffle", "unpool", "pad")
+KINDS = ("conv", "convT", "maxpool", "avgpool", "upsample", "pixelshuffle", "unpool", "pad", "adaptiveavgpool",
+         "adaptivemaxpool")
 _KIND_ALIASES = {
     "conv": "conv", "convolution": "conv",
     "convt": "convT", "conv-transpose": "convT", "conv_transpose": "convT", "convtranspose": "convT",
@@ -22,7 +23,12 @@ _KIND_ALIASES = {
     "depth_to_space": "pixelshuffle",
     "unpool": "unpool", "maxunpool": "unpool", "max-unpool": "unpool", "max_unpool": "unpool",
     "pad": "pad",
+    **{f"{prefix}{sep}{word}{sep}pool": f"adaptive{kind}pool" for prefix in ("adaptive", "global")
+       for kind, words in (("avg", ("avg", "average")), ("max", ("max",))) for word in words for sep in ("", "_", "-")},
+    "gap": "adaptiveavgpool", "gmp": "adaptivemaxpool",
 }
+# Global pooling is adaptive pooling to one value per axis.
+GLOBAL_ALIASES = frozenset(alias for alias in _KIND_ALIASES if alias.startswith("global") or alias in ("gap", "gmp"))
 PADDING_WORDS = ("valid", "same", "same_upper", "same_lower", "causal")
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")  # torch Conv's padding_mode
 PAD_MODES = PADDING_MODES + ("symmetric",)  # a pad layer's: numpy's names aside (edge = replicate, wrap = circular)
@@ -30,20 +36,23 @@ KERAS_BACKENDS = ("tensorflow", "jax", "torch")
 
 # Which options each kind of layer takes (the CLI's option names, for messages).
 OPTIONS = {
-    "conv": {"kernel", "stride", "padding", "dilation", "padding_mode"},
-    "convT": {"kernel", "stride", "padding", "dilation", "output_padding", "output_size", "padding_mode"},
+    "conv": {"kernel", "stride", "padding", "dilation", "padding_mode", "groups"},
+    "convT": {"kernel", "stride", "padding", "dilation", "output_padding", "output_size", "padding_mode", "groups"},
     "maxpool": {"kernel", "stride", "padding", "dilation", "ceil_mode"},
     "avgpool": {"kernel", "stride", "padding", "ceil_mode"},
-    "upsample": {"scale"},
+    "upsample": {"scale", "output_size"},
     "pixelshuffle": {"scale"},
     "unpool": {"kernel", "stride", "padding", "output_size"},
     "pad": {"padding", "padding_mode"},
+    "adaptiveavgpool": {"output_size"},
+    "adaptivemaxpool": {"output_size"},
 }
+ADAPTIVE = ("adaptiveavgpool", "adaptivemaxpool")
 FLAG = {
     "kernel": "-k/--kernel", "stride": "-s/--stride", "padding": "-p/--padding",
     "dilation": "-d/--dilation", "output_padding": "--output-padding",
     "output_size": "--output-size", "ceil_mode": "--ceil-mode", "scale": "--scale",
-    "padding_mode": "--padding-mode",
+    "padding_mode": "--padding-mode", "groups": "--groups",
 }
 MAX_INT = 2**31 - 1  # no framework indexes beyond this per axis in practice; larger is a typo
 _SYMBOL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -76,6 +85,7 @@ class Layer:
     scale: tuple | None = None
     backend: str = "tensorflow"
     padding_mode: str = "zeros"  # torch: what the pads hold (zeros, or the input reflected/replicated/wrapped)
+    groups: int = 1  # conv/convT: channels split into groups (depthwise: groups == in channels)
 
     @property
     def symmetric_pads(self):
@@ -189,14 +199,16 @@ def parse_scale(text, rank):
 
 def build_layer(kind, framework="torch", rank=1, *, kernel=None, stride=None, padding=None,
                 dilation=None, output_padding=None, output_size=None, ceil_mode=False, scale=None,
-                backend=None, padding_mode=None):
+                backend=None, padding_mode=None, groups=None):
     """Parse and validate every option once; the result is the only thing the core sees."""
     from .frameworks import module
 
+    if str(kind).strip().lower() in GLOBAL_ALIASES:
+        output_size = _global_output_size(kind, output_size)
     kind, framework = parse_kind(kind), parse_framework(framework)
     given = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation,
              "output_padding": output_padding, "output_size": output_size,
-             "ceil_mode": ceil_mode or None, "scale": scale, "padding_mode": padding_mode}
+             "ceil_mode": ceil_mode or None, "scale": scale, "padding_mode": padding_mode, "groups": groups}
     for option, value in given.items():
         if value is not None and option not in OPTIONS[kind]:
             takers = [k for k in KINDS if option in OPTIONS[k]]
@@ -224,9 +236,17 @@ def build_layer(kind, framework="torch", rank=1, *, kernel=None, stride=None, pa
         fields["padding"] = _pad_amounts(padding, rank)
     if output_padding is not None:
         fields["output_padding"] = parse_per_axis(output_padding, rank, "output_padding", minimum=0)
-    if output_size is not None:
+    if kind in ADAPTIVE:
+        fields["output_size"] = parse_adaptive_size(output_size, rank, kind)
+    elif output_size is not None:
         fields["output_size"] = parse_per_axis(output_size, rank, "output size")
-    if kind in ("upsample", "pixelshuffle"):
+    if kind == "upsample" and (scale is None) == (output_size is None):
+        raise InputError("upsample needs one of --scale (scale_factor) or --output-size (size), not both"
+                         if scale is not None else "upsample needs a scale factor (--scale) or an output size "
+                         "(--output-size)")
+    if groups is not None:
+        fields["groups"] = parse_int(groups, "groups")
+    if kind == "pixelshuffle" or (kind == "upsample" and scale is not None):
         if scale is None:
             raise InputError(f"{kind} needs a scale factor: --scale")
         fields["scale"] = parse_scale(scale, rank)
@@ -237,6 +257,23 @@ def build_layer(kind, framework="torch", rank=1, *, kernel=None, stride=None, pa
     if padding_mode is not None:
         fields["padding_mode"] = parse_padding_mode(padding_mode, framework, kind)
     return Layer(kind, framework, rank, ceil_mode=bool(ceil_mode), backend=backend, **fields)
+
+
+def _global_output_size(kind, output_size):
+    """Global pooling is adaptive pooling to 1 on every axis; another output size is not global."""
+    if output_size is not None and any(str(part).strip() != "1" for part in _axes(output_size, "output size")):
+        raise InputError(f"{kind} pools every axis to 1; for --output-size {output_size} use adaptiveavgpool or "
+                         "adaptivemaxpool")
+    return 1
+
+
+def parse_adaptive_size(text, rank, kind="adaptiveavgpool"):
+    """An adaptive pool's output size per axis: ints >= 0, or None (torch's None: keep that axis)."""
+    if text is None:
+        raise InputError(f"{kind} needs the output size: --output-size (7, or per axis 7x7; None keeps an axis)")
+    values = tuple(None if str(part).strip().lower() == "none" else parse_int(part, "output size", minimum=0)
+                   for part in _axes(text, "output size"))
+    return _broadcast(values, rank, "output size", text)
 
 
 def _pad_amounts(text, rank):

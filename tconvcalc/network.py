@@ -55,6 +55,7 @@ class Network:
     source: str = "inline"
     in_channels: int | None = None
     origin: str | None = None  # which model was read and how: "read UNet(n_classes=2) from unet.py without running it"
+    warnings: tuple = ()  # what the reader could not see, on every answer (print(model) text has no data flow)
 
     @property
     def rank(self):
@@ -503,7 +504,7 @@ def _decided(condition):
     return condition is True or (not isinstance(condition, bool) and bool(condition == True))  # noqa: E712
 
 
-def _broadcast_axis(node, values, framework, what):
+def _broadcast_axis(node, values, framework, what, dim=1):
     """One axis of an elementwise add/mul: equal, or 1 (broadcast) in every framework (torch, NumPy/ONNX,
     TF, JAX, Keras Add/Multiply)."""
     out = values[0]
@@ -514,7 +515,7 @@ def _broadcast_axis(node, values, framework, what):
             out = value
             continue
         if isinstance(value, int) and isinstance(out, int):
-            raise ShapeError(f"{_label(node)}: {_broadcast_words(framework, out, value)} ({what} {out} and "
+            raise ShapeError(f"{_label(node)}: {_broadcast_words(framework, out, value, dim)} ({what} {out} and "
                              f"{value}: equal, or one of them 1)")
     return out
 
@@ -529,6 +530,8 @@ def sizes_through(built, size, warnings=None):
         if layer is None:
             sizes[node.name] = _network_op(node, incoming, built.network)
             continue
+            if warnings is not None and _partial_broadcast(node, incoming):
+                warnings[node.name] = (_broadcast_note(node, incoming, sizes[node.name]),)
         if node.like is not None:
             layer = _resolved(node, layer, incoming)
         try:
@@ -560,8 +563,9 @@ def _network_op(node, incoming, network):
     if len({len(size) for size in incoming}) > 1:
         raise ShapeError(f"{_label(node)}: {node.op} of sizes with different axes")
     try:
-        return tuple(_broadcast_axis(node, axis, network.framework, "sizes") if len(set(axis)) > 1 else axis[0]
-                     for axis in zip(*incoming))
+        axes = list(enumerate(zip(*incoming), 2))[::-1]  # torch names the last axis that differs
+        return tuple(_broadcast_axis(node, axis, network.framework, "sizes", dim) if len(set(axis)) > 1 else axis[0]
+                     for dim, axis in axes)[::-1]
     except ShapeError as error:
         first, other = incoming[0], next(size for size in incoming[1:] if size != incoming[0])
         other_name = node.inputs[incoming.index(other)]
@@ -569,9 +573,23 @@ def _network_op(node, incoming, network):
                          f"({_text(other)}): {_fix(first, other, node.inputs[0], other_name)}") from None
 
 
-def _broadcast_words(framework, a, b):
+def _partial_broadcast(node, incoming):
+    """An add/mul that broadcasts some axes of a tensor that is not 1 on every axis: allowed, but unlike the
+    squeeze-excitation idiom (1x1 against HxW) it is usually a skip whose sizes came out wrong."""
+    if node.op not in ("add", "mul") or len(set(incoming)) == 1:
+        return False
+    top = tuple(max(axis) for axis in zip(*incoming))
+    return any(size != top and any(v != 1 for v in size) for size in incoming)
+
+
+def _broadcast_note(node, incoming, out):
+    shown = " and ".join(f"{name!r} ({_text(size)})" for name, size in zip(node.inputs, incoming))
+    return f"{node.op} broadcasts a size-1 axis: {shown} give {_text(out)}"
+
+
+def _broadcast_words(framework, a, b, dim):
     if framework == "torch":
-        return f"The size of tensor a ({a}) must match the size of tensor b ({b}) at non-singleton dimension"
+        return f"The size of tensor a ({a}) must match the size of tensor b ({b}) at non-singleton dimension {dim}"
     if framework == "keras":
         return "Inputs have incompatible shapes"
     if framework == "tf":
@@ -719,6 +737,10 @@ def _layer_channels(node, layer, c_in):
     if layer.kind in ("conv", "convT"):
         return node.channels
     if layer.kind == "pixelshuffle" and c_in is not None:
+        if node.op == "linear" and notes:
+            code += f"  # {notes[0]}"
+    if all(isinstance(v, int) for v in out) and _partial_broadcast(node, incoming):
+        notes = (_broadcast_note(node, incoming, out),)
         r = int(layer.scale[0])
         if c_in % (r * r):
             raise ShapeError(f"{_label(node)}: a pixel shuffle by {r} needs input channels divisible by "
@@ -735,7 +757,7 @@ def _describe(node):
     if node.like is not None:
         return f"{node.op} like {node.like}"
     short = {"kernel": "k", "stride": "s", "padding": "p", "dilation": "d", "output_padding": "op",
-             "output_size": "out", "scale": "x", "ceil_mode": "ceil", "padding_mode": "mode"}
+             "output_size": "out", "scale": "x", "ceil_mode": "ceil", "padding_mode": "mode", "groups": "g"}
     def option(field, value):
         if field == "ceil_mode":
             return short[field]
@@ -829,9 +851,13 @@ def _outcomes(built, rank):
     outcome.seen = seen  # every size evaluated so far, for the steps that warn at any of them
     return outcome
 
+        if node.like is not None:  # its output has node.like's size
+            bounds[node.name] = bounds[node.like]
+            continue
 
 def _scanned(step, outcome, p, symbol, far):
     """The step with its warnings read per input size like the valid inputs (``at H = 1: ...``) instead of
+            needed = max(needed, _features_reach(node, incoming[0], built))
     sympy's text, where that can be read."""
     described = scanned_warnings(lambda n: outcome(n)[1].get(step.name, ()), p, symbol, far)
     return step if described is None else replace(step, warnings=described)
@@ -844,6 +870,19 @@ def valid_in_range(network, rank, low, high):
 
 def _nearest_valid_hint(built, size, reach=256):
     """For a numeric input that fails: the nearest inputs (equal per axis as given) that work."""
+def _features_reach(node, bound, built):
+    """A linear reading a flatten accepts one count of features, C x prod(spatial): past the H where the spatial
+    sizes' lower bound a·H - c gives more than its in_features, no input is valid (1 where that does not apply)."""
+    source = next((n for n in built.network.nodes if n.name == node.inputs[0]), None)
+    if node.op != "linear" or node.in_channels is None or source is None or source.op != "flatten":
+        return 1
+    channels = _channels_through(built)[source.inputs[0]]
+    a, c = bound
+    if not channels or a <= 0:
+        return 1
+    return math.ceil(((node.in_channels / channels) ** (1 / built.rank) + c) / a) + 1
+
+
     if len(set(size)) != 1:
         return ""
     n = size[0]

@@ -36,7 +36,8 @@ def layer_options(command):
     """The options that describe one layer, shared by every command that takes a layer."""
     options = [
         click.option("-l", "--layer", "kind", default="convT", show_default=True,
-                     help="conv, convT (conv-transpose, deconv), maxpool, avgpool, upsample, pixelshuffle, unpool, pad."),
+                     help="conv, convT (conv-transpose, deconv), maxpool, avgpool, upsample, pixelshuffle, unpool, "
+                          "pad, adaptiveavgpool, adaptivemaxpool (--output-size; globalavgpool, globalmaxpool: 1)."),
         click.option("-f", "--framework", default="torch", show_default=True,
                      help="torch, keras, tf, jax or onnx."),
         click.option("-k", "--kernel", help="Kernel size: 4, or per axis 4x3."),
@@ -46,12 +47,14 @@ def layer_options(command):
                           "same_upper, same_lower, causal."),
         click.option("-d", "--dilation", help="Dilation (default 1)."),
         click.option("--output-padding", help="Transposed conv output_padding (default: the framework's)."),
-        click.option("--output-size", help="The output the caller asks for (torch output_size=, tf/onnx output_shape)."),
+        click.option("--output-size", help="The output the caller asks for (torch output_size=, tf/onnx output_shape); "
+                                           "adaptive pools' output_size (None on an axis keeps it); upsample size=."),
         click.option("--ceil-mode", is_flag=True, default=None, help="Pools: round the output up (torch, onnx)."),
         click.option("--scale", help="Upsample scale factor (2, or per axis 2x1.5); pixelshuffle upscale factor."),
         click.option("--backend", help="Keras backend: tensorflow (default), jax or torch."),
         click.option("--padding-mode", help="What the pads hold: zeros (default), reflect, replicate, circular "
                                             "(torch conv); pad layers also symmetric."),
+        click.option("--groups", help="conv/convT: groups dividing both channel counts (depthwise: = in channels)."),
     ]
     for option in reversed(options):
         command = option(command)

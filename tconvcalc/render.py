@@ -163,8 +163,11 @@ def print_chain(result, console):
     for header in ("#", "name", "layer", "in", "out", "channels"):
         table.add_column(header, overflow="fold", justify="right" if header in ("#", "channels") else "left")
     for number, step in enumerate(result.steps, 1):
-        merge = step.op in ("concat", "add")
-        table.add_row(str(number), step.name, step.description, size_text(step.input), size_text(step.output),
+        merge = step.op in ("concat", "add", "mul")
+        # after a flatten no spatial axes are left: the features are the size
+        features = "" if step.channels is None else f"{step.channels} features"
+        table.add_row(str(number), step.name, step.description, size_text(step.input) or "features",
+                      size_text(step.output) or features,
                       "" if step.channels is None else str(step.channels), style="cyan" if merge else None)
     console.print(table)
     if result.condition:

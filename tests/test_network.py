@@ -77,7 +77,8 @@ def test_valid_inputs_of_random_skip_networks_equal_brute_force(params):
 
 
 def test_strides_that_differ_per_axis_repeat_with_their_lcm():
-    network = parse_inline("conv k1 s2x3 | convT k1 s2x3 | add input")  # back to n only where n ≡ 1 on both axes
+    # back to n only where n ≡ 1 on both axes (concat: add would broadcast a size-1 axis, as torch does)
+    network = parse_inline("conv k1 s2x3 | convT k1 s2x3 | concat input")
     valid = valid_inputs(network, rank=2)
     assert valid.description == "H ≡ 1 (mod 6), H ≥ 1"
     assert described(valid) == {n for n in range(1, 2049) if is_valid(build(network, 2), (n, n))}

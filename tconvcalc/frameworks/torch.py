@@ -7,7 +7,7 @@ in tests/frameworks/test_torch.py.
 
 from ..arithmetic import (all_of, any_of, conv_out, conv_transpose_out, effective_kernel, floor_div, floor_scale,
                           split_pad, where)
-from . import AxisOut, call, consecutive_outputs, not_available, per_axis, possible
+from . import AxisOut, adaptive_outputs, call, consecutive_outputs, not_available, per_axis, possible
 
 DEFAULT_PADDING = "zeros"
 
@@ -216,14 +216,33 @@ def avgpool(layer, sizes, checks):
 
 
 def upsample(layer, sizes, checks):
-    outputs = [floor_scale(n, f) for n, f in zip(sizes, layer.scale)]
-    checks.note("output = floor(float64(input) × scale_factor)")
+    if layer.scale is None:  # Upsample(size=...) / F.interpolate(size=...)
+        outputs = list(layer.output_size)
+        checks.note("output = the size asked for (size=)")
+    else:
+        outputs = [floor_scale(n, f) for n, f in zip(sizes, layer.scale)]
+        checks.note("output = floor(float64(input) × scale_factor)")
     names = ("D", "H", "W")[-layer.rank:]
     shown = lambda v: ", ".join(f"{a}: {x}" for a, x in zip(names, v))  # noqa: E731
     joiner = " and output" if layer.rank == 1 else " output"
     _require_each(checks, [o > 0 for o in outputs],
                    f"Input and output sizes should be greater than 0, but got input ({shown(sizes)})"
                    f"{joiner} ({shown(outputs)})")
+    return tuple(AxisOut(o) for o in outputs)
+
+
+def _adaptive(layer, sizes, checks):
+    """AdaptivePooling.h: every input axis non-empty; an output of 0 gives an empty tensor."""
+    r, kind = layer.rank, "avg" if layer.kind == "adaptiveavgpool" else "max"
+    # AdaptiveAvgPool1d runs as the 2-D op on (N, C, 1, W)
+    name, shape = ((f"adaptive_{kind}_pool2d", [1, "C", 1, *sizes]) if (kind, r) == ("avg", 1)
+                   else (f"adaptive_{kind}_pool{r}d", [1, "C", *sizes]))
+    for dim, n in enumerate(shape[2:], 2):
+        checks.require(n >= 1, lambda: f"{name}(): Expected input to have non-zero size for non-batch dimensions, "
+                                       f"but input has sizes [{', '.join(map(str, map(_num, shape)))}] with "
+                                       f"dimension {dim} being empty")
+    outputs = adaptive_outputs(layer, sizes, checks)
+    checks.warn(any_of(o <= 0 for o in outputs), "an output size is 0: adaptive pooling returns an empty tensor")
     return tuple(AxisOut(o) for o in outputs)
 
 
@@ -282,7 +301,8 @@ PAD_MODULES = {"zeros": "ZeroPad", "reflect": "ReflectionPad", "replicate": "Rep
                "circular": "CircularPad"}
 
 LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool,
-          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool, "pad": pad}
+          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool, "pad": pad,
+          "adaptiveavgpool": _adaptive, "adaptivemaxpool": _adaptive}
 
 
 def code(layer, axes):
@@ -292,29 +312,42 @@ def code(layer, axes):
         per_axis(layer.symmetric_pads) if layer.symmetric_pads is not None else None)
     pads = None if pads == 0 else pads
     d = None if d == 1 else d
+    groups = None if layer.groups == 1 else layer.groups
     if layer.kind == "conv":
         return call(f"nn.Conv{r}d", "C_in", "C_out", kernel_size=k, stride=None if s == 1 else s,
-                    padding=pads, dilation=d, padding_mode=None if layer.padding_mode == "zeros" else layer.padding_mode)
+                    padding=pads, dilation=d, groups=groups,
+                    padding_mode=None if layer.padding_mode == "zeros" else layer.padding_mode)
     if layer.kind == "convT":
         try:
             op, later = per_axis(ax.output_padding for ax in axes), ""
         except TypeError:  # output_padding still depends on a symbolic size: pass output_size at call time
             op, later = None, f"  # then m(x, output_size={list(map(_num, layer.output_size))})"
         return call(f"nn.ConvTranspose{r}d", "C_in", "C_out", kernel_size=k, stride=None if s == 1 else s,
-                    padding=pads, output_padding=op or None, dilation=d) + later
+                    padding=pads, output_padding=op or None, groups=groups, dilation=d) + later
     if layer.kind in ("maxpool", "avgpool"):
         name = "MaxPool" if layer.kind == "maxpool" else "AvgPool"
         return call(f"nn.{name}{r}d", kernel_size=k, stride=None if s == k else s, padding=pads,
                     dilation=d if layer.kind == "maxpool" else None, ceil_mode=layer.ceil_mode or None)
     if layer.kind == "upsample":
+        if layer.scale is None:
+            return call("nn.Upsample", size=_one_or_tuple(layer.output_size), mode="nearest")
         scale = layer.scale[0] if len(set(layer.scale)) == 1 else layer.scale
         return call("nn.Upsample", scale_factor=scale, mode="nearest")
+    if layer.kind in ("adaptiveavgpool", "adaptivemaxpool"):
+        name = "AdaptiveAvgPool" if layer.kind == "adaptiveavgpool" else "AdaptiveMaxPool"
+        return call(f"nn.{name}{r}d", _one_or_tuple(layer.output_size))
     if layer.kind == "pixelshuffle":
         return call("nn.PixelShuffle", int(layer.scale[0]))
     if layer.kind == "pad":  # torch lists the last axis first: (left, right, top, bottom, ...)
         flat = tuple(_num(v) for pair in reversed(layer.padding) for v in pair)
         return call(f"nn.{PAD_MODULES[layer.padding_mode]}{r}d", flat[0] if len(set(flat)) == 1 else flat)
     return call(f"nn.MaxUnpool{r}d", kernel_size=k, stride=None if s == k else s, padding=pads)
+
+
+def _one_or_tuple(values):
+    """A size as torch takes it: one int for every axis, else a tuple (None keeps an axis)."""
+    values = tuple(v if v is None or isinstance(v, int) else _num(v) for v in values)
+    return values[0] if len(set(values)) == 1 and values[0] is not None else values
 
 
 def stack(codes):

@@ -41,11 +41,10 @@ def _fail(message, as_json):
 @click.option("--channels", default="2:3", show_default=True, help="Input and output channels, CIN:COUT.")
 @click.option("--batch", default="1", show_default=True, help="Batch size.")
 @click.option("--seed", default="0", show_default=True, help="Seed of the random data.")
-@click.option("--groups", default="1", show_default=True, help="Grouped convolution: groups dividing both channels.")
 @click.option("--mode", default="nearest", show_default=True,
               help="Upsample: nearest, or bilinear (torch align_corners=False, keras UpSampling2D, onnx linear).")
 @reports
-def verify(size, as_json, channels, batch, seed, groups, mode, **options):
+def verify(size, as_json, channels, batch, seed, mode, **options):
     """Run the layer on random float64 data: the shape equals forward's, the transposed conv is the
     adjoint of the conv (conv/convT only), and (where installed) the framework gives the same values.
     Pools, unpool (of the executor's own maxpool), upsample, pixelshuffle and pad: shape and values.
@@ -65,7 +64,7 @@ def verify(size, as_json, channels, batch, seed, groups, mode, **options):
     sizes = _numeric_size(size, "verify")
     layer = make_layer(len(sizes), **options)
     result = run_verify(layer, sizes, _channels(channels), parse_int(batch, "--batch"),
-                        parse_int(seed, "--seed", minimum=0), parse_int(groups, "--groups"),
+                        parse_int(seed, "--seed", minimum=0), layer.groups,
                         mode=str(mode).strip().lower())
     if as_json:
         click.echo(to_json(result))
