@@ -55,7 +55,6 @@ class Network:
     source: str = "inline"
     in_channels: int | None = None
     origin: str | None = None  # which model was read and how: "read UNet(n_classes=2) from unet.py without running it"
-    warnings: tuple = ()  # what the reader could not see, on every answer (print(model) text has no data flow)
 
     @property
     def rank(self):
@@ -530,8 +529,6 @@ def sizes_through(built, size, warnings=None):
         if layer is None:
             sizes[node.name] = _network_op(node, incoming, built.network)
             continue
-            if warnings is not None and _partial_broadcast(node, incoming):
-                warnings[node.name] = (_broadcast_note(node, incoming, sizes[node.name]),)
         if node.like is not None:
             layer = _resolved(node, layer, incoming)
         try:
@@ -705,6 +702,10 @@ def _feature_step(node, incoming, c_in, framework):
         features = c_in[0] if incoming[0] == () or framework in ("keras", "tf", "jax") else incoming[0][-1]
         features = node.in_channels or features  # as written; a mismatch is refused or noted above
         code = code.format(i="in_features" if features is None else _shown_channels(features), o=node.channels)
+        if node.op == "linear" and notes:
+            code += f"  # {notes[0]}"
+    if all(isinstance(v, int) for v in out) and _partial_broadcast(node, incoming):
+        notes = (_broadcast_note(node, incoming, out),)
     return out, channel, notes, code
 
 
@@ -737,10 +738,6 @@ def _layer_channels(node, layer, c_in):
     if layer.kind in ("conv", "convT"):
         return node.channels
     if layer.kind == "pixelshuffle" and c_in is not None:
-        if node.op == "linear" and notes:
-            code += f"  # {notes[0]}"
-    if all(isinstance(v, int) for v in out) and _partial_broadcast(node, incoming):
-        notes = (_broadcast_note(node, incoming, out),)
         r = int(layer.scale[0])
         if c_in % (r * r):
             raise ShapeError(f"{_label(node)}: a pixel shuffle by {r} needs input channels divisible by "
@@ -819,9 +816,13 @@ def network_reach(built):
     bounds, needed = {INPUT: (1, 0)}, 1
     for node, layer in zip(built.network.nodes, built.layers):
         incoming = [bounds[name] for name in node.inputs]
+        if node.like is not None:  # its output has node.like's size
+            bounds[node.name] = bounds[node.like]
+            continue
         if layer is None:
             if len({a > 0 for a, _ in incoming}) > 1:  # a fixed size merged with a growing one
                 return max(needed, REACH)
+            needed = max(needed, _features_reach(node, incoming[0], built))
             bounds[node.name] = incoming[0]  # a valid merge has equal sizes: any input bounds it
             continue
         (a, c), grows = incoming[0], growth(layer)
@@ -832,6 +833,19 @@ def network_reach(built):
         ga, gc = grows
         bounds[node.name] = (ga * a, ga * c + gc) if a > 0 and ga > 0 else (0, 0)  # fixed: c is not used
     return needed
+
+
+def _features_reach(node, bound, built):
+    """A linear reading a flatten accepts one count of features, C x prod(spatial): past the H where the spatial
+    sizes' lower bound a·H - c gives more than its in_features, no input is valid (1 where that does not apply)."""
+    source = next((n for n in built.network.nodes if n.name == node.inputs[0]), None)
+    if node.op != "linear" or node.in_channels is None or source is None or source.op != "flatten":
+        return 1
+    channels = _channels_through(built)[source.inputs[0]]
+    a, c = bound
+    if not channels or a <= 0:
+        return 1
+    return math.ceil(((node.in_channels / channels) ** (1 / built.rank) + c) / a) + 1
 
 
 def _outcomes(built, rank):
@@ -851,13 +865,9 @@ def _outcomes(built, rank):
     outcome.seen = seen  # every size evaluated so far, for the steps that warn at any of them
     return outcome
 
-        if node.like is not None:  # its output has node.like's size
-            bounds[node.name] = bounds[node.like]
-            continue
 
 def _scanned(step, outcome, p, symbol, far):
     """The step with its warnings read per input size like the valid inputs (``at H = 1: ...``) instead of
-            needed = max(needed, _features_reach(node, incoming[0], built))
     sympy's text, where that can be read."""
     described = scanned_warnings(lambda n: outcome(n)[1].get(step.name, ()), p, symbol, far)
     return step if described is None else replace(step, warnings=described)
@@ -870,19 +880,6 @@ def valid_in_range(network, rank, low, high):
 
 def _nearest_valid_hint(built, size, reach=256):
     """For a numeric input that fails: the nearest inputs (equal per axis as given) that work."""
-def _features_reach(node, bound, built):
-    """A linear reading a flatten accepts one count of features, C x prod(spatial): past the H where the spatial
-    sizes' lower bound a·H - c gives more than its in_features, no input is valid (1 where that does not apply)."""
-    source = next((n for n in built.network.nodes if n.name == node.inputs[0]), None)
-    if node.op != "linear" or node.in_channels is None or source is None or source.op != "flatten":
-        return 1
-    channels = _channels_through(built)[source.inputs[0]]
-    a, c = bound
-    if not channels or a <= 0:
-        return 1
-    return math.ceil(((node.in_channels / channels) ** (1 / built.rank) + c) / a) + 1
-
-
     if len(set(size)) != 1:
         return ""
     n = size[0]
