@@ -124,8 +124,8 @@ def test_helper_calls_are_not_run(tmp_path):
             def forward(self, x):
                 return self.conv(x)
     """
-    with pytest.raises(SpecError, match=r"model.py:9: .*kernel_size is not a literal"):
-        source(text, tmp_path)
+    # the helper is read with ast (its `return 3` is followed), its open() never runs
+    assert sizes(source(text, tmp_path), (10, 10)) == {"conv": (8, 8)}
     assert not marker.exists()
 
 
@@ -155,7 +155,7 @@ def test_features_fixture_sizes():
 
 def test_features_skip_mismatch_named():
     # 50 -> 25 -> 13 -> 7 (ceil); pools -> 8 -> 7; ups.0: (7-1)*2-2+3+1 = 14 vs downs.2.conv 13
-    with pytest.raises(ShapeError, match=r"torch_features.py:65 'x': add of 'ups.0' \(14x14\) and "
+    with pytest.raises(ShapeError, match=r"torch_features.py:65 'x': .*add of 'ups.0' \(14x14\) and "
                                          r"'downs.2.conv' \(13x13\)"):
         chain(load_spec(str(DATA / "torch_features.py")), (50, 50))
 
@@ -276,18 +276,15 @@ def test_unused_branches_pruned(tmp_path):
     ("class Net(nn.Module):\n    def __init__(self)\n        pass\n", r"model.py:3: syntax error"),
     ("x = 1\n", r"model.py: no PyTorch model found"),
     ("class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-     "        self.fc = nn.Linear(3, 4)\n    def forward(self, x):\n        return self.fc(x)\n",
-     r"model.py:5: nn.Linear\(3, 4\): unknown module"),
+     "        self.rnn = nn.LSTM(3, 4)\n    def forward(self, x):\n        return self.rnn(x)\n",
+     r"model.py:5: nn.LSTM\(3, 4\): unknown module"),
     ("class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
      "        self.act = nn.ReLU()\n    def forward(self, x):\n        return self.act(x)\n",
      r"model.py: the model has no layer that changes the size"),
-    ("class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-     "        self.up = nn.Upsample(size=(8, 8))\n    def forward(self, x):\n        return self.up(x)\n",
-     r"model.py:5: .*Upsample\(size=...\) fixes the output size"),
     ("import torch.nn.functional as F\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
      "        self.c = nn.Conv2d(1, 1, 3)\n    def forward(self, x):\n        x = self.c(x)\n"
-     "        return F.pad(x, [1, 1])\n",
-     r"model.py:9: F.pad\(x, \[1, 1\]\): padding a tensor"),
+     "        return F.pad(x, [x.size(2), 0])\n",
+     r"model.py:9: F.pad\(x, \[x.size\(2\), 0\]\): pads computed at run time"),
     ("class Net(nn.Module):\n    def __init__(self, k):\n        super().__init__()\n"
      "        self.c = nn.Conv2d(1, 1, k)\n    def forward(self, x):\n        return self.c(x)\n",
      r"model.py:5: nn.Conv2d\(1, 1, k\): kernel_size is not a literal \('k' is an argument of __init__"),
@@ -349,9 +346,9 @@ def test_print_mixed():
 
 def test_print_errors(tmp_path):
     path = tmp_path / "p.txt"
-    path.write_text("Net(\n  (conv): Conv2d(1, 2, kernel_size=(3, 3), stride=(1, 1))\n  (fc): Linear(in_features=4, "
-                    "out_features=2, bias=True)\n)\n")
-    with pytest.raises(SpecError, match=r"p.txt:3: unknown module Linear"):
+    path.write_text("Net(\n  (conv): Conv2d(1, 2, kernel_size=(3, 3), stride=(1, 1))\n  (rnn): LSTM(4, 2, "
+                    "batch_first=True)\n)\n")
+    with pytest.raises(SpecError, match=r"p.txt:3: unknown module LSTM"):
         load_spec(str(path))
     path.write_text("Net(\n  (conv): Conv2d(1, 2, kernel_size=(3, 3)\n")
     with pytest.raises(SpecError, match=r"p.txt:2: syntax error"):
@@ -392,8 +389,8 @@ def test_keras_functional_fixture():
 
 def test_keras_errors(tmp_path):
     data = json.loads((DATA / "keras_sequential.json").read_text())
-    data["config"]["layers"].append({"class_name": "Dense", "config": {"name": "dense", "units": 3}})
-    with pytest.raises(SpecError, match=r"m.json: layers\[9\] \(Dense 'dense'\): unsupported Keras layer Dense"):
+    data["config"]["layers"].append({"class_name": "LSTM", "config": {"name": "rnn", "units": 3}})
+    with pytest.raises(SpecError, match=r"m.json: layers\[9\] \(LSTM 'rnn'\): unsupported Keras layer LSTM"):
         network_from_keras_json(data, "m.json")
     with pytest.raises(SpecError, match="expected a Sequential or Functional"):
         network_from_keras_json({"class_name": "Conv2D", "config": {"layers": []}}, "m.json")

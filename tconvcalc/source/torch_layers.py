@@ -23,8 +23,13 @@ SIGNATURES = {  # torch.nn's constructor signatures, in order
     "pixelshuffle": ["upscale_factor"],
     "unpool": ["kernel_size", "stride", "padding"],
     "pad": ["padding", "value"],
+    "adaptive": ["output_size", "return_indices"],
+    "linear": ["in_features", "out_features", "bias", "device", "dtype"],
+    "lazylinear": ["out_features", "bias", "device", "dtype"],
+    "flatten": ["start_dim", "end_dim"],
 }
 TORCH_LAYER = re.compile(r"(?P<lazy>Lazy)?(?P<what>Conv|ConvTranspose|MaxPool|AvgPool|MaxUnpool)(?P<rank>[123])d\Z")
+TORCH_ADAPTIVE = re.compile(r"Adaptive(?P<what>Avg|Max)Pool(?P<rank>[123])d\Z")
 TORCH_PAD = re.compile(r"(?P<mode>Zero|Constant|Reflection|Replication|Circular)Pad(?P<rank>[123])d\Z")
 _PAD_MODES = {"Zero": "zeros", "Constant": "zeros", "Reflection": "reflect", "Replication": "replicate",
               "Circular": "circular"}  # ConstantPad's value changes no size
@@ -47,8 +52,18 @@ FUNCTIONAL_NEUTRAL = {
     "local_response_norm", "normalize", "clamp", "clip", "abs", "exp", "neg", "sqrt", "contiguous", "clone",
     "float", "double", "half", "to", "detach", "relu6_", "sigmoid_", "tanh_", "clamp_", "type", "cpu", "cuda",
 }
-TENSOR_BINARY = {"add", "sub", "mul", "div", "add_", "sub_", "mul_", "div_", "maximum", "minimum", "subtract",
-                 "multiply"}
+TENSOR_BINARY = {  # elementwise operations of two tensors, and the merge each is: + and - add, * and / mul
+    **dict.fromkeys(["add", "sub", "add_", "sub_", "subtract", "maximum", "minimum"], "add"),
+    **dict.fromkeys(["mul", "div", "mul_", "div_", "multiply", "divide", "true_divide"], "mul"),
+}
+_CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
+
+
+def is_torch_layer(name):
+    """Whether ``nn.<name>`` is a module tconvcalc knows (to hold ``nn.BatchNorm2d`` as a value)."""
+    return bool(TORCH_LAYER.match(name) or TORCH_PAD.match(name) or TORCH_ADAPTIVE.match(name)) or \
+        name in _UPSAMPLE or name in TORCH_NEUTRAL or name in _CONTAINERS or \
+        name in ("PixelShuffle", "Linear", "LazyLinear", "Flatten")
 
 
 def torch_layer(name, args, kwargs, where, call_text):
@@ -68,6 +83,9 @@ def torch_layer(name, args, kwargs, where, call_text):
         kind, signature = "pixelshuffle", SIGNATURES["pixelshuffle"]
     elif name in TORCH_NEUTRAL:
         return Neutral()
+    elif name in ("Linear", "LazyLinear", "Flatten") or TORCH_ADAPTIVE.match(name):
+        return _features_layer(name, bind(SIGNATURES[_FEATURES[name] if name in _FEATURES else "adaptive"], args,
+                                          kwargs, where, call_text), where, call_text)
     else:
         return None
     bound = bind(signature, args, kwargs, where, call_text)
@@ -113,9 +131,9 @@ def torch_layer(name, args, kwargs, where, call_text):
             item["ceil_mode"] = True
     if kind == "upsample":
         if bound.get("size") is not None:
-            return Unsupported(where, f"{call_text}: Upsample(size=...) fixes the output size whatever the "
-                                      "input; tconvcalc chains follow scale_factor")
-        item["scale"] = axes_text(literal("scale_factor", required=True))
+            item["output_size"] = _output_size(literal("size"), where, call_text)
+        else:
+            item["scale"] = axes_text(literal("scale_factor", required=True))
     if kind == "pixelshuffle":
         item["scale"] = literal("upscale_factor", required=True)
     if kind == "pad":
@@ -125,10 +143,54 @@ def torch_layer(name, args, kwargs, where, call_text):
         mode = literal("padding_mode")
         if mode is not None and mode != "zeros":
             item["padding_mode"] = mode
-        channels = bound.get("out_channels")
-        if isinstance(channels, int) and not isinstance(channels, bool) and channels > 0:
-            item["channels"] = channels
+        for field, key in (("out_channels", "channels"), ("in_channels", "in_channels"), ("groups", "groups")):
+            value = bound.get(field)
+            if _positive(value) and (key != "groups" or value > 1):
+                item[key] = value
     return Leaf(item)
+
+
+_FEATURES = {"Linear": "linear", "LazyLinear": "lazylinear", "Flatten": "flatten"}
+
+
+def _positive(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _features_layer(name, bound, where, call_text):
+    """nn.Linear, nn.Flatten and the adaptive pools, as the make_network items linear / flatten /
+    adaptiveavgpool / adaptivemaxpool."""
+    adaptive = TORCH_ADAPTIVE.match(name)
+    if adaptive:
+        size = bound.get("output_size")
+        if size is None or isinstance(size, Unknown):
+            why = f" ({size.why})" if isinstance(size, Unknown) else ""
+            return Unsupported(where, f"{call_text}: output_size is not a literal{why}")
+        return Leaf({"layer": f"adaptive{adaptive['what'].lower()}pool", "rank": int(adaptive["rank"]),
+                     "output_size": _output_size(size, where, call_text), "where": where})
+    if name == "Flatten":
+        if bound.get("start_dim", 1) != 1 or bound.get("end_dim", -1) != -1:
+            return Unsupported(where, f"{call_text}: tconvcalc follows Flatten from axis 1 to the end only")
+        return Leaf({"layer": "flatten", "where": where})
+    item = {"layer": "linear", "where": where}
+    for field, key in (("out_features", "channels"), ("in_features", "in_channels")):
+        value = bound.get(field)
+        if _positive(value):
+            item[key] = value
+        elif field == "out_features":
+            why = f" ({value.why})" if isinstance(value, Unknown) else ""
+            return Unsupported(where, f"{call_text}: out_features is not a literal{why}")
+    return Leaf(item)
+
+
+def _output_size(size, where, call_text):
+    """An adaptive pool's or Upsample's output size: 7 -> 7, (7, None) -> '7xNone' (None keeps that axis)."""
+    values = list(size) if isinstance(size, (list, tuple)) else [size]
+    if not values or not all(v is None or _positive(v) for v in values):
+        raise SpecError(f"{where}: {call_text}: output size {size!r} is not positive integers (or None)")
+    if len(values) == 1 or len(set(values)) == 1 and None not in values:
+        return values[0]
+    return "x".join("None" if v is None else str(v) for v in values)
 
 
 def _pad_text(padding, rank, where, call_text):
