@@ -6,6 +6,7 @@ in PyTorch, Keras, TensorFlow, JAX and ONNX conventions -- and the layers that g
 (252,)
 """
 
+from . import _startup  # noqa: F401  (first: Ctrl-C while the command line starts ends quietly)
 from .errors import InputError, NoSolutionError, ShapeError, TconvError
 from .forward import ForwardResult, forward
 from .layer import Layer, build_layer

@@ -4,39 +4,100 @@ Errors are turned into one line on stderr and an exit code here, in one place:
 2 for input tconvcalc cannot use, 1 where the framework refuses or nothing is found.
 """
 
+import errno
 import json
+import os
 import sys
 
 import click
 
-from . import render
+from . import _startup, render
 from .errors import InputError, NoSolutionError
 from .forward import forward as forward_size
-from .layer import FRAMEWORKS, parse_framework, parse_int, parse_kind, parse_padding, parse_per_axis, parse_size
+from .layer import (FRAMEWORKS, parse_backend, parse_framework, parse_int, parse_kind, parse_padding, parse_per_axis,
+                    parse_size)
 from .options import SIZE_COMMAND, layer_options, make_layer, reports
 
 
+class _Quit(BaseException):
+    """Ctrl-C (130) or a closed pipe (141) inside a command, carried past click, which would print a blank line
+    and 'Aborted!' for one and exit 1 for the other."""
+
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
+
+
 class OneLineErrors(click.Group):
-    """click's own usage errors also become one line: 'tconvcalc: <what is wrong>'."""
+    """click's own usage errors also become one line: 'tconvcalc: <what is wrong>'; Ctrl-C, a closed pipe and
+    output that cannot be written end quietly (130, 141) or in one line (2), never in a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Quit(130) from None
+        except BrokenPipeError:
+            raise _Quit(141) from None
 
     def main(self, args=None, prog_name=None, **extra):
+        _startup.started()
+        _survive_narrow_encodings()
         extra.pop("standalone_mode", None)
         try:
             code = super().main(args, prog_name=prog_name or "tconvcalc", standalone_mode=False, **extra)
-        except click.exceptions.Abort:
-            click.echo("tconvcalc: aborted", err=True)
-            sys.exit(1)
+            if sys.stdout is not None:
+                sys.stdout.flush()  # a full disk shows here, as one line, not at exit as a traceback
+        except _Quit as stop:
+            if stop.code == 141:
+                _detach_output()
+            sys.exit(stop.code)
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            sys.exit(130)
         except click.ClickException as error:
-            message = error.format_message().replace("\n", " ")
+            message = render.message_line(error.format_message())
             hint = f" (see: tconvcalc {error.ctx.info_name} --help)" if getattr(error, "ctx", None) else ""
             if "--json" in (sys.argv[1:] if args is None else args):  # the JSON contract holds for usage errors too
                 click.echo(json.dumps({"error": message + hint, "exit_code": error.exit_code, "warnings": []}))
             click.echo(f"tconvcalc: {message}{hint}", err=True)
             sys.exit(error.exit_code)
+        except OSError as error:
+            if error.errno == errno.EPIPE:  # the reader went away (| head): nothing to say to anyone
+                _detach_output()
+                sys.exit(141)
+            if error.filename is not None:  # not the output: a file we read, not turned into a line: a bug
+                _internal(error)
+            _detach_output()
+            click.echo(f"tconvcalc: cannot write the output: {error.strerror or error}", err=True)
+            sys.exit(2)
+        except RecursionError:
+            click.echo("tconvcalc: the input is nested too deeply to follow", err=True)
+            sys.exit(2)
         except Exception as error:  # a bug of ours: still one line, and an exit code of its own
-            click.echo(f"tconvcalc: internal error ({type(error).__name__}: {error}); please report it", err=True)
-            sys.exit(3)
+            _internal(error)
         sys.exit(code or 0)
+
+
+def _internal(error):
+    click.echo(render.message_line(f"tconvcalc: internal error ({type(error).__name__}: {error}); please report it"),
+               err=True)
+    sys.exit(3)
+
+
+def _survive_narrow_encodings():
+    """stdout in ASCII or Latin-1 (PYTHONIOENCODING=ascii, LC_ALL=POSIX): show ≥ and → as escapes, not exit 3."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if stream is not None and not encoding.startswith("utf") and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def _detach_output():
+    """Point stdout at /dev/null, so the interpreter's last flush at exit does not fail a second time."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):
+        pass
 
 
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
@@ -130,7 +191,9 @@ def solve(size, target, kinds, frameworks, as_json, limit, backend, **options):
     frameworks = FRAMEWORKS if frameworks.strip().lower() == "all" else tuple(
         parse_framework(f) for f in frameworks.split(","))
     limit = parse_int(limit, "--limit", minimum=0)
-    result = solve_sizes(sizes, targets, kinds, frameworks, bounds, fixed, backend or "tensorflow", limit)
+    if backend is not None and "keras" not in frameworks:
+        raise InputError("--backend applies to -f keras only")
+    result = solve_sizes(sizes, targets, kinds, frameworks, bounds, fixed, parse_backend(backend), limit)
     out, err = render.consoles()
     if as_json:
         click.echo(render.to_json(result))

@@ -6,7 +6,7 @@ import click
 
 from . import render
 from .errors import InputError, NoSolutionError
-from .layer import parse_framework, parse_int, parse_kind, parse_size
+from .layer import parse_backend, parse_framework, parse_int, parse_kind, parse_size
 from .options import SIZE_COMMAND, reports
 
 
@@ -51,7 +51,7 @@ def design(size, target, layers, kind, framework, max_kernel, max_stride, max_di
     result = design_stacks(sizes, targets, count, parse_framework(framework), kind, bounds, tied=tied,
                            strides=None if stride is None else parse_int(stride, "--stride"),
                            no_checkerboard=no_checkerboard, limit=parse_int(limit, "--limit", minimum=0),
-                           backend=backend or "tensorflow")
+                           backend=_backend(backend, framework))
     if as_json:
         click.echo(render.to_json(result))
         if not result.stacks:
@@ -61,6 +61,12 @@ def design(size, target, layers, kind, framework, max_kernel, max_stride, max_di
     if not result.stacks:
         raise NoSolutionError(result.explanation)
     print_design(result, render.consoles()[0])
+
+
+def _backend(backend, framework):
+    if backend is not None and parse_framework(framework) != "keras":
+        raise InputError("--backend applies to -f keras only")
+    return parse_backend(backend)
 
 
 def print_design(result, console):

@@ -113,6 +113,17 @@ def parse_framework(text):
     return name
 
 
+def parse_backend(text):
+    """A Keras backend; None is the default, tensorflow (an empty --backend '' is a mistake, not the default)."""
+    if text is None:
+        return "tensorflow"
+    name = str(text).strip().lower()
+    name = {"tf": "tensorflow"}.get(name, name)
+    if name not in KERAS_BACKENDS:
+        raise InputError(f"unknown keras backend {text!r}; expected one of: {', '.join(KERAS_BACKENDS)}")
+    return name
+
+
 def parse_int(text, name, minimum=1):
     """One integer in [minimum, MAX_INT]."""
     text = str(text).strip()
@@ -215,10 +226,7 @@ def build_layer(kind, framework="torch", rank=1, *, kernel=None, stride=None, pa
             raise InputError(f"{FLAG[option]} does not apply to {kind} (it applies to {', '.join(takers)})")
     if backend is not None and framework != "keras":
         raise InputError("--backend applies to -f keras only")
-    backend = backend or "tensorflow"
-    backend = {"tf": "tensorflow"}.get(backend, backend)
-    if backend not in KERAS_BACKENDS:
-        raise InputError(f"unknown keras backend {backend!r}; expected one of: {', '.join(KERAS_BACKENDS)}")
+    backend = parse_backend(backend)
 
     fields = {}
     if "kernel" in OPTIONS[kind]:

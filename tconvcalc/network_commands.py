@@ -17,7 +17,7 @@ def read_network(spec, framework, backend, model_args=None, run_import=False, pa
     from .source.selection import Target, parse_args, split_target
 
     path, name = split_target(spec)
-    framework = framework and parse_framework(framework)
+    framework = None if framework is None else parse_framework(framework)
     if os.path.exists(path):
         args, kwargs = parse_args(model_args)
         target = Target(path, name, args, kwargs)
@@ -135,7 +135,8 @@ def mirror(size, spec, frameworks, backend, as_json):
     sizes = parse_size(size)
     if any(isinstance(v, str) for v in sizes):
         raise InputError("mirror takes a numeric size")
-    names = FRAMEWORKS if frameworks == "all" else (frameworks.split(",") if frameworks else [None])
+    names = FRAMEWORKS if frameworks == "all" else (
+        [parse_framework(name) for name in frameworks.split(",")] if frameworks is not None else [None])
     results, failures = [], []
     for name in names:
         network = read_network(spec, name, backend)

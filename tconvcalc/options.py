@@ -22,7 +22,9 @@ def reports(command):
         try:
             return command(as_json=as_json, **options)
         except TconvError as error:
-            message = " ".join(str(error).split("\n"))
+            from .render import message_line
+
+            message = message_line(error)
             if as_json:
                 click.echo(json.dumps({"error": message, "exit_code": error.exit_code,
                                        "warnings": list(getattr(error, "warnings", ()))}))
@@ -52,9 +54,9 @@ def layer_options(command):
         click.option("--ceil-mode", is_flag=True, default=None, help="Pools: round the output up (torch, onnx)."),
         click.option("--scale", help="Upsample scale factor (2, or per axis 2x1.5); pixelshuffle upscale factor."),
         click.option("--backend", help="Keras backend: tensorflow (default), jax or torch."),
+        click.option("--groups", help="conv/convT: groups dividing both channel counts (depthwise: = in channels)."),
         click.option("--padding-mode", help="What the pads hold: zeros (default), reflect, replicate, circular "
                                             "(torch conv); pad layers also symmetric."),
-        click.option("--groups", help="conv/convT: groups dividing both channel counts (depthwise: = in channels)."),
     ]
     for option in reversed(options):
         command = option(command)

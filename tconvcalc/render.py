@@ -1,7 +1,9 @@
 """Presenting results: rich tables for people, JSON for scripts. The core never prints."""
 
 import json
+import os
 import re
+import sys
 from dataclasses import asdict, dataclass
 
 from rich.console import Console
@@ -21,6 +23,17 @@ def visible(text):
     return _UNSAFE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), str(text))
 
 
+MAX_WORD = 100  # a longer word in a message (a 131,000-character option value) is cut to its start
+MAX_MESSAGE = 1000
+
+
+def message_line(text):
+    """An error or warning as one line a terminal shows as text: long values cut, escapes made visible."""
+    line = visible(" ".join(str(text).splitlines()))
+    line = re.sub(r"\S{%d,}" % (MAX_WORD + 1), lambda m: f"{m[0][:60]}...({len(m[0])} characters)", line)
+    return line if len(line) <= MAX_MESSAGE else f"{line[:MAX_MESSAGE]}... (cut)"
+
+
 class styled(str):  # noqa: N801 -- used like a function: styled("[bold]how[/bold]")
     """Text of ours that carries rich markup; every other string is shown as it is (user names hold '[red]')."""
 
@@ -32,6 +45,11 @@ class _SafeConsole(Console):
         if isinstance(text, styled):
             return super().render_str(visible(text), **{**options, "markup": True})
         return super().render_str(visible(text), **{**options, "markup": False, "emoji": False})
+
+    def on_broken_pipe(self):
+        """The reader went away (| head): quiet, exit 141 as a shell reports SIGPIPE (rich's own: 1, 'refused')."""
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(141)
 
 
 def json_dumps(data):
