@@ -142,6 +142,8 @@ def parse_int(text, name, minimum=1):
 
 def _axes(text, name="value"):
     if isinstance(text, (tuple, list)):
+        if not text:
+            raise InputError(f"{name} is empty: give a value, or one per axis")
         return [str(part) for part in text]
     parts = _AXIS_SEPARATOR.split(str(text).strip())
     if not all(parts):

@@ -6,15 +6,16 @@ a chain uses exactly the framework rules a single layer does.
 """
 
 import math
+import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from .arithmetic import unequal
 from .errors import InputError, ShapeError
 from .forward import evaluate, forward
 from .frameworks import module
 from .forward import symbolic as symbolic_sizes
-from .layer import GLOBAL_ALIASES, build_layer, parse_kind
+from .layer import GLOBAL_ALIASES, MAX_INT, build_layer, parse_kind
 from .validity import REACH, ValidInputs, growth, period, reach, scan, scanned_warnings
 
 MERGES = {"concat": "concat", "cat": "concat", "add": "add", "sum": "add", "mul": "mul", "multiply": "mul"}
@@ -55,6 +56,7 @@ class Network:
     source: str = "inline"
     in_channels: int | None = None
     origin: str | None = None  # which model was read and how: "read UNet(n_classes=2) from unet.py without running it"
+    warnings: tuple = ()  # what the reader could not see, on every answer (print(model) text has no data flow)
 
     @property
     def rank(self):
@@ -151,8 +153,8 @@ def make_network(items, framework="torch", backend=None, source="inline", in_cha
 
 def _positive(item, field, where):
     value = item.get(field)
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-        raise SpecError(f"{where}: field {field!r} must be a positive integer, got {value!r}")
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_INT):
+        raise SpecError(f"{where}: field {field!r} must be an integer in 1..{MAX_INT}, got {value!r}")
     return value
 
 
@@ -176,7 +178,7 @@ def _rank(rank, op, nodes, where):
     """A layer's rank (1, 2 or 3), which must agree with the layers before it: sizes follow one rank."""
     if rank is None:
         return None
-    if rank not in (1, 2, 3) or isinstance(rank, bool) or op in MERGES.values():
+    if not isinstance(rank, int) or rank not in (1, 2, 3) or isinstance(rank, bool) or op in MERGES.values():
         raise SpecError(f"{where}: field 'rank' must be 1, 2 or 3 on a layer, got {rank!r}")
     other = next((node for node in nodes if node.rank not in (None, rank)), None)
     if other:
@@ -190,13 +192,13 @@ def _references(item, op, previous, known, where):
     merge = op in MERGES.values()
     if "inputs" in item:
         names = item["inputs"]
-        if isinstance(names, str) or not isinstance(names, (list, tuple)):
-            raise SpecError(f"{where}: field 'inputs' must be a list of names")
+        if isinstance(names, str) or not isinstance(names, (list, tuple)) or not names:
+            raise SpecError(f"{where}: field 'inputs' must be a list of names (at least one)")
     elif merge:
         others = item.get("with")
         if others is None:
             raise SpecError(f"{where}: a {op} needs the node it merges: field 'with'")
-        if not isinstance(others, (str, list, tuple)):
+        if not isinstance(others, (str, list, tuple)) or not others:
             raise SpecError(f"{where}: field 'with' must be a name or a list of names, got {others!r}")
         names = [item.get("input", previous), *([others] if isinstance(others, str) else others)]
     else:
@@ -276,10 +278,42 @@ def _option(word, where):
 # ---- spec files ---------------------------------------------------------------------------------------
 
 
+MAX_SPEC_CHARS = 16_000_000  # a spec, a model's source or print(model) text: more is /dev/zero or a mistake
+
+
+def _regular_file(path):
+    """PATH, if it is a regular file: a FIFO would wait for a writer forever, /dev/zero never ends."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        raise SpecError(f"{path}: cannot read: {error.strerror}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise SpecError(f"{path}: cannot read: {kind}, not a file")
+    return path
+
+
+def _yaml_loader(yaml, path):
+    """PyYAML's safe loader without anchors and aliases: nine nested aliases make a billion values."""
+
+    class Loader(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise SpecError(f"{path}: line {mark.line + 1}: YAML aliases (*name) are not read in specs; "
+                                "write the values out")
+            return super().compose_node(parent, index)
+
+    return Loader
+
+
 def load_spec(path, framework=None, backend=None, target=None):
     """A Network from a TOML, JSON or YAML file (see README: spec files), Python source (read with ast, never
     imported or run; ``target`` names the model and its arguments), an ONNX graph or a ``.keras`` archive."""
     suffix = str(path).rsplit(".", 1)[-1].lower()
+    _regular_file(path)
     if suffix == "onnx":
         from .source.onnx_graph import network_from_onnx
 
@@ -290,7 +324,9 @@ def load_spec(path, framework=None, backend=None, target=None):
         return network_from_keras_file(path, backend)
     try:
         with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+            text = handle.read(MAX_SPEC_CHARS + 1)
+        if len(text) > MAX_SPEC_CHARS:
+            raise SpecError(f"{path}: more than {MAX_SPEC_CHARS:,} characters; a model file is far smaller")
     except OSError as error:
         raise SpecError(f"{path}: cannot read: {error.strerror}") from None
     except UnicodeDecodeError as error:  # a binary file
@@ -320,8 +356,9 @@ def load_spec(path, framework=None, backend=None, target=None):
         if data.get(field) is not None and not isinstance(data[field], str):
             raise SpecError(f"{path}: field {field!r} must be a name, got {data[field]!r}")
     channels = data.get("input_channels")
-    if channels is not None and (not isinstance(channels, int) or isinstance(channels, bool) or channels < 1):
-        raise SpecError(f"{path}: field 'input_channels' must be a positive integer, got {channels!r}")
+    if channels is not None and (not isinstance(channels, int) or isinstance(channels, bool)
+                                 or not 1 <= channels <= MAX_INT):
+        raise SpecError(f"{path}: field 'input_channels' must be an integer in 1..{MAX_INT}, got {channels!r}")
     return make_network(items, framework or data.get("framework", "torch"), backend or data.get("backend"),
                         source=str(path), in_channels=channels)
 
@@ -337,7 +374,7 @@ def _parse_document(text, path, suffix):
                 import yaml
             except ImportError:
                 raise SpecError(f"{path}: YAML specs need PyYAML (pip install pyyaml), or write TOML/JSON") from None
-            return yaml.safe_load(text)
+            return yaml.load(text, Loader=_yaml_loader(yaml, path))
         import json
 
         return json.loads(text)
@@ -345,6 +382,8 @@ def _parse_document(text, path, suffix):
         raise
     except Exception as error:  # each parser's own syntax error, with its line
         detail = " ".join(str(error).split())
+        if "integer string conversion" in detail:  # Python's own limit, worded for the user
+            detail = "a number with more than 4300 digits"
         raise SpecError(f"{path}: syntax error: {detail}") from None
 
 
@@ -368,6 +407,7 @@ class Built:
     layers: tuple  # per node: a Layer, or None for a merge, flatten or linear
     in_channels: int | None = None  # the input's channels: the network's, or its first layer's in_channels
     features: bool = False  # a flatten or linear: channels depend on the size, so sizes_through follows them
+    memo: dict = field(default_factory=dict, compare=False, repr=False)  # _evaluated's: (node, size) -> outcome
 
 
 def build(network, rank):
@@ -528,11 +568,13 @@ def sizes_through(built, size, warnings=None):
         incoming = [sizes[name] for name in node.inputs]
         if layer is None:
             sizes[node.name] = _network_op(node, incoming, built.network)
+            if warnings is not None and _partial_broadcast(node, incoming):
+                warnings[node.name] = (_broadcast_note(node, incoming, sizes[node.name]),)
             continue
         if node.like is not None:
             layer = _resolved(node, layer, incoming)
         try:
-            axes, checks = evaluate(layer, incoming[0])
+            axes, checks = _evaluated(built, node, layer, incoming[0])
         except ShapeError as error:
             raise ShapeError(f"{_label(node)}: {error}", error.warnings) from None
         if warnings is not None and checks.warnings:
@@ -544,6 +586,36 @@ def sizes_through(built, size, warnings=None):
     if built.features:
         _channels_through(built, sizes)  # a flatten's features against the linear that reads them
     return sizes
+
+
+MAX_MEMO = 200_000  # remembered layer evaluations per network (~50 MB)
+
+
+def _evaluated(built, node, layer, size):
+    """evaluate(), remembered per node and input size: across a scan of H, a layer past a few strides sees
+    only a few distinct sizes. A refusal is remembered too."""
+    key = (node.name, size)
+    outcome = built.memo.get(key) if node.like is None else None
+    if outcome is None:
+        try:
+            outcome = evaluate(layer, size)
+        except ShapeError as error:
+            outcome = error
+        if node.like is None and len(built.memo) < MAX_MEMO:
+            built.memo[key] = outcome
+    if isinstance(outcome, ShapeError):
+        raise outcome
+    return outcome
+
+
+def network_period(built):
+    """The period of the network's validity in H: along each path the product of its strides (an upsampling
+    by p/q counts q), over parallel paths their lcm — a downsample branch beside a strided conv counts once."""
+    periods = {INPUT: 1}
+    for node, layer in zip(built.network.nodes, built.layers):
+        incoming = math.lcm(*(periods[name] for name in node.inputs))
+        periods[node.name] = incoming * (period((layer,)) if layer is not None else 1)
+    return math.lcm(*periods.values())
 
 
 def _network_op(node, incoming, network):
@@ -677,13 +749,14 @@ def chain(network, size):
         symbol, outcome = _symbol_name(size), _outcomes(built, rank)
         condition = _valid_inputs(built, lambda n: outcome(n)[0], symbol).description
         if len(set(size)) == 1:  # one symbol on every axis: each warning with the sizes it applies to
-            p, far = period(built.layers), network_reach(built)
+            p, far = network_period(built), network_reach(built)
             warned = {name for _, by_name in outcome.seen.values() for name in by_name}  # the scan saw these
             steps = [_scanned(step, outcome, p, symbol, far) if step.name in warned else replace(step, warnings=())
                      for step in steps]
             warnings = [f"{step.name}: {w}" for step in steps for w in step.warnings]
     return ChainResult(network.framework, _shown(size), _shown(sizes[network.nodes[-1].name]), tuple(steps),
-                       condition, _sequential(network, steps), tuple(warnings), network.origin)
+                       condition, _sequential(network, steps), tuple(network.warnings) + tuple(warnings),
+                       network.origin)
 
 
 def _feature_step(node, incoming, c_in, framework):
@@ -802,7 +875,7 @@ def valid_inputs(network, rank=1, symbol="H"):
 
 
 def _valid_inputs(built, is_valid_at, symbol):
-    p = period(built.layers)
+    p = network_period(built)
     return scan(is_valid_at, p, symbol, network_reach(built)) or ValidInputs(
         f"not described: the valid inputs repeat only every {p} sizes; list them with --valid-inputs LOW..HIGH",
         0, (), 0, ())
@@ -829,7 +902,7 @@ def network_reach(built):
         if grows is None:
             return max(needed, REACH)
         if a > 0:
-            needed = max(needed, math.ceil((reach(layer) + c) / a))
+            needed = max(needed, math.ceil((reach(layer, margin=False) + c) / a))
         ga, gc = grows
         bounds[node.name] = (ga * a, ga * c + gc) if a > 0 and ga > 0 else (0, 0)  # fixed: c is not used
     return needed
