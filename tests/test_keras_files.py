@@ -188,7 +188,7 @@ def test_a_layer_it_cannot_follow_is_named(tmp_path):
     layers = keras.layers
     model = keras.Sequential([keras.Input((16, 16, 3)), layers.Conv2D(4, 3, name="c"),
                               layers.Permute((2, 1, 3), name="swap")])
-    with pytest.raises(SpecError, match=r"model.keras: layers\[1\] \(Permute 'swap'\): unsupported Keras layer "
+    with pytest.raises(SpecError, match=r"model.keras: layers\[2\] \(Permute 'swap'\): unsupported Keras layer "
                                         r"Permute"):
         load_spec(save(model, tmp_path))
 
@@ -199,8 +199,26 @@ def test_reshape_to_features_is_a_flatten(tmp_path):
     model = keras.Sequential([keras.Input((8, 8, 2)), layers.Conv2D(4, 3, name="c"),
                               layers.Reshape((144,), name="r"), layers.Dense(3, name="d")])
     network = load_spec(save(model, tmp_path))
-    assert [node.op for node in network.nodes] == ["conv", "flatten", "linear"]
+    # Reshape((144,)): a flatten, and a 144 -> 144 linear that checks the count as keras does
+    assert [(node.name, node.op) for node in network.nodes] == [("c", "conv"), ("r", "flatten"),
+                                                                 ("r/size", "linear"), ("d", "linear")]
     assert network.nodes[-1].in_channels == 144
+    import numpy as np
+
+    for n in (8, 10):  # 6*6*4 = 144 features at 8; 8*8*4 = 256 at 10, which keras's Reshape refuses
+        x = np.zeros((1, n, n, 2), "float32")
+        try:
+            for layer in model.layers:
+                x = layer(x)
+            keras_runs = True
+        except Exception:
+            keras_runs = False
+        try:
+            chain(network, (n, n))
+            tconvcalc_runs = True
+        except ShapeError:
+            tconvcalc_runs = False
+        assert keras_runs == tconvcalc_runs == (n == 8)
     model = keras.Sequential([keras.Input((8, 8, 2)), layers.Reshape((4, 32), name="r")])
     with pytest.raises(SpecError, match=r"\(Reshape 'r'\): Reshape to \[4, 32\]"):
         load_spec(save(model, tmp_path, "r2.keras"))

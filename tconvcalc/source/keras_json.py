@@ -171,8 +171,12 @@ def _keras_layer(layer, where, flat=False):
         return [] if flat else [{"layer": "flatten", "flat": True}]
     if kind == "Reshape":
         target = config.get("target_shape")
-        if isinstance(target, list) and len(target) == 1 and (target[0] == -1 or _flat_size(layer) == target[0]):
-            return [] if flat else [{"layer": "flatten", "flat": True}]
+        if isinstance(target, list) and len(target) == 1 and isinstance(target[0], int) and target[0] != 0:
+            items = [] if flat else [{"layer": "flatten", "flat": True}]
+            if target[0] > 0:  # Reshape((F,)) refuses any other count: a linear F -> F checks it, sizes unchanged
+                items.append({"layer": "linear", "channels": target[0], "in_channels": target[0], "flat": True,
+                              "suffix": "/size" if items else ""})
+            return items
         raise SpecError(f"{where}: Reshape to {target!r}; tconvcalc follows a reshape to one axis of features "
                         "(a flatten) only")
     if kind == "Dense":
@@ -215,17 +219,6 @@ def _built_channels(layer):
     if isinstance(shape, list) and shape and isinstance(shape[-1], int) and not isinstance(shape[-1], bool) \
             and shape[-1] > 0:
         return shape[-1]
-    return None
-
-
-def _flat_size(layer):
-    build = layer.get("build_config")
-    shape = build.get("input_shape") if isinstance(build, dict) else None
-    if isinstance(shape, list) and len(shape) > 1 and all(isinstance(v, int) for v in shape[1:]):
-        size = 1
-        for v in shape[1:]:
-            size *= v
-        return size
     return None
 
 

@@ -146,6 +146,10 @@ class _Reader:
                 outputs = self._node(node, where)
             except _Refusal as refusal:
                 outputs = [Blocked(f"{where}: {refusal}")]
+            except (TypeError, ValueError, IndexError, KeyError, AttributeError, OverflowError) as error:
+                # a malformed node (attributes of the wrong type, indices past the end): said where it matters
+                outputs = [Blocked(f"{where}: cannot read this node ({type(error).__name__}: "
+                                   f"{' '.join(str(error).split())[:80]})")]
             for name, value in zip(node.output, outputs if isinstance(outputs, list) else [outputs]):
                 self.values[name] = value
         output = self.graph.output[0].name if self.graph.output else None
@@ -189,6 +193,8 @@ class _Reader:
         if op == "Shape":
             return self._shape(inputs[0], self._attrs(node))
         if not any(isinstance(v, Data) for v in inputs):
+            if op in NEUTRAL and isinstance(inputs[0], Const):  # Identity/Cast/DequantizeLinear of a weight
+                return [inputs[0]] + [Const((), None)] * (len(node.output) - 1)
             return self._compute(node, inputs, where)
         if op in NEUTRAL:
             return [inputs[0]] + [Blocked(f"{where}: a second output")] * (len(node.output) - 1)
@@ -504,11 +510,12 @@ class _Reader:
         if blocked:
             return blocked
         data = [v for v in present if isinstance(v, Data)]
+        rank = max(d.rank for d in data)
         for other in present:
             if isinstance(other, Const):
-                rank = max(d.rank for d in data)
-                if len(other.shape) > rank or (rank > 2 and any(s != 1 for s in other.shape[-(rank - 2):]
-                                                                if len(other.shape) > 1)):
+                # aligned from the right, the constant's axes over the spatial ones must be 1 (a bias: C x 1 x 1)
+                spatial = other.shape[-(rank - 2):] if rank > 2 else ()
+                if len(other.shape) > rank or any(s != 1 for s in spatial):
                     raise _Refusal(f"a constant of shape {list(other.shape)} broadcast against the image tensor "
                                    "would fix or change its spatial size")
             elif not isinstance(other, Data):
@@ -525,7 +532,7 @@ class _Reader:
         data = inputs[0]
         if not isinstance(data, Data):
             raise _Refusal("its input is not the image tensor")
-        if attrs.get("axis", 1) % data.rank != 1 if data.rank else True:
+        if attrs.get("axis", 1) % data.rank != 1:
             raise _Refusal(f"axis {attrs.get('axis')}: tconvcalc follows Flatten after the channels (axis 1)")
         if data.rank == 2:
             return data
