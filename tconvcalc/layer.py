@@ -61,6 +61,7 @@ _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")  # 
 # Accepted outputs (convT, unpool) and the inputs a conv folds together are listed one per value below
 # the stride or dilation, so a larger stride or dilation is a typo, not a layer.
 MAX_STRIDE = 2**16
+MAX_SCALE_CHARS = 32
 _AXIS_SEPARATOR = re.compile(r"\s*[x×,]\s*")
 
 
@@ -151,9 +152,31 @@ def _axes(text, name="value"):
     return parts
 
 
+_SIZE_SEPARATOR = re.compile(r"\s*[×,]\s*")
+
+
+def _size_axes(text):
+    """A size's axes. 'x' separates them unless '×' or ',' does (then 'x' is a letter: ``exec,W``); split on
+    'x', a symbol must be one letter, since ``exec`` would read as the two axes e and ec."""
+    if isinstance(text, (tuple, list)) or not _SIZE_SEPARATOR.search(str(text)):
+        parts = _axes(text, "size")
+        long_symbol = next((p for p in parts if _SYMBOL.match(p) and len(p) > 1), None)
+        if "x" in str(text) and long_symbol and not isinstance(text, (tuple, list)):
+            shown = str(text)[:40]
+            raise InputError(f"size {shown!r} is ambiguous: 'x' separates axes, so it reads as "
+                             f"{' x '.join(parts)[:60]}; separate axes with ',' (like {shown.replace('x', ',', 1)}) "
+                             "or name the symbol without an x")
+        return parts
+    parts = _SIZE_SEPARATOR.split(str(text).strip())
+    if not all(parts):
+        raise InputError(f"size {text!r} is malformed: expected numbers or symbols separated by ',', like H,W")
+    return parts
+
+
 def parse_size(text):
-    """``126`` -> (126,); ``8x126x126`` -> (8, 126, 126); ``HxW`` -> ('H', 'W') (symbol names)."""
-    parts = _axes(text, "size")
+    """``126`` -> (126,); ``8x126x126`` -> (8, 126, 126); ``HxW`` -> ('H', 'W') (symbol names);
+    ``Hin,Win`` -> ('Hin', 'Win'): with ',' or '×' between axes a symbol may be longer and hold an x."""
+    parts = _size_axes(text)
     if len(parts) > 3:
         raise InputError(f"size {text!r} has {len(parts)} axes; 1-D, 2-D and 3-D are supported")
     size = []
@@ -201,6 +224,8 @@ def parse_padding(text, rank):
 def parse_scale(text, rank):
     values = []
     for part in _axes(text, "scale"):
+        if len(part) > MAX_SCALE_CHARS:  # float() of 40,000 digits is slow, and no scale needs them
+            raise InputError(f"scale {part[:20]}... has {len(part)} characters (at most {MAX_SCALE_CHARS})")
         if not _NUMBER.match(part) and part.lower().lstrip("+-") not in ("nan", "inf", "infinity"):
             raise InputError(f"scale must be a number, got {part[:40]!r}")
         value = float(part)
