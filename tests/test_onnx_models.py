@@ -214,8 +214,9 @@ def test_unet_items(tmp_path):
     g = Graph()
     got = items(g, unet(g), tmp_path)
     assert list(got) == ["enc1", "pool1", "enc2", "pool2", "mid", "up2", "cat2", "dec2", "up1", "cat1", "head"]
-    assert got["enc1"] == {**got["enc1"], "layer": "conv", "kernel": 3, "stride": 1, "padding": 1,
-                           "channels": 8, "in_channels": 3, "input": "input", "rank": 2}
+    assert got["enc1"] == {"layer": "conv", "kernel": 3, "padding": 1, "channels": 8, "in_channels": 3,
+                           "input": "input", "rank": 2, "name": "enc1", "where": got["enc1"]["where"]}
+    assert got["enc1"]["where"].endswith("model.onnx: node 0 (Conv 'enc1')")
     assert got["pool1"]["input"] == "enc1"  # through the Relu
     assert got["pool1"]["stride"] == 2 and got["pool1"]["kernel"] == 2
     assert got["up2"]["layer"] == "convT" and got["up2"]["channels"] == 16 and got["up2"]["in_channels"] == 16

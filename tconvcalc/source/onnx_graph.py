@@ -302,7 +302,7 @@ class _Reader:
             return weight.shape
         return None
 
-    def _window(self, attrs, rank, where, kernel=None):
+    def _window(self, attrs, rank, where=None, kernel=None):
         """kernel, stride, padding, dilation as make_network fields; ONNX strides default to 1 (pools too)."""
         kernel = attrs.get("kernel_shape", kernel)
         if kernel is None:
@@ -320,8 +320,16 @@ class _Reader:
             item["padding"] = _pairs(pads[:rank], pads[rank:])
         else:
             raise _Refusal(f"auto_pad {auto!r}; expected NOTSET, SAME_UPPER, SAME_LOWER or VALID")
-        if "dilations" in attrs:
+        if any(d != 1 for d in attrs.get("dilations", ())):
             item["dilation"] = _axes(attrs["dilations"], rank, "dilations")
+        return item
+
+    def _conv_window(self, attrs, weight):
+        """A conv's window without the defaults it shares with make_network (stride 1, no pads)."""
+        item = self._window(attrs, self.rank, None, weight and list(weight[2:]))
+        for field, default in (("stride", 1), ("padding", 0)):
+            if item.get(field) == default:
+                del item[field]
         return item
 
     def _spatial(self, data, where):
@@ -332,7 +340,7 @@ class _Reader:
     def _op_Conv(self, node, inputs, attrs, where):
         data = self._spatial(inputs[0], where)
         weight = self._weight(inputs, where, self.rank)
-        item = {"layer": "conv", **self._window(attrs, self.rank, where, weight and list(weight[2:]))}
+        item = {"layer": "conv", **self._conv_window(attrs, weight)}
         group = attrs.get("group", 1)
         if group != 1:
             item["groups"] = group
@@ -343,7 +351,7 @@ class _Reader:
     def _op_ConvTranspose(self, node, inputs, attrs, where):
         data = self._spatial(inputs[0], where)
         weight = self._weight(inputs, where, self.rank)
-        item = {"layer": "convT", **self._window(attrs, self.rank, where, weight and list(weight[2:]))}
+        item = {"layer": "convT", **self._conv_window(attrs, weight)}
         group = attrs.get("group", 1)
         if group != 1:
             item["groups"] = group
@@ -363,10 +371,8 @@ class _Reader:
         item = {"layer": layer, **self._window(attrs, self.rank, where)}
         if attrs.get("ceil_mode"):
             item["ceil_mode"] = True
-        if layer == "avgpool":
-            item.pop("dilation", None) if all(d == 1 for d in attrs.get("dilations", [1])) else None
-            if "dilation" in item:
-                raise _Refusal("a dilated AveragePool (opset 19) is not followed")
+        if layer == "avgpool" and "dilation" in item:
+            raise _Refusal("a dilated AveragePool (opset 19) is not followed")
         return self._emit(node, item, data, where)
 
     def _op_MaxPool(self, node, inputs, attrs, where):
