@@ -98,6 +98,7 @@ class Reader:
     def __init__(self, text, source, file=None):
         self.file = file or SourceFile(text, source)
         self.items = []
+        self.flat = set()  # nodes that are flattened (N, features) tensors
         self.names = {INPUT}
         self.steps = 0
         self.depth = 0
@@ -237,7 +238,7 @@ class Reader:
                 elif isinstance(inner, Bound) and isinstance(inner.module, Seq):
                     out.extend(self.children(inner))
                 else:
-                    out.append(Unknown(segment(self.text, element)))
+                    out.append(inner if isinstance(inner, Unknown) else Unknown(segment(self.text, element)))
                 self.bounded(out, element)
             else:
                 out.append(self.value(element, env, ctx))
@@ -345,6 +346,9 @@ class Reader:
                 not any(isinstance(v, Unknown) for v in values):  # self.downsample is not None
             pairs = zip(node.ops, values, values[1:])
             return all((a is b or _same_kind(a, b)) == isinstance(op, ast.Is) for op, a, b in pairs)
+        unknown = next((v for v in values if isinstance(v, Unknown) and "argument" in v.why), None)
+        if unknown is not None:  # netG == 'resnet_9blocks' where netG is an argument: say which
+            return Unknown(unknown.why)
         if any(isinstance(v, (Unknown, Ref)) or isinstance(v, MODULES + (Bound,)) for v in values):
             return Unknown(segment(self.text, node))
         operations = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Lt: lambda a, b: a < b,
@@ -402,6 +406,10 @@ class Reader:
             return Unknown(f"tensor attribute .{node.attr}")
         if isinstance(base, Partial) and node.attr == "func":
             return base.func
+        if isinstance(base, dict) and node.attr in base:  # a config read by attribute (AttrDict, Namespace)
+            return base[node.attr]
+        if isinstance(base, Unknown) and not isinstance(base, Size) and "argument" in base.why:
+            return base  # h.upsample_rates where h is an argument without a value: say so
         return Unknown(segment(self.text, node))
 
     def class_attribute(self, cls, attr, seen=None):
@@ -435,6 +443,8 @@ class Reader:
                     isinstance(index.start, int) and index.start >= 0:
                 return Shape(base.ref, base.start + index.start)
             return Unknown("part of a tensor's shape")
+        if isinstance(base, Bound) and isinstance(base.module, Unsupported):
+            return base  # applying it names why
         if isinstance(base, Bound) and isinstance(base.module, Seq):
             children = self.children(base)
             if isinstance(index, slice):
@@ -562,6 +572,8 @@ class Reader:
         functional = self.functional(last, name, args, kwargs, node, ctx, text)
         if functional is not None:
             return functional
+        if name == "len" and len(args) == 1 and isinstance(args[0], Bound) and isinstance(args[0].module, Seq):
+            return len(args[0].module.children)
         plain = not kwargs and not any(isinstance(a, (Unknown, Ref)) or isinstance(a, MODULES) for a in args)
         if name.startswith("math.") and last in _MATH and plain:
             return self.compute(_MATH[last], args, node, text)
@@ -594,6 +606,10 @@ class Reader:
                                         "tuple": tuple}[node.args[1].id])
         if name == "super":
             return Unknown("super()")
+        if name in _BUILTINS or name == "range" or name.startswith("math."):
+            unknown = next((a for a in args if isinstance(a, Unknown) and "argument" in a.why), None)
+            if unknown is not None:
+                return unknown  # len(h.upsample_rates) where h has no value: the why goes along
         return self.unknown_call(node, args, kwargs, text, func, ctx)
 
     def compute(self, function, args, node, text):
@@ -638,12 +654,12 @@ class Reader:
             return self.apply(func, refs[0], node, ctx, args=args, kwargs=kwargs)
         return self.unknown_call(node, args, kwargs, text, func, ctx)
 
-    def call_function(self, function, args, kwargs, node, ctx):
+    def call_function(self, function, args, kwargs, node, ctx, root=False):
         """A def or lambda of the file, with its arguments substituted."""
         with self.in_file(function.file), self.deeper(node, "calls"):
             defining = function.ctx or {}
             local = dict(function.closure)
-            local.update(self.bind_params(function.node, args, kwargs, node, skip_self=False))
+            local.update(self.bind_params(function.node, args, kwargs, node, skip_self=False, root=root))
             fctx = {"self": defining.get("self"), "prefix": ctx.get("prefix", ""), "init": ctx.get("init", True),
                     "hint": None, "class": defining.get("class")}
             if isinstance(function.node, ast.Lambda):
@@ -890,11 +906,17 @@ class Reader:
             return self.flatten(ref, args, kwargs, node, ctx, text)
         if method in ("view", "reshape"):
             shape = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
-            if len(shape) == 2 and shape[1] == -1 and isinstance(shape[0], Size) and \
-                    shape[0].refs == {ref.name} and _is_batch(shape[0], ref):
-                return self.leaf({"layer": "flatten", "where": self.where(node)}, ref, node, ctx, method)
+            batch = len(shape) == 2 and shape[1] == -1 and isinstance(shape[0], Size) and \
+                shape[0].refs == {ref.name} and _is_batch(shape[0], ref)
+            features = len(shape) == 2 and shape[0] == -1 and isinstance(shape[1], int) and shape[1] > 0
+            if batch or features:  # x.view(x.size(0), -1); x.view(-1, 256 * 6 * 6) (features checked next)
+                flat = self.leaf({"layer": "flatten", "where": self.where(node)}, ref, node, ctx, method)
+                self.flat.add(flat.name)
+                return flat
             self.fail(node, f"{text}: .{method}() to a shape tconvcalc cannot follow (it reads "
-                            f"x.{method}(x.size(0), -1), a flatten)")
+                            f"x.{method}(x.size(0), -1) and x.{method}(-1, features), a flatten)")
+        if method in ("squeeze", "unsqueeze") and ref.name in self.flat:
+            return ref  # (N, 1) -> (N,) after a flatten: no spatial axes left to change
         self.fail(node, f"{text}: unknown tensor method .{method}(); it could change the size")
 
     def list_method(self, owner, node, env, ctx):
@@ -1138,6 +1160,8 @@ class Reader:
                 instance.consts.pop(target.attr, None)
             else:
                 instance.attrs.pop(target.attr, None)
+                if isinstance(value, Unknown) and not isinstance(value, Size) and "self." not in value.why:
+                    value = Unknown(f"self.{target.attr} is set at {self.where(node)} from {value.why}")
                 instance.consts[target.attr] = value
         elif isinstance(target, ast.Subscript) and ctx is not None:  # self.blocks["down"] = Block(...)
             owner = self.value(target.value, env, ctx)
@@ -1260,14 +1284,36 @@ class Reader:
 
     def s_For(self, node, env, ctx):
         iterable = self.iterate(self.value(node.iter, env, ctx), node.iter)
-        if iterable is None and ctx.get("init"):
-            return  # e.g. weight init over self.modules(): builds nothing
+        if iterable is None and ctx.get("init"):  # weight init over self.modules() builds nothing, but a
+            self.unknown_loop(node, env, ctx)     # loop of unknown length that builds layers: they are unknown
+            return
         if iterable is None:
-            self.fail(node, f"for ... in {segment(self.text, node.iter)}: cannot tell what it loops over")
+            value = self.value(node.iter, env, ctx)
+            why = f" ({value.why})" if isinstance(value, Unknown) and not isinstance(value, Size) else ""
+            self.fail(node, f"for ... in {segment(self.text, node.iter)}: cannot tell what it loops over{why}")
         for element in iterable:
             self.assign(node.target, element, env, node, ctx)
             self.block(node.body, env, ctx)
         self.block(node.orelse, env, ctx)
+
+    def unknown_loop(self, node, env, ctx):
+        """What a loop tconvcalc cannot count assigns or appends to is unknown, naming the loop, so that a model
+        built in it is an error where it is used, never a model with layers missing."""
+        why = f"built by the loop at {self.where(node)} ({segment(self.text, node.iter)}), whose length tconvcalc " \
+              "cannot tell"
+        instance = ctx.get("self")
+        for inner in ast.walk(node):
+            targets = inner.targets if isinstance(inner, ast.Assign) else \
+                [inner.target] if isinstance(inner, (ast.AugAssign, ast.AnnAssign)) else \
+                [inner.func.value] if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and \
+                inner.func.attr in ("append", "extend", "insert", "add_module") else []
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id in env:
+                    env[target.id] = Unknown(why)
+                elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and \
+                        target.value.id == "self" and instance is not None:
+                    instance.attrs[target.attr] = Unsupported(self.where(node), f"self.{target.attr} is {why}")
+                    instance.consts.pop(target.attr, None)
 
     def s_While(self, node, env, ctx):
         if not ctx.get("init"):

@@ -285,7 +285,7 @@ def _choose(reader, file, statements, target, source):
         return _variable(reader, *variables[0])
     if args or kwargs:  # arguments are for a class: the file's one model class
         variables = []
-    candidates = _roots(file) if not variables else []
+    candidates = _roots(file) + _factories(file) if not variables else []
     if len(variables) > 1 or len(candidates) > 1 or not candidates:
         listed = [f"{n} (line {s.lineno})" for n, s in variables] or \
             [_describe(file, c) for c in (candidates or _all_candidates(file))]
@@ -295,9 +295,7 @@ def _choose(reader, file, statements, target, source):
         base = os.path.basename(source)
         one = (variables[0][0] if variables else (candidates or _all_candidates(file))[0].name)
         raise InputError(f"{source} holds several models: {_cut_list(listed)}; name one, like {base}:{one}")
-    cls = candidates[0]
-    module = reader.instantiate(cls, args, kwargs, cls.node, root=True)
-    return module, call_text(cls.name)
+    return _named(reader, file, variables, candidates[0].name, args, kwargs, call_text, source)
 
 
 def _named(reader, file, variables, name, args, kwargs, call_text, source):
@@ -307,7 +305,8 @@ def _named(reader, file, variables, name, args, kwargs, call_text, source):
         return reader.instantiate(cls, args, kwargs, cls.node, root=True), call_text(name)
     value = file.globals.get(name)
     if isinstance(value, Function):
-        module = reader.call_function(value, args, kwargs, value.node, {"self": None, "prefix": "", "init": True})
+        module = reader.call_function(value, args, kwargs, value.node, {"self": None, "prefix": "", "init": True},
+                                      root=True)
         module = module.module if isinstance(module, Bound) else module
         if not isinstance(module, MODULES):
             why = f" ({module.why})" if isinstance(module, Unknown) else ""
@@ -367,6 +366,25 @@ def _roots(file):
             if word and word != owner:
                 referenced.add(word)
     return [c for c in classes if c.name not in referenced]
+
+
+def _factories(file):
+    """The file's public functions nothing else in it calls that build one of its model classes (resnet18())."""
+    classes = {c.name for c in _module_classes(file)}
+    functions = {n: v for n, v in file.globals.items() if isinstance(v, Function) and v.file is file}
+    referenced = {node.id for statement in file.tree.body if not (isinstance(statement, ast.If) and "__name__" in
+                                                                  ast.unparse(statement.test))
+                  for node in ast.walk(statement) if isinstance(node, ast.Name)}
+    builds = {name: {n.func.id for n in ast.walk(f.node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+              for name, f in functions.items()}
+
+    def makes_model(name, seen=()):
+        return bool(builds[name] & classes) or any(
+            callee in functions and callee not in seen and makes_model(callee, seen + (name,))
+            for callee in builds[name])
+
+    return [f for name, f in functions.items() if not name.startswith("_") and name not in referenced
+            and makes_model(name)]
 
 
 def _all_candidates(file):
