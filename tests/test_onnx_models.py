@@ -140,6 +140,18 @@ def same_and_transposed(g):
     return g.conv(x, "dilated", 2, 2, k=3, dilations=[2, 2])
 
 
+def channels_last(g):
+    """What tf2onnx makes of a Keras model: the NHWC input transposed for the convs, back to NHWC for the
+    bias and the Flatten (so the features keep Keras's order), into a MatMul."""
+    x = g.node("Transpose", ["x"], "to_nchw", perm=[0, 3, 1, 2])
+    x = g.node("Relu", [g.conv(x, "conv", 3, 4, strides=[2, 2])], "relu")
+    x = g.node("MaxPool", [x], "pool", kernel_shape=[2, 2], strides=[2, 2])
+    x = g.node("Transpose", [x], "to_nhwc", perm=[0, 2, 3, 1])
+    x = g.node("Add", [x, g.const("b", np.zeros(4), np.float32)], "bias")
+    x = g.node("Flatten", [x], "flat")
+    return g.node("MatMul", [x, g.weight("w", (3 * 3 * 4, 5))], "dense")
+
+
 MODELS = {"unet": unet, "valid_unet": valid_unet, "classifier": classifier, "fixed_features": fixed_features,
           "resize_scales": resize_scales, "resize_like": resize_like, "pads_and_pixels": pads_and_pixels,
           "same_and_transposed": same_and_transposed}
@@ -148,7 +160,7 @@ MODELS = {"unet": unet, "valid_unet": valid_unet, "classifier": classifier, "fix
 # ---- the oracle: onnxruntime running the graph ------------------------------------------------------------
 
 
-def ort_run(path, size, channels=3):
+def ort_run(path, size, channels=3, last=False):
     """Every tensor's shape when ORT runs the model on a random input, or ORT's error text."""
     ort = pytest.importorskip("onnxruntime")
     model = onnx.load(path)
@@ -161,7 +173,8 @@ def ort_run(path, size, channels=3):
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # run the graph as written
     options.log_severity_level = 4
-    x = np.random.rand(1, channels, *size).astype(np.float32)
+    x = np.random.rand(1, *size, channels) if last else np.random.rand(1, channels, *size)
+    x = x.astype(np.float32)
     try:
         session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
         results = session.run(None, {"x": x})
@@ -175,13 +188,13 @@ def tensors_by_step(path):
     return {(node.name or node.output[0]).lstrip("/"): node.output[0] for node in onnx.load(path).graph.node}
 
 
-def compare_with_ort(path, sizes=SIZES, channels=3):
+def compare_with_ort(path, sizes=SIZES, channels=3, last=False):
     """For each input size: tconvcalc refuses exactly where ORT does (at the node ORT names), and otherwise
     every step's spatial size and channels are the shape ORT gives that tensor. Returns the valid sizes."""
     network = load_spec(path)
     tensors, valid = tensors_by_step(path), []
     for n in sizes:
-        ort = ort_run(path, (n, n), channels)
+        ort = ort_run(path, (n, n), channels, last)
         try:
             result = chain(network, network.fit((n,)))
         except ShapeError as error:
@@ -197,6 +210,8 @@ def compare_with_ort(path, sizes=SIZES, channels=3):
             shape = ort[tensors[step.name]]
             if len(shape) > 2:
                 assert tuple(step.output) == tuple(shape[2:]), f"H={n}: {step.name}: {step.output} vs ORT {shape}"
+            elif step.op == "flatten":
+                assert step.channels in (None, shape[1]), f"H={n}: {step.name}: {step.channels} vs ORT {shape}"
             if step.channels is not None:
                 assert step.channels == shape[1], f"H={n}: {step.name}: {step.channels} channels vs ORT {shape}"
     return valid
@@ -314,7 +329,9 @@ def test_reshape_to_batch_and_features(tmp_path):
 
 @pytest.mark.parametrize("build, message", [
     (lambda g: g.node("Transpose", [g.conv("x", "c", 3, 4)], "t", perm=[0, 1, 3, 2]),
-     r"node 1 \(Transpose 't'\): op Transpose: it could change the size"),
+     r"node 1 \(Transpose 't'\): perm \[0, 1, 3, 2\] moves spatial axes"),
+    (lambda g: g.node("SpaceToDepth", ["x"], "s2d", blocksize=2),
+     r"node 0 \(SpaceToDepth 's2d'\): op SpaceToDepth: it could change the size and tconvcalc cannot follow it"),
     (lambda g: g.node("Concat", [g.conv("x", "c", 3, 4), g.conv("x", "d", 3, 4)], "cat", axis=2),
      r"\(Concat 'cat'\): axis 2: tconvcalc follows concatenation along the channels"),
     (lambda g: g.node("Slice", ["x", g.const("s", [0]), g.const("e", [16]), g.const("a", [2])], "sl"),
@@ -429,6 +446,15 @@ def test_fixed_features_fix_the_input(tmp_path):
     g = Graph()
     path = g.save(fixed_features(g), tmp_path)
     assert compare_with_ort(path) == [15, 16]  # conv k3 s2 p1 gives 8 only there: 4*8*8 features
+
+
+def test_channels_last_input(tmp_path):
+    g = Graph(dims=("N", "H", "W", 3))
+    path = g.save(channels_last(g), tmp_path)
+    network = load_spec(path)
+    assert network.in_channels == 3
+    # conv k3 s2: (H-3)//2+1; pool 2: 3 only for H in 13..16: 3*3*4 = 36 features into the MatMul
+    assert compare_with_ort(path, range(4, 24), last=True) == [13, 14, 15, 16]
 
 
 def test_fixed_input_shape_is_checked(tmp_path):

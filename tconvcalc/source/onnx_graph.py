@@ -37,6 +37,7 @@ _PAD_MODES = {"constant": "zeros", "reflect": "reflect", "edge": "replicate", "w
 class Data:
     node: str  # the network node that holds its spatial size (INPUT for the graph's input)
     rank: int  # tensor rank: 2 + spatial axes, or 2 once flattened
+    last: bool = False  # channels last (N, H, W, C), after a Transpose: tf2onnx's graphs around their convs
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ class _Reader:
         fixed = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in dims]
         self.batch, self.in_channels, self.fixed = fixed[0], fixed[1], tuple(fixed[2:])
         self.rank = len(dims) - 2
+        self.input_dims, self.input_name, self.input_read = fixed, tensor.name, False
         self.values[tensor.name] = Data(INPUT, len(dims))
 
     def _node(self, node, where):
@@ -201,7 +203,10 @@ class _Reader:
         method = getattr(self, f"_op_{op}", None)
         if method is None:
             return self._other(node, f"op {op}: it could change the size and tconvcalc cannot follow it")
-        return method(node, inputs, self._attrs(node), where)
+        try:
+            return method(node, inputs, self._attrs(node), where)
+        finally:
+            self.input_read = self.input_read or self.input_name in node.input
 
     def _other(self, node, reason):
         raise _Refusal(f"{reason} (supported: Conv, ConvTranspose, MaxPool, AveragePool, Global*Pool, Resize, "
@@ -289,8 +294,9 @@ class _Reader:
         """Shape of a tensor: its dims, each "axis a of node X" for the image tensor."""
         if isinstance(value, Const):
             dims = list(value.shape)
-        else:
-            dims = [(value.node, axis) for axis in range(value.rank)]
+        else:  # each axis by its NCHW number, also where the tensor is channels last
+            order = [0, *range(2, value.rank), 1] if value.last else range(value.rank)
+            dims = [(value.node, axis) for axis in order]
         start, end = attrs.get("start", 0), attrs.get("end", len(dims))
         return ShapeValue(tuple(dims[slice(start, end)]))
 
@@ -335,7 +341,30 @@ class _Reader:
     def _spatial(self, data, where):
         if not isinstance(data, Data) or data.rank != self.rank + 2:
             raise _Refusal("its input is not the image tensor (N, C, spatial axes): tconvcalc cannot follow it")
+        if data.last:
+            raise _Refusal("its input is channels last (N, spatial axes, C) after a Transpose; ONNX's spatial ops "
+                           "read N, C first")
         return data
+
+    def _op_Transpose(self, node, inputs, attrs, where):
+        """Between channels first and last, as tf2onnx writes around the convs of a Keras model; a graph input
+        transposed to channels first before anything reads it is channels last (N, H, W, C)."""
+        data = inputs[0]
+        if not isinstance(data, Data) or data.rank < 3:
+            raise _Refusal("a Transpose of a tensor that is not the image tensor")
+        r = data.rank
+        perm = list(attrs.get("perm", range(r - 1, -1, -1)))
+        to_last, to_first = [0, *range(2, r), 1], [0, r - 1, *range(1, r - 1)]
+        if perm == list(range(r)):
+            return data
+        if data.node == INPUT and not data.last and perm == to_first and not self.input_read:
+            dims = self.input_dims
+            self.in_channels, self.fixed = dims[-1], tuple(dims[1:-1])
+            return Data(INPUT, r)
+        if perm == (to_first if data.last else to_last):
+            return Data(data.node, r, not data.last)
+        raise _Refusal(f"perm {perm} moves spatial axes; tconvcalc follows a Transpose between channels first "
+                       f"({to_last} to channels last) and last ({to_first} back)")
 
     def _op_Conv(self, node, inputs, attrs, where):
         data = self._spatial(inputs[0], where)
@@ -495,9 +524,11 @@ class _Reader:
             return blocked
         if not all(isinstance(v, Data) for v in data):
             raise _Refusal("it concatenates a constant or a shape with the image tensor")
-        rank = data[0].rank
+        rank, last = data[0].rank, data[0].last
         axis = attrs.get("axis", 1) % rank
-        if axis != 1:
+        if any(d.last != last for d in data):
+            raise _Refusal("it concatenates a channels-first tensor with a channels-last one")
+        if axis != (rank - 1 if last and rank > 2 else 1):
             raise _Refusal(f"axis {attrs.get('axis')}: tconvcalc follows concatenation along the channels (axis 1)")
         if len(data) == 1:
             return data[0]
@@ -506,7 +537,8 @@ class _Reader:
     def _merge(self, node, op, data, where):
         names = [d.node for d in data]
         item = {"layer": op, "with": names[1:]}
-        return self._emit(node, item, data[0], where, rank=max(d.rank for d in data))
+        merged = self._emit(node, item, data[0], where, rank=max(d.rank for d in data))
+        return replace(merged, last=data[0].last)
 
     def _broadcast(self, node, inputs, attrs, where):
         """Add/Mul/...: two tensors of the graph merge (broadcasting); a constant operand (a bias, a scale)
@@ -516,20 +548,22 @@ class _Reader:
         if blocked:
             return blocked
         data = [v for v in present if isinstance(v, Data)]
-        rank = max(d.rank for d in data)
+        rank, last = max(d.rank for d in data), data[0].last
+        spatial = range(1, rank - 1) if last else range(2, rank) if rank > 2 else ()
         for other in present:
             if isinstance(other, Const):
-                # aligned from the right, the constant's axes over the spatial ones must be 1 (a bias: C x 1 x 1)
-                spatial = other.shape[-(rank - 2):] if rank > 2 else ()
-                if len(other.shape) > rank or any(s != 1 for s in spatial):
-                    raise _Refusal(f"a constant of shape {list(other.shape)} broadcast against the image tensor "
+                # aligned from the right, the constant must be 1 on every spatial axis (a bias: C x 1 x 1)
+                shape = list(other.shape)
+                axes = range(rank - len(shape), rank)
+                if len(shape) > rank or any(n != 1 for axis, n in zip(axes, shape) if axis in spatial):
+                    raise _Refusal(f"a constant of shape {shape} broadcast against the image tensor "
                                    "would fix or change its spatial size")
             elif not isinstance(other, Data):
                 raise _Refusal("an operand computed from shapes")
         if len(data) == 1:
             return data[0]
-        if len({d.rank for d in data}) > 1:
-            raise _Refusal("it broadcasts tensors of different ranks")
+        if len({(d.rank, d.last) for d in data}) > 1:
+            raise _Refusal("it broadcasts tensors of different ranks or layouts")
         return self._merge(node, BROADCASTING[node.op_type], data, where)
 
     _op_Add = _op_Sub = _op_Mul = _op_Div = _op_Sum = _op_Max = _op_Min = _op_Mean = _op_Pow = _broadcast
