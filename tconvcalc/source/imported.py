@@ -52,7 +52,7 @@ def network_from_import(target, framework=None, backend=None, paths=(), timeout=
 
 def run_child(target, paths, timeout, memory):
     """The child's JSON answer; every way it can fail (timeout, crash, no answer) as an ImportModeError."""
-    shown = escape(os.path.basename(target.path))
+    shown = escape(target.path)
     with tempfile.TemporaryDirectory(prefix="tconvcalc-import-") as directory:
         files = {key: os.path.join(directory, key) for key in ("request.json", "result.json", "stack", "stderr")}
         request = {"path": os.path.abspath(target.path), "name": target.name, "args": repr(tuple(target.args)),
@@ -138,7 +138,7 @@ def _hang_site(stack_path, model_path):
     roots = os.path.dirname(os.path.abspath(model_path))
     for filename, line in re.findall(r'File "([^"]+)", line (\d+)', text):
         if os.path.abspath(filename).startswith(roots + os.sep) and "site-packages" not in filename:
-            return escape(f"{os.path.basename(filename)}:{line}")
+            return escape(f"{os.path.relpath(filename)}:{line}")
     return None
 
 
@@ -147,12 +147,13 @@ def _hang_site(stack_path, model_path):
 def validated(answer, path):
     """(items, in_channels, origin, warnings) from the child's JSON, checked field by field: the child ran the
     user's code, so nothing in its answer is trusted beyond its shape."""
-    shown = escape(os.path.basename(path))
+    shown = escape(path)
     if not isinstance(answer, dict):
         raise ImportModeError(f"{shown}: the child process handed back an unexpected answer")
     if "error" in answer:
-        message = escape(answer["error"]) if isinstance(answer["error"], str) else "an unreadable error"
-        raise ImportModeError(message if message.startswith(shown) else f"{shown}: {message}")
+        if not isinstance(answer["error"], str):
+            raise ImportModeError(f"{shown}: the child process handed back an unreadable error")
+        raise ImportModeError(escape(answer["error"]))
     items = answer.get("items")
     if not isinstance(items, list) or not items:
         raise ImportModeError(f"{shown}: the recorded network has no layers")

@@ -53,7 +53,8 @@ class UserFiles:
     """Frames of the user's own files (under the model's roots, outside the standard library, site-packages,
     torch and this file), for messages that point at the user's line."""
 
-    def __init__(self, roots):
+    def __init__(self, roots, shown):
+        self.shown = shown  # the model file, as shown in messages
         self.roots = [os.path.realpath(r) + os.sep for r in roots]
         system = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
         self.system = [os.path.realpath(p) + os.sep for p in system] + [os.path.realpath(__file__)]
@@ -167,12 +168,12 @@ def build(value, name, args, kwargs, torch, shown):
     return model
 
 
-def input_layout(model, nn):
+def input_layout(model, nn, shown):
     """(channels, rank) of the input: the first convolution's in_channels and spatial axes."""
     for module in model.modules():
         if isinstance(module, nn.modules.conv._ConvNd):
             return module.in_channels, len(module.kernel_size)
-    raise Failure("the model has no Conv/ConvTranspose layer to tell its input's channels and axes; import mode "
+    raise Failure(f"{shown}: the model has no Conv/ConvTranspose layer to tell its input's channels and axes; import mode "
                   "reads convolutional networks")
 
 
@@ -547,7 +548,7 @@ def record_run(model, size, channels, rank, torch, user, fx_graph=None):
             handle.remove()
     tensors = [t for t in _flat(output) if isinstance(t, torch.Tensor) and rec.name_of(t) is not None]
     if not tensors:
-        raise Failure("the model's output is not a tensor computed from its input")
+        raise Failure(f"{user.shown}: the model's output is not a tensor computed from its input")
     return rec.events, rec.name_of(tensors[0]), len(tensors)
 
 
@@ -720,26 +721,28 @@ def one_line(text, width=300):
 
 
 def describe(error, user, phase, shown):
-    """One line for an exception raised by the user's code: where in their files, and what."""
+    """One line for an exception raised by the user's code: where in their files first, then what, then
+    what tconvcalc was doing."""
     if isinstance(error, SyntaxError):
         where = user.where(error.filename, error.lineno) if error.filename else shown
         return f"{where}: syntax error: {error.msg}"
-    where = user.from_traceback(error)
-    at = f" ({where})" if where else ""
+    where = user.from_traceback(error) or shown
     if isinstance(error, ModuleNotFoundError) and error.name:
-        return f"{where or shown} imports {error.name!r}, which is not installed (for {sys.executable})"
-    if isinstance(error, MemoryError) or "can't allocate memory" in str(error):
-        return f"{phase}{at} needs more memory than import mode allows ({LIMIT_TEXT}): {type(error).__name__}"
+        return f"{where} imports {error.name!r}, which is not installed (for {sys.executable})"
     if isinstance(error, SystemExit):
-        return f"{phase}{at} called sys.exit({error.code!r})"
-    if isinstance(error, KeyboardInterrupt):
-        return f"{phase}{at} was interrupted (KeyboardInterrupt)"
-    if isinstance(error, RecursionError):
-        return f"{phase}{at}: RecursionError: maximum recursion depth exceeded"
-    text = f"{type(error).__name__}: {error}"
-    if re.search(r"CUDA|cuda|NVIDIA|GPU", text):
-        return f"{phase}{at} needs a GPU: {one_line(text, 160)} (import mode runs on the CPU, with no GPU visible)"
-    return f"{phase}{at}: {one_line(text, 200)}"
+        return f"{where} called sys.exit({error.code!r}) while {phase}"
+    if isinstance(error, MemoryError) or "can't allocate memory" in str(error):
+        what = f"needs more memory than import mode allows ({LIMIT_TEXT}): {type(error).__name__}"
+    elif isinstance(error, KeyboardInterrupt):
+        what = "KeyboardInterrupt"
+    elif isinstance(error, RecursionError):
+        what = "RecursionError: maximum recursion depth exceeded"
+    else:
+        text = f"{type(error).__name__}: {error}"
+        what = one_line(text, 200)
+        if re.search(r"CUDA|cuda|NVIDIA|GPU", text):
+            what = f"needs a GPU: {one_line(text, 160)}; import mode runs on the CPU, with no GPU visible"
+    return f"{where}: {what} (while {phase})"
 
 
 LIMIT_TEXT = "no limit"
@@ -752,9 +755,9 @@ def record(request):
     path, name = request["path"], request.get("name")
     args, kwargs = ast.literal_eval(request.get("args", "()")), ast.literal_eval(request.get("kwargs", "{}"))
     paths = request.get("paths", ())
-    shown = os.path.basename(path)
     _, root = module_name(path)
-    user = UserFiles([*paths, os.path.dirname(os.path.abspath(path)), root])
+    user = UserFiles([*paths, os.path.dirname(os.path.abspath(path)), root], None)
+    shown = user.shown = user.where(path, "")[:-1]
     phase, call = f"importing {shown}", name or "the model"
     try:
         try:
@@ -770,7 +773,7 @@ def record(request):
         phase = f"building {call}"
         model = build(value, name, args, kwargs, torch, shown)
         model.eval()
-        channels, rank = input_layout(model, torch.nn)
+        channels, rank = input_layout(model, torch.nn, shown)
         phase = f"tracing {call}"
         graph_module, why_not = trace(model, torch)
         phase = f"running {call}"

@@ -1,0 +1,1 @@
+HOG = bytearray(10 * 1024 ** 3)  # 10 GB at import
