@@ -710,6 +710,10 @@ def chain(network, size):
     rank = len(size)
     built = build(network, rank)
     symbolic = any(isinstance(v, str) for v in size)
+    if symbolic and len(network.nodes) > MAX_SYMBOLIC_LAYERS:  # sympy takes ~25 ms a layer, the scan more
+        raise InputError(f"{network.source}: {len(network.nodes)} layers; a symbolic size is followed through at "
+                         f"most {MAX_SYMBOLIC_LAYERS}: give a numeric size, or list the valid inputs with "
+                         "--valid-inputs LOW..HIGH")
     if symbolic:
         from .symbolic import symbols
 
@@ -730,6 +734,7 @@ def chain(network, size):
         else:
             layer = _resolved(node, layer, incoming) if node.like is not None else layer
             if symbolic:
+                _check_growth(node, incoming[0])
                 out, notes, code = symbolic_sizes(layer, incoming[0])
             else:
                 result = forward(layer, incoming[0])
@@ -795,6 +800,19 @@ FEATURE_CODE = {
 def _shown_channels(value):
     return value if value is None or isinstance(value, int) else (int(value) if not getattr(value, "free_symbols", True)
                                                                   else str(value))
+
+
+MAX_SYMBOLIC_LAYERS = 200
+MAX_SYMBOLIC_OPS = 24  # a size expression this large: sympy's next layer takes seconds, the one after minutes
+
+
+def _check_growth(node, size):
+    """Refuse before sympy's work explodes: each ceil-mode pool nests the Piecewise of the one before."""
+    ops = max((v.count_ops() for v in size if hasattr(v, "count_ops")), default=0)
+    if ops > MAX_SYMBOLIC_OPS:
+        raise InputError(f"{_label(node)}: its symbolic input has grown to {ops} operations (at most "
+                         f"{MAX_SYMBOLIC_OPS}); give a numeric size, or list the valid inputs with --valid-inputs "
+                         "LOW..HIGH")
 
 
 def _shown(size):

@@ -58,6 +58,9 @@ def model_options(command):
     return command
 
 
+MAX_EVALUATIONS = 1_000_000
+
+
 def _range(text):
     low, _, high = text.partition("..")
     if not high:
@@ -95,6 +98,10 @@ def chain(size, spec, framework, backend, expect, valid_range, model_args, run_i
     sizes = network.fit(parse_size(size))
     if valid_range:
         low, high = _range(valid_range)
+        if (high - low + 1) * len(network.nodes) > MAX_EVALUATIONS:  # ~15 us a layer: 65536 x 1000 is 16 minutes
+            raise InputError(f"--valid-inputs {low}..{high} through {len(network.nodes)} layers is "
+                             f"{(high - low + 1) * len(network.nodes):,} layer evaluations (at most "
+                             f"{MAX_EVALUATIONS:,}); narrow the range")
         valid = valid_in_range(network, len(sizes), low, high)
         if as_json:
             click.echo(render.json_dumps({"valid_inputs": list(valid), "count": len(valid)}))
