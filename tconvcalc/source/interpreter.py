@@ -20,7 +20,7 @@ from .torch_layers import FUNCTIONAL_NEUTRAL, SIGNATURES, TENSOR_BINARY, bind, i
 from .values import (MODULES, Bound, Function, Instance, Leaf, Namespace, Neutral, Partial, Ref, Seq, Shape, Size,
                      TorchClass, Unknown, Unsupported)
 
-MAX_STEPS = 200_000  # statements and calls interpreted: a runaway loop is an error, not a hang
+MAX_STEPS = 50_000  # statements and calls interpreted: a runaway loop is an error, not a hang
 MAX_ELEMENTS = 100_000  # elements in one list, tuple, string or range
 MAX_INT_BITS = 1024  # integers up to about 10^308: sizes are small, a k = k * k bomb is not
 MAX_MODULES = 100_000  # layers one nn.Sequential may hold, nested Sequentials multiplied
@@ -53,9 +53,34 @@ def dotted(node):
 
 
 def segment(text, node):
-    snippet = ast.get_source_segment(text, node) if text is not None else None
-    snippet = " ".join((snippet or ast.unparse(node)).split())
+    """The source text of ``node`` on one line, cut to 80 characters (for messages)."""
+    snippet = _source_segment(text, node) if text is not None else None
+    if snippet is None:
+        try:
+            snippet = ast.unparse(node)
+        except (RecursionError, ValueError):
+            snippet = type(node).__name__
+    snippet = " ".join(snippet[:400].split())
     return snippet if len(snippet) <= 80 else snippet[:77] + "..."
+
+
+_LINES = {}  # id(text) -> (text, its lines): ast.get_source_segment splits the whole file on every call
+
+
+def _source_segment(text, node):
+    start, end = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+    if start is None or end is None:
+        return None
+    cached = _LINES.get(id(text))
+    if cached is None or cached[0] is not text:
+        cached = _LINES[id(text)] = (text, text.splitlines())
+    lines = cached[1]
+    if end > len(lines):
+        return None
+    end = min(end, start + 5)  # a message needs the start of it
+    if start == end:
+        return lines[start - 1][node.col_offset:node.end_col_offset]
+    return "\n".join([lines[start - 1][node.col_offset:]] + lines[start:end])
 
 
 _segment = segment
@@ -614,6 +639,10 @@ class Reader:
 
     def compute(self, function, args, node, text):
         """A builtin or math function of literal numbers, within the integer bound."""
+        flat = [v for a in args for v in (a if isinstance(a, (list, tuple)) else [a])]
+        if function is not len and not all(isinstance(v, (int, float, bool, type(None))) or
+                                           isinstance(v, str) and len(v) <= 1000 for v in flat):
+            return Unknown(text)  # sum(lists, []) and str(nested lists) grow without bound
         if function in (pow, math.pow, math.factorial, math.comb) and any(
                 isinstance(a, int) and abs(a) > 4096 for a in args):
             self.refuse(node, f"{text}: too large to compute; tconvcalc reads sizes")
@@ -1025,13 +1054,13 @@ class Reader:
 
     def apply(self, bound, ref, node, ctx, already_unique=False, args=None, kwargs=None):
         module, path = bound.module, bound.path
+        self.tick(node)
         if isinstance(module, Neutral):
             return ref
         if isinstance(module, Leaf):
             if len(self.items) >= MAX_NODES:
                 self.refuse(node, f"the model applies more than {MAX_NODES} layers; tconvcalc chains at most "
                                 f"{MAX_NODES}")
-            self.tick(node)
             name = path if already_unique else self.unique(path)
             self.items.append({**module.item, "name": name, "input": ref.name})
             return Ref(name)

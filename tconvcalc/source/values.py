@@ -66,10 +66,15 @@ class Seq:
 
     def __init__(self, children, kind):
         self.children, self.kind = children, kind  # [(name, module)]
+        self._counted = 0, 0  # (children counted, layers in them)
 
     @property
     def size(self):
-        return sum(getattr(module, "size", 1) for _, module in self.children)
+        """The layers it holds, counted on from the last count (an append loop stays linear)."""
+        counted, total = self._counted if self._counted[0] <= len(self.children) else (0, 0)
+        total += sum(getattr(module, "size", 1) for _, module in self.children[counted:])
+        self._counted = len(self.children), total
+        return total
 
 
 class Instance:
