@@ -111,6 +111,8 @@ def _transpose_pads(ek, s, word):
 
 def conv_transpose(layer, sizes, checks):
     k, s, d = layer.kernel, layer.stride, layer.dilation
+    if layer.groups != 1:
+        not_available("lax.conv_transpose has no feature_group_count", "use -f torch or onnx")
     if layer.output_padding is not None:
         not_available("lax.conv_transpose has no output_padding",
                       "change the explicit (lo, hi) pads instead: each extra unit of hi adds one output")
@@ -170,7 +172,25 @@ def avgpool(layer, sizes, checks):
     return _pool(layer, sizes, checks, "add")
 
 
+def resize(layer, sizes, checks):
+    """jax.image.resize(x, shape, method): any rank, the output shape given."""
+    checks.note("jax.image.resize(x, shape): output = the shape asked for")
+    return tuple(AxisOut(o) for o in layer.output_size)
+
+
+def adaptive(layer, sizes, checks):
+    """jax has global pooling only: jnp.mean / jnp.max over the spatial axes."""
+    if any(o != 1 for o in layer.output_size):
+        not_available("jax has no adaptive pooling to an output size other than 1 (only jnp.mean/jnp.max over the "
+                      "spatial axes)", "where out divides n, lax.reduce_window with window = stride = n/out gives "
+                      "torch's windows; flax has no adaptive pool either")
+    checks.note("global pooling: jnp.mean/jnp.max over the spatial axes, keepdims=True")
+    return tuple(AxisOut(1) for _ in sizes)
+
+
 def upsample(layer, sizes, checks):
+    if layer.scale is None:
+        return resize(layer, sizes, checks)
     not_available("jax.lax has no upsampling layer with a scale factor",
                   "jax.image.resize(x, shape, method='nearest') takes the output shape itself")
 
@@ -224,7 +244,8 @@ def _shape(values):
 
 
 LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool,
-          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool, "pad": pad}
+          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool, "pad": pad,
+          "adaptiveavgpool": adaptive, "adaptivemaxpool": adaptive}
 
 
 def _ints(values):
@@ -245,10 +266,16 @@ def code(layer, axes):
         mode = _JNP_MODES[layer.padding_mode]
         return f"jnp.pad(x, {((0, 0), (0, 0), *pairs)}" + ("" if mode == "constant" else f', mode="{mode}"') + ")"
     r = layer.rank
+    if layer.kind in ("adaptiveavgpool", "adaptivemaxpool"):
+        reduce = "jnp.mean" if layer.kind == "adaptiveavgpool" else "jnp.max"
+        return f"{reduce}(x, axis={tuple(range(2, r + 2))}, keepdims=True)"
+    if layer.kind == "upsample" and layer.scale is None:
+        return f'jax.image.resize(x, (N, C, {", ".join(str(int(o)) for o in layer.output_size)}), method="nearest")'
     k, s, d = _ints(layer.kernel), _ints(layer.stride), _ints(layer.dilation)
     padding = _padding(layer)
     if layer.kind == "conv":
-        return call("lax.conv_general_dilated", "x", "w", window_strides=s, padding=padding, rhs_dilation=d)
+        return call("lax.conv_general_dilated", "x", "w", window_strides=s, padding=padding, rhs_dilation=d,
+                    feature_group_count=None if layer.groups == 1 else layer.groups)
     if layer.kind == "convT":
         spatial = "DHW"[-r:] if r > 1 else "H"
         return call("lax.conv_transpose", "x", "w", strides=s, padding=padding,

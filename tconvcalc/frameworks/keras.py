@@ -14,7 +14,7 @@ shapes. Eager calls differ only where they return a 0-size tensor, which the mes
 
 from ..arithmetic import (all_of, any_of, conv_out, conv_transpose_out, effective_kernel, floor_div, is_symbolic,
                           maximum, minimum, same_out, same_total_pad)
-from . import AxisOut, call, not_available, per_axis, possible
+from . import AxisOut, adaptive_outputs, call, not_available, per_axis, possible
 from .tf import same_pads, transpose_outputs, windowed_output
 
 DEFAULT_PADDING = "valid"
@@ -136,6 +136,8 @@ def _tf_accepts(n, k, s, d, padding, o):
 
 def conv_transpose(layer, sizes, checks):
     k, s, d = layer.kernel, layer.stride, layer.dilation
+    if layer.groups != 1:
+        not_available(f"keras Conv{layer.rank}DTranspose has no groups", "use -f torch or onnx")
     _no_explicit_pads(layer, checks)
     _standardize_padding(layer, checks, allow_causal=False)
     tf_backend = layer.backend == "tensorflow"
@@ -291,6 +293,12 @@ def avgpool(layer, sizes, checks):
 
 
 def upsample(layer, sizes, checks):
+    if layer.scale is None:  # layers.Resizing(height, width): images only
+        if layer.rank != 2:
+            not_available(f"keras resizes to a size only in 2-D (layers.Resizing(height, width)); got a "
+                          f"{layer.rank}-D size", "use UpSampling{r}D with an integer factor, or -f torch/jax")
+        checks.note("Resizing(height, width): output = the size asked for")
+        return tuple(AxisOut(o) for o in layer.output_size)
     if any(f != int(f) for f in layer.scale):
         not_available(f"keras {_name(layer)} takes integer size factors, got {', '.join(f'{f:g}' for f in layer.scale)}",
                       "use layers.Resizing(height, width) for other sizes")
@@ -354,8 +362,30 @@ def _ops_pads(pairs):
     return [[0, 0], *[[int(b), int(a)] for b, a in pairs], [0, 0]]
 
 
+def adaptive(layer, sizes, checks):
+    """layers.AdaptiveAverage/MaxPooling{1,2,3}D (Keras 3.12+): torch's windows, an int > 0 per axis."""
+    if None in layer.output_size:
+        not_available("keras adaptive pooling takes an int per axis: The `output_size` argument must be a tuple of "
+                      f"{layer.rank} integers (no None: give that axis's size)")
+    if 0 in layer.output_size:
+        not_available(f"The `output_size` argument must be a tuple of {layer.rank} integers. Received output_size="
+                      f"{tuple(layer.output_size)}, including values {{0}} that do not satisfy `value > 0`")
+    outputs = adaptive_outputs(layer, sizes, checks)
+    if layer.kind == "adaptivemaxpool" and layer.backend == "tensorflow" and set(layer.output_size) != {1}:
+        # backend/tensorflow/nn.py pools windows of ceil(n/out) and ceil(n/out) + 1, VALID; found by
+        # tests/frameworks/test_real_layers_frameworks.py: a window past the input kills the process.
+        checks.warn(any_of([*(n <= 1 for n in sizes), *(o <= 1 for o in layer.output_size)]),
+                    "on the tensorflow backend with oneDNN (TF's default on x86) this AdaptiveMaxPooling crashes the "
+                    "process (Floating point exception): its second window, ceil(n/out) + 1, is longer than the "
+                    "input; GlobalMaxPooling (out 1) or TF_ENABLE_ONEDNN_OPTS=0 runs")
+    if layer.backend == "jax":
+        checks.warn(any_of(o > n for n, o in zip(sizes, outputs)),
+                    "the jax backend fills the last window with NaN where the output is larger than the input")
+    return tuple(AxisOut(o) for o in outputs)
+
+
 LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool, "upsample": upsample,
-          "pad": pad}
+          "pad": pad, "adaptiveavgpool": adaptive, "adaptivemaxpool": adaptive}
 
 
 class _Quoted(str):
@@ -370,6 +400,13 @@ def code(layer, axes):
         if all(v >= 0 for pair in layer.padding for v in pair):
             return f"layers.ZeroPadding{layer.rank}D({_pad_argument(layer.padding)})"
         return f"layers.Cropping{layer.rank}D({_pad_argument((-b, -a) for b, a in layer.padding)})"
+    if layer.kind in ("adaptiveavgpool", "adaptivemaxpool"):
+        kind = "Average" if layer.kind == "adaptiveavgpool" else "Max"
+        if all(o == 1 for o in layer.output_size):
+            return f"layers.Global{kind}Pooling{layer.rank}D(keepdims=True)"
+        return call(f"layers.Adaptive{kind}Pooling{layer.rank}D", per_axis(layer.output_size))
+    if layer.kind == "upsample" and layer.scale is None:
+        return call("layers.Resizing", *(int(o) for o in layer.output_size), interpolation=_Quoted("nearest"))
     name = "layers." + _name(layer)
     if layer.kind == "upsample":
         return call(name, size=per_axis(int(f) for f in layer.scale))
@@ -383,6 +420,7 @@ def code(layer, axes):
         if ops[0] is not None:
             kwargs["output_padding"] = per_axis(ops)
     kwargs["dilation_rate"] = None if d == 1 else d
+    kwargs["groups"] = None if layer.groups == 1 else layer.groups
     return call(name, "filters", k, **kwargs)
 
 

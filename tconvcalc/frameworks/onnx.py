@@ -204,7 +204,20 @@ def resize_out(n, scale):
     return Traced(value, f"int(f32({scale:g}×{int(n)}))") if isinstance(n, Traced) else value
 
 
+def adaptive(layer, sizes, checks):
+    """GlobalAveragePool / GlobalMaxPool: every spatial axis to 1."""
+    if any(o != 1 for o in layer.output_size):
+        not_available("onnx has no adaptive pooling to an output size other than 1 (GlobalAveragePool/"
+                      "GlobalMaxPool)", "where out divides n, AveragePool/MaxPool with kernel_shape = strides = n/out "
+                      "gives torch's windows")
+    checks.note("GlobalAveragePool/GlobalMaxPool: every spatial axis to 1")
+    return tuple(AxisOut(1) for _ in sizes)
+
+
 def upsample(layer, sizes, checks):
+    if layer.scale is None:  # Resize with sizes
+        checks.note("Resize (nearest, sizes): output = the sizes asked for")
+        return tuple(AxisOut(o) for o in layer.output_size)
     outputs = [resize_out(n, f) for n, f in zip(sizes, layer.scale)]
     checks.note("Resize (nearest, scales): output = int(float32(scale) × input), the product taken in float32")
     for i, (n, f, o) in enumerate(zip(sizes, layer.scale, outputs)):
@@ -302,7 +315,8 @@ def _reflect_checks(sizes, pairs, checks):
 
 
 LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool,
-          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool, "pad": pad}
+          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool, "pad": pad,
+          "adaptiveavgpool": adaptive, "adaptivemaxpool": adaptive}
 
 
 def _ints(values):
@@ -311,6 +325,11 @@ def _ints(values):
 
 def code(layer, axes):
     node = lambda op, inputs, **attrs: call("helper.make_node", f'"{op}"', inputs, '["Y"]', **attrs)  # noqa: E731
+    if layer.kind in ("adaptiveavgpool", "adaptivemaxpool"):
+        return node("GlobalAveragePool" if layer.kind == "adaptiveavgpool" else "GlobalMaxPool", '["X"]')
+    if layer.kind == "upsample" and layer.scale is None:
+        sizes = ["N", "C", *(int(o) for o in layer.output_size)]
+        return node("Resize", '["X", "", "", "sizes"]', mode="nearest") + f"  # sizes = [{', '.join(map(str, sizes))}]"
     if layer.kind == "upsample":
         scales = [1.0, 1.0, *(float(f) for f in layer.scale)]
         return node("Resize", '["X", "", "scales"]', mode="nearest") + f"  # scales = {scales}"
@@ -329,6 +348,8 @@ def code(layer, axes):
         attrs["pads"] = [int(b) for b, _ in layer.padding] + [int(a) for _, a in layer.padding]
     if layer.kind in ("conv", "convT", "maxpool") and any(v != 1 for v in layer.dilation):
         attrs["dilations"] = _ints(layer.dilation)
+    if layer.kind in ("conv", "convT") and layer.groups != 1:
+        attrs["group"] = layer.groups
     if layer.kind == "conv":
         return node("Conv", '["X", "W"]', **attrs)
     if layer.kind == "convT":

@@ -104,6 +104,8 @@ def _per_axis_padding(layer, padding):
 
 def conv(layer, sizes, checks):
     r, d = layer.rank, layer.dilation
+    if layer.groups != 1:
+        _groups(layer, checks)
     padding = _pad_pairs(layer, sizes, f"conv{r}d", ranks=(2,))
     if not isinstance(padding, str):
         checks.require(all_of(b >= 0 and a >= 0 for b, a in padding),
@@ -134,8 +136,18 @@ def _warn_empty(layer, sizes, checks, outputs, padding, dilation, onednn):
                     f"{effective_kernel(k, dj)} from {n + before + after}\"" + (f"; {onednn}" if onednn else ""))
 
 
+def _groups(layer, checks):
+    """conv1d/conv2d group by the filter's depth (C_in/groups); Conv3D (MklNativeConv3D) does not."""
+    if layer.rank == 3:
+        checks.refuse("input and filter must have the same depth: C_in vs C_in/groups (tf.nn.conv3d has no groups)")
+    checks.note(f"groups={layer.groups}: a filter of depth C_in/{layer.groups}; depthwise (groups = C_in): "
+                "tf.nn.depthwise_conv2d")
+
+
 def conv_transpose(layer, sizes, checks):
     r, k, s, d = layer.rank, layer.kernel, layer.stride, layer.dilation
+    if layer.groups != 1:
+        not_available("tf.nn.conv_transpose has no groups", "use -f torch or onnx")
     if layer.output_padding is not None:
         not_available("tf.nn.conv_transpose has no output_padding",
                       "choose the output with --output-size (tf's output_shape)")
@@ -216,6 +228,8 @@ def avgpool(layer, sizes, checks):
 
 
 def upsample(layer, sizes, checks):
+    if layer.scale is None:
+        return resize(layer, sizes, checks)
     not_available("tf.nn has no upsample layer",
                   "use tf.image.resize(x, size=[H, W], method='nearest') with an explicit size, "
                   "or keras layers.UpSampling2D(size=...) (-f keras)")
@@ -264,8 +278,27 @@ def pad(layer, sizes, checks):
     return tuple(AxisOut(n + b + a, (b, a)) for n, (b, a) in zip(sizes, layer.padding))
 
 
+def adaptive(layer, sizes, checks):
+    """tf has global pooling only (tf.reduce_mean / reduce_max over the spatial axes, keepdims=True)."""
+    if any(o != 1 for o in layer.output_size):
+        not_available("tf has no adaptive pooling to an output size other than 1 (only tf.reduce_mean/reduce_max "
+                      "over the spatial axes)", "where out divides n, tf.nn.avg_pool/max_pool with ksize = strides = "
+                      "n/out and padding='VALID' gives torch's windows; else keras layers.Adaptive*Pooling (-f keras)")
+    checks.note("global pooling: tf.reduce_mean/reduce_max over the spatial axes, keepdims=True")
+    return tuple(AxisOut(1) for _ in sizes)
+
+
+def resize(layer, sizes, checks):
+    """tf.image.resize(x, size=[H, W]): images (N, H, W, C) only."""
+    if layer.rank != 2:
+        not_available(f"tf.image.resize takes 2-D images; got a {layer.rank}-D size", "use -f torch or jax")
+    checks.note("tf.image.resize(size=[H, W]): output = the size asked for")
+    return tuple(AxisOut(o) for o in layer.output_size)
+
+
 LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool,
-          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool, "pad": pad}
+          "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool, "pad": pad,
+          "adaptiveavgpool": adaptive, "adaptivemaxpool": adaptive}
 
 
 def _padding_arg(layer):
@@ -292,6 +325,12 @@ def code(layer, axes):
                     f"padding={padding}"
                     + ("" if d == 1 else f", dilations=[1, {', '.join(str(int(v)) for v in layer.dilation)}, 1]")
                     + ")")
+        if layer.groups != 1:  # the filter's depth groups the channels
+            depth = f"C_in/{layer.groups}"
+            return (f"tf.nn.conv{r}d(x, w, {'stride' if r == 1 else 'strides'}={per_axis(layer.stride)}, "
+                    f"padding={padding}" + ("" if d == 1 else f", dilations={d}")
+                    + f")  # w: ({', '.join(map(str, layer.kernel))}, {depth}, C_out); groups = C_in: "
+                    "tf.nn.depthwise_conv2d(x, w, strides=[1, s, s, 1], padding=...)")
         stride_name = "stride" if r == 1 else "strides"
         return (f"tf.nn.conv{r}d(x, w, {stride_name}={list(map(int, layer.stride)) if r == 2 and isinstance(s, tuple) else s}, "
                 f"padding={padding}" + ("" if d == 1 else f", dilations={list(d) if isinstance(d, tuple) else d}")
@@ -306,6 +345,11 @@ def code(layer, axes):
         return f"tf.nn.{name}_pool{r}d(x, ksize={as_arg(k)}, strides={as_arg(s)}, padding={padding})"
     if layer.kind == "pixelshuffle":
         return call("tf.nn.depth_to_space", "x", int(layer.scale[0]))
+    if layer.kind in ("adaptiveavgpool", "adaptivemaxpool"):
+        reduce = "reduce_mean" if layer.kind == "adaptiveavgpool" else "reduce_max"
+        return f"tf.{reduce}(x, axis={list(range(1, r + 1))}, keepdims=True)"
+    if layer.kind == "upsample":
+        return f"tf.image.resize(x, size={[int(o) for o in layer.output_size]}, method='nearest')"
     if layer.kind == "pad":
         mode = _PAD_MODES[layer.padding_mode]
         return f"tf.pad(x, {_padding_arg(layer)}" + ("" if mode == "CONSTANT" else f', mode="{mode}"') + ")"

@@ -42,7 +42,7 @@ class Data:
 
 @dataclass(frozen=True)
 class Const:
-    shape: tuple
+    shape: tuple | None  # None: a constant whose shape tconvcalc did not compute
     values: tuple | None = None  # flat, where small enough to decode
 
 
@@ -195,8 +195,6 @@ class _Reader:
         if op == "Shape":
             return self._shape(inputs[0], self._attrs(node))
         if not any(isinstance(v, Data) for v in inputs):
-            if op in NEUTRAL and isinstance(inputs[0], Const):  # Identity/Cast/DequantizeLinear of a weight
-                return [inputs[0]] + [Const((), None)] * (len(node.output) - 1)
             return self._compute(node, inputs, where)
         if op in NEUTRAL:
             return [inputs[0]] + [Blocked(f"{where}: a second output")] * (len(node.output) - 1)
@@ -269,12 +267,14 @@ class _Reader:
         raise _Refusal(f"its {what} is not a constant")
 
     def _compute(self, node, inputs, where):
-        """Ops on constants and shape values: Shape's arithmetic, as exporters write it to size a Resize or
-        Reshape. What is not followed becomes blocked (reported only where a size depends on it)."""
+        """Ops on constants and shape values: a weight's shape through Unsqueeze/Cast/... (a BatchNorm folded into
+        Mul/Add), and Shape's arithmetic, as exporters write it to size a Resize or Reshape. What is not
+        followed becomes blocked (reported only where a size depends on it)."""
         op, attrs = node.op_type, self._attrs(node)
+        present = [v for v in inputs if v is not None]
+        if all(isinstance(v, Const) for v in present) and op not in ("Concat", "Gather", "Slice"):
+            return _constant_op(op, present, attrs)
         try:
-            if op == "Shape":
-                return self._shape(inputs[0], attrs)
             values = [self._ints(v, "input", where) if v is not None else None for v in inputs]
             if op in ("Identity", "Cast", "Unsqueeze", "Squeeze"):  # shape values are flat lists
                 return ShapeValue(tuple(values[0]))
@@ -286,13 +286,15 @@ class _Reader:
                 return ShapeValue(tuple(_slice(values[0], values[1:], attrs)))
         except (_Refusal, IndexError, TypeError, ValueError):
             pass
-        if all(isinstance(v, Const) for v in inputs if v is not None):
-            return Const((), None)  # a constant tconvcalc did not compute
+        if all(isinstance(v, Const) for v in present):
+            return Const(None)  # a constant tconvcalc did not compute: its shape unknown
         return Blocked(f"{where}: computes a shape with {op}, which tconvcalc does not follow")
 
     def _shape(self, value, attrs):
         """Shape of a tensor: its dims, each "axis a of node X" for the image tensor."""
         if isinstance(value, Const):
+            if value.shape is None:
+                raise _Refusal("the Shape of a constant tconvcalc did not compute")
             dims = list(value.shape)
         else:  # each axis by its NCHW number, also where the tensor is channels last
             order = [0, *range(2, value.rank), 1] if value.last else range(value.rank)
@@ -304,7 +306,7 @@ class _Reader:
 
     def _weight(self, inputs, where, rank):
         weight = inputs[1] if len(inputs) > 1 else None
-        if isinstance(weight, Const) and len(weight.shape) == rank + 2:
+        if isinstance(weight, Const) and weight.shape is not None and len(weight.shape) == rank + 2:
             return weight.shape
         return None
 
@@ -552,6 +554,8 @@ class _Reader:
         spatial = range(1, rank - 1) if last else range(2, rank) if rank > 2 else ()
         for other in present:
             if isinstance(other, Const):
+                if other.shape is None:
+                    raise _Refusal("a constant operand whose shape tconvcalc did not compute")
                 # aligned from the right, the constant must be 1 on every spatial axis (a bias: C x 1 x 1)
                 shape = list(other.shape)
                 axes = range(rank - len(shape), rank)
@@ -604,16 +608,56 @@ class _Reader:
         weight = inputs[1]
         if attrs.get("transA"):
             raise _Refusal("transA=1 (the features on the first axis)")
-        if not isinstance(weight, Const) or len(weight.shape) != 2:
+        if not isinstance(weight, Const) or weight.shape is None or len(weight.shape) != 2:
             raise _Refusal("its weight is not a constant matrix")
         shape = weight.shape[::-1] if attrs.get("transB") else weight.shape
         return self._linear(node, inputs[0], shape, where)
 
     def _op_MatMul(self, node, inputs, attrs, where):
         weight = inputs[1]
-        if not isinstance(weight, Const) or len(weight.shape) != 2:
+        if not isinstance(weight, Const) or weight.shape is None or len(weight.shape) != 2:
             raise _Refusal("its second operand is not a constant matrix")
         return self._linear(node, inputs[0], weight.shape, where)
+
+
+def _constant_op(op, consts, attrs):
+    """A constant made from constants, by its shape (and its values where they pass unchanged)."""
+    first = consts[0] if consts else Const(None)
+    try:
+        if op in NEUTRAL:
+            return Const(first.shape, first.values if op in ("Identity", "Cast") else None)
+        if op == "ConstantOfShape":  # a filled tensor: a weight by its shape
+            return Const(tuple(int(v) for v in first.values))
+        if op in ("Unsqueeze", "Squeeze"):
+            axes = attrs.get("axes")
+            if axes is None and len(consts) > 1:
+                axes = [int(v) for v in consts[1].values]
+            shape = list(first.shape)
+            if op == "Unsqueeze":
+                rank = len(shape) + len(axes)
+                for axis in sorted(a % rank for a in axes):
+                    shape.insert(axis, 1)
+            else:
+                drop = {a % len(shape) for a in axes} if axes else {i for i, n in enumerate(shape) if n == 1}
+                shape = [n for i, n in enumerate(shape) if i not in drop]
+            return Const(tuple(shape), first.values)
+        if op in BROADCASTING:
+            return Const(_broadcast_shapes([c.shape for c in consts]))
+    except (TypeError, ValueError, IndexError, ZeroDivisionError):
+        pass
+    return Const(None)
+
+
+def _broadcast_shapes(shapes):
+    rank = max(len(s) for s in shapes)
+    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
+    out = []
+    for sizes in zip(*padded):
+        others = {n for n in sizes if n != 1}
+        if len(others) > 1:
+            raise ValueError("shapes do not broadcast")
+        out.append(others.pop() if others else 1)
+    return tuple(out)
 
 
 class _Refusal(Exception):
