@@ -802,7 +802,7 @@ def _shown_channels(value):
                                                                   else str(value))
 
 
-MAX_SYMBOLIC_LAYERS = 200
+MAX_SYMBOLIC_LAYERS = MAX_NODES  # each layer ~3 ms with the scan (benchmarks/chain.py)
 MAX_SYMBOLIC_OPS = 24  # a size expression this large: sympy's next layer takes seconds, the one after minutes
 
 

@@ -4,6 +4,8 @@ The framework modules compute with the same code as for numbers; here symbols go
 and the conditions their rules collected come out as one readable condition.
 """
 
+import functools
+
 import sympy
 
 
@@ -13,6 +15,7 @@ def symbols(size):
                  else n if isinstance(n, sympy.Basic) else sympy.Integer(n) for n in size)
 
 
+@functools.lru_cache(maxsize=4096)  # a deep network's layers pass the same few expressions on
 def simplify(expr):
     if not isinstance(expr, sympy.Basic):
         return sympy.Integer(int(expr))

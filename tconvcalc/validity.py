@@ -44,17 +44,18 @@ def period(layers):
     return total
 
 
-def reach(layer):
+def reach(layer, margin=True):
     """A size past which one layer's validity is periodic. Every rule compares sizes that grow with the
     input (n, n·s, n/s) with the layer's own numbers, so past their sum each rule is decided or repeats
-    with the stride; twice that sum, plus a margin, is safely past."""
+    with the stride; twice that sum, plus a margin, is safely past (without ``margin``: the sum, for a
+    network, whose bounds compose and multiply it by its strides)."""
     numbers = [*layer.kernel, *layer.stride, *layer.dilation, *(layer.output_padding or ()),
                *(v for v in layer.output_size or () if v is not None)]
     numbers += [k * d for k, d in zip(layer.kernel, layer.dilation)]
     if not isinstance(layer.padding, str):
         numbers += [abs(p) for pair in layer.padding for p in pair]
     numbers += [math.ceil(1 / f) for f in layer.scale or ()]
-    return 2 * sum(numbers) + 64
+    return 2 * sum(numbers) + 64 if margin else sum(numbers) + 1
 
 
 def growth(layer):
