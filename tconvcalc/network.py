@@ -574,15 +574,11 @@ def sizes_through(built, size, warnings=None):
         if node.like is not None:
             layer = _resolved(node, layer, incoming)
         try:
-            axes, checks = _evaluated(built, node, layer, incoming[0])
+            sizes[node.name], noted = _evaluated(built, node, layer, incoming[0])
         except ShapeError as error:
             raise ShapeError(f"{_label(node)}: {error}", error.warnings) from None
-        if warnings is not None and checks.warnings:
-            warnings[node.name] = tuple(dict.fromkeys(checks.warnings))
-        if any(ax.output is None for ax in axes):
-            raise ShapeError(f"{_label(node)}: the caller chooses this layer's output size; give it "
-                             "output_size in the spec")
-        sizes[node.name] = tuple(int(ax.output) for ax in axes)
+        if warnings is not None and noted:
+            warnings[node.name] = noted
     if built.features:
         _channels_through(built, sizes)  # a flatten's features against the linear that reads them
     return sizes
@@ -592,13 +588,16 @@ MAX_MEMO = 200_000  # remembered layer evaluations per network (~50 MB)
 
 
 def _evaluated(built, node, layer, size):
-    """evaluate(), remembered per node and input size: across a scan of H, a layer past a few strides sees
-    only a few distinct sizes. A refusal is remembered too."""
+    """(output size, warnings) of one layer, remembered per node and input size: across a scan of H, a layer
+    past a few strides sees only a few distinct sizes. A refusal is remembered too."""
     key = (node.name, size)
     outcome = built.memo.get(key) if node.like is None else None
     if outcome is None:
         try:
-            outcome = evaluate(layer, size)
+            axes, checks = evaluate(layer, size)
+            if any(ax.output is None for ax in axes):
+                raise ShapeError("the caller chooses this layer's output size; give it output_size in the spec")
+            outcome = tuple(int(ax.output) for ax in axes), tuple(dict.fromkeys(checks.warnings))
         except ShapeError as error:
             outcome = error
         if node.like is None and len(built.memo) < MAX_MEMO:
