@@ -66,7 +66,8 @@ def growth(layer):
     explicit = not isinstance(layer.padding, str) and layer.padding
     pads = min(b + a for b, a in layer.padding) if explicit else 0  # padding words apply pads >= 0
     extent = max((d * (k - 1) + 1 for k, d in zip(layer.kernel, layer.dilation)), default=1)
-    if layer.output_size is not None and kind in ("convT", "unpool", "upsample"):
+    if layer.output_size is not None and kind in ("convT", "unpool", "upsample") or \
+            kind.startswith("adaptive") and None not in layer.output_size:
         return Fraction(0), Fraction(0)
     if kind in ("conv", "maxpool", "avgpool"):
         s = max(stride)  # floor((n + pads - extent) / s) + 1 >= (n + pads - extent + 1) / s
