@@ -177,7 +177,7 @@ def ort_run(path, size, channels=3, last=False):
     x = x.astype(np.float32)
     try:
         session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        results = session.run(None, {"x": x})
+        results = session.run(None, {session.get_inputs()[0].name: x})
     except Exception as error:  # ORT's Fail / InvalidArgument / RuntimeException
         return str(error)
     return {output.name: result.shape for output, result in zip(session.get_outputs(), results)}
@@ -207,7 +207,7 @@ def compare_with_ort(path, sizes=SIZES, channels=3, last=False):
         assert not isinstance(ort, str), f"H={n}: ORT refuses ({ort[:300]}) but tconvcalc gives {result.output}"
         valid.append(n)
         for step in result.steps:
-            shape = ort[tensors[step.name]]
+            shape = ort[tensors[step.name.removesuffix("/size")]]  # Reshape(N, F): a flatten, then F checked
             if len(shape) > 2:
                 assert tuple(step.output) == tuple(shape[2:]), f"H={n}: {step.name}: {step.output} vs ORT {shape}"
             elif step.op == "flatten":
@@ -568,3 +568,35 @@ def test_corrupted_files_are_one_line(tmp_path):
             assert "\n" not in str(error)
             outcomes.add(type(error).__name__)
     assert "read" in outcomes and "SpecError" in outcomes
+
+
+def test_weights_made_by_ops_keep_their_shapes(tmp_path):
+    # a BatchNorm folded into Mul/Add with Unsqueezed (C,) constants; a weight filled by ConstantOfShape and
+    # reshaped (as onnx's 'light' models store theirs): sizes and channels still come from the shapes
+    g = Graph()
+    w = g.node("Reshape", [g.node("ConstantOfShape", [g.const("wshape", [4, 27])], "fill"), g.const("k", [4, 3, 3, 3])],
+               "w")
+    x = g.node("Conv", ["x", w], "conv", kernel_shape=[3, 3])
+    scale = g.node("Unsqueeze", [g.const("gamma", np.ones(4), np.float32), g.const("axes", [1, 2])], "gamma11")
+    x = g.node("Add", [g.node("Mul", [x, scale], "bn_scale"), g.node("Sqrt", [scale], "root")], "bn_shift")
+    fixed = g.node("Unsqueeze", [g.const("plane", np.ones((5, 5)), np.float32), g.const("ax0", [0])], "plane1")
+    got = items(g, x, tmp_path)
+    assert list(got) == ["conv"] and got["conv"]["channels"] == 4 and got["conv"]["in_channels"] == 3
+    g.nodes.append(helper.make_node("Mul", [x, fixed], ["masked"], name="masked"))
+    with pytest.raises(SpecError, match=r"\(Mul 'masked'\): a constant of shape \[1, 5, 5\] broadcast"):
+        load_spec(g.save("masked", tmp_path, "masked.onnx"))
+
+
+def test_reshape_to_batch_one_and_features(tmp_path):
+    # caffe2-era exports: Reshape(x, [1, 256]) at a fixed batch of 1 is a flatten whose count is checked
+    g = Graph(dims=(1, None, "H", "W"))
+    x = g.node("GlobalAveragePool", [g.conv("x", "c", 3, 256, k=1)], "gap")
+    x = g.node("Reshape", [x, g.const("t", [1, 256])], "flat")
+    path = g.save(g.node("Gemm", [x, g.weight("fc.w", (10, 256))], "fc", transB=1), tmp_path)
+    got = {node.name: node for node in load_spec(path).nodes}
+    assert got["flat"].op == "flatten" and got["flat/size"].op == "linear" and got["flat/size"].in_channels == 256
+    assert compare_with_ort(path, range(1, 12)) == list(range(1, 12))
+    g = Graph(dims=(1, None, "H", "W"))
+    x = g.node("Reshape", [g.conv("x", "c", 3, 4, k=1), g.const("t", [1, 64])], "flat")
+    path = g.save(x, tmp_path, "fixed.onnx")
+    assert compare_with_ort(path, range(1, 8)) == [4]  # 4 channels x 4x4 = 64 only there

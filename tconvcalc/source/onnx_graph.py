@@ -8,6 +8,7 @@ another tensor's Shape become ``like``), or blocked (an op tconvcalc cannot foll
 the output depends on it).
 """
 
+import math
 import os
 from dataclasses import dataclass, field, replace
 
@@ -214,9 +215,9 @@ class _Reader:
     def _attrs(self, node):
         return {a.name: self.helper.get_attribute_value(a) for a in node.attribute}
 
-    def _emit(self, node, item, data, where, rank=None):
+    def _emit(self, node, item, data, where, rank=None, suffix=""):
         """Adds an item reading ``data``; returns the Data value of its output."""
-        name = (node.name or node.output[0]).lstrip("/") or f"{node.op_type}{len(self.items)}"
+        name = ((node.name or node.output[0]).lstrip("/") or f"{node.op_type}{len(self.items)}") + suffix
         while name in self.names or name == INPUT:
             name += "_"
         self.names.add(name)
@@ -590,10 +591,14 @@ class _Reader:
         # the batch kept: copied (0), read from the tensor's Shape, or 1 where the graph fixes the batch to 1
         batch_kept = shape and (shape[0] == 0 or isinstance(shape[0], tuple) and shape[0][1] == 0 or
                                 shape[0] == 1 and self.batch == 1)
-        if len(shape) == 2 and batch_kept and shape[1] == -1:
-            if data.rank == 2:
-                return data
-            return self._emit(node, {"layer": "flatten"}, data, where, rank=2)
+        features = shape[1] if len(shape) == 2 and isinstance(shape[1], int) else 0
+        if batch_kept and (features == -1 or features > 0):
+            flat = data if data.rank == 2 else self._emit(node, {"layer": "flatten"}, data, where, rank=2)
+            if features == -1:
+                return flat
+            # Reshape(N, F) refuses any other count: a linear F -> F checks it, and changes no size
+            check = {"layer": "linear", "channels": features, "in_channels": features}
+            return self._emit(node, check, flat, where, rank=2, suffix="/size" if flat is not data else "")
         raise _Refusal(f"to shape {_shown(shape)}; tconvcalc follows a reshape to (N, -1) only")
 
     def _linear(self, node, data, weight_shape, where):
@@ -643,6 +648,13 @@ def _constant_op(op, consts, attrs):
             return Const(tuple(shape), first.values)
         if op in BROADCASTING:
             return Const(_broadcast_shapes([c.shape for c in consts]))
+        if op == "Reshape":  # 0 copies an axis, -1 takes what is left
+            target = [int(v) for v in consts[1].values]
+            shape = [first.shape[i] if n == 0 else n for i, n in enumerate(target)]
+            if -1 in shape:
+                known = math.prod(n for n in shape if n != -1)
+                shape[shape.index(-1)] = math.prod(first.shape) // known
+            return Const(tuple(shape), first.values)
     except (TypeError, ValueError, IndexError, ZeroDivisionError):
         pass
     return Const(None)
