@@ -196,10 +196,12 @@ def _range(fixed, bound):
 
 def _stride_can_reach(n, target, kind, s, d, bounds):
     """A necessary condition, loose on purpose: outputs grow with the stride by (n-1) per step
-    for transposed layers and shrink as n/s for convolutions."""
+    for transposed layers and shrink as n/s for convolutions. A convT's pads may add to its output
+    (jax's explicit pads do) or take from it, and so may its kernel: jax's output with explicit pads is
+    (n-1)s + 1 + lo + hi - (ek-1), below (n-1)s by up to the widest effective kernel."""
     if kind in ("convT", "unpool"):
         widest = max(bounds.kernel * d, s) + 2 * max(s, d) + 2 * bounds.padding
-        return (n - 1) * s - 2 * bounds.padding <= target + 2 and target <= (n - 1) * s + widest
+        return (n - 1) * s - widest <= target + 2 and target <= (n - 1) * s + widest
     return (target - 1) * s <= n + 2 * bounds.padding + 2 * s
 
 

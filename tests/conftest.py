@@ -1,8 +1,8 @@
 import json
 import os
 
-# The reference kernels are the truth (README): set before any test module imports TensorFlow.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+# The default install is the truth (README): TensorFlow's own default kernels (oneDNN on x86) unless the
+# environment says otherwise; tests/frameworks/test_tf.py runs the other kernel mode in a subprocess.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest

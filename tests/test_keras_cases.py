@@ -59,10 +59,6 @@ REFUSALS = [
      "Size of out_backprop doesn't match computed: actual = 5, computed = 4 spatial_dim: 2 input: 8 filter: 4"),
     ("convT", 3, (5, 5, 5), dict(kernel=4, stride=2, padding="same", output_padding=0),
      "Conv3DBackpropInputOp: Size of out_backprop doesn't match computed: actual = 5, computed = 4 spatial_dim: 1"),
-    # the TF CPU kernel refuses dilation > 1
-    ("convT", 1, (5,), dict(kernel=3, dilation=2), "Current CPU implementations do not yet support dilation rates"),
-    ("convT", 3, (3, 3, 3), dict(kernel=3, dilation=2),
-     "Current CPU implementation does not yet support dilation rates"),
     # §9.4: op must be strictly < s (no dilation escape)
     ("convT", 1, (5,), dict(kernel=3, output_padding=1, dilation=2),
      "`output_padding` must be strictly less than `strides` for all dimensions. At dimension 0, "
@@ -122,13 +118,25 @@ def test_eager_pool_behaviour_is_named():
     assert "eagerly" in str(error.value) and "0-size" in str(error.value)
 
 
-def test_zero_size_transpose_warns_on_jax_and_refuses_on_tf():
+def test_zero_size_transpose_warns_on_every_backend():
     # run: Conv1DTranspose(k=2, s=3, 'same', output_padding=0) on i=1 gives a 0-size output on jax and
-    # torch; the tensorflow backend's tf.nn.conv_transpose refuses ("actual = 1, computed = 0")
+    # torch, and on the tensorflow backend with the default oneDNN kernels; TF's reference kernels
+    # (TF_ENABLE_ONEDNN_OPTS=0) refuse it ("actual = 1, computed = 0")
     result = keras("convT", 1, (1,), kernel=2, stride=3, padding="same", output_padding=0, backend="jax")
     assert result.output == (0,) and result.warnings
-    with pytest.raises(ShapeError, match="actual = 1, computed = 0"):
-        keras("convT", 1, (1,), kernel=2, stride=3, padding="same", output_padding=0)
+    result = keras("convT", 1, (1,), kernel=2, stride=3, padding="same", output_padding=0)
+    assert result.output == (0,)
+    assert any("reference CPU kernel (TF_ENABLE_ONEDNN_OPTS=0) refuses it" in w and "actual = 1, computed = 0" in w
+               for w in result.warnings)
+
+
+def test_dilation_runs_on_the_tensorflow_backend_and_names_the_reference_kernel():
+    # run on TF 2.21: the default oneDNN kernels run Conv1DTranspose/Conv3DTranspose(dilation_rate=2)
+    for rank, size, phrase in ((1, (5,), "Current CPU implementations do not yet support dilation rates"),
+                               (3, (3, 3, 3), "Current CPU implementation does not yet support dilation rates")):
+        result = keras("convT", rank, size, kernel=3, dilation=2)
+        assert result.output == tuple(n + 4 for n in size)
+        assert any("reference CPU kernel (TF_ENABLE_ONEDNN_OPTS=0" in w and phrase in w for w in result.warnings)
 
 
 def test_accepted_outputs():

@@ -1,6 +1,7 @@
-"""Known TensorFlow tf.nn cases (TF 2.21, reference kernels), no framework needed.
+"""Known TensorFlow tf.nn cases (TF 2.21), no framework needed.
 
-Every expected value was run on tensorflow-cpu 2.21.0 with TF_ENABLE_ONEDNN_OPTS=0 or is quoted from
+Every expected value was run on tensorflow-cpu 2.21.0 (the default oneDNN kernels, and where they differ
+also TF_ENABLE_ONEDNN_OPTS=0, which the warnings name) or is quoted from
 /work/shared/research/framework-semantics.md §3/§9 (marked [run] there); messages are TF's own.
 """
 
@@ -95,10 +96,6 @@ REFUSALS = [
      "Computed output size would be negative: -6 [input_size: 2, effective_filter_size: 9, stride: 1]"),
     ("conv", (4, 4), dict(kernel=3, padding="-1:2"), "All elements of explicit_paddings must be nonnegative"),
     ("conv", (1, 1), dict(kernel=5, padding="-1:0"), "All elements of explicit_paddings must be nonnegative"),
-    ("conv", (9, 9, 9), dict(kernel=3, dilation=2),
-     "CPU implementation of Conv3D currently only supports dilated rates of 1."),
-    ("conv", (9, 9, 9), dict(kernel=3, stride=2, dilation=2),
-     "CPU implementation of Conv3D currently only supports dilated rates of 1."),
     ("maxpool", 1, dict(kernel=5, stride=1),
      "Computed output size would be negative: -3 [input_size: 1, effective_filter_size: 5, stride: 1]"),
     ("avgpool", (1, 1, 1), dict(kernel=5, stride=1),
@@ -132,13 +129,10 @@ REFUSALS = [
     ("convT", 2, dict(kernel=1, stride=3, padding="same", output_size=7), "actual = 2, computed = 3"),
     ("convT", 1, dict(kernel=5, output_size=1),
      "Computed output size would be negative: -3 [input_size: 1, effective_filter_size: 5, stride: 1]"),
-    ("convT", 5, dict(kernel=3, dilation=2, output_size=9),
-     "Current CPU implementations do not yet support dilation rates larger than 1."),
-    ("convT", (5, 5), dict(kernel=3, dilation=2, output_size=19),  # dilation is refused before the size
-     "Current CPU implementations do not yet support dilation rates larger than 1."),
-    ("convT", (5, 5, 5), dict(kernel=3, dilation=2, output_size=9),
-     "Current CPU implementation does not yet support dilation rates larger than 1."),
+    # explicit pads run the reference kernel, oneDNN on or not: it refuses dilation before anything else
     ("convT", (5, 5), dict(kernel=3, dilation=2, padding="-1:0x0", output_size=9),
+     "Current CPU implementations do not yet support dilation rates larger than 1."),
+    ("convT", (5, 5), dict(kernel=3, dilation=2, padding="0", output_size=9),
      "Current CPU implementations do not yet support dilation rates larger than 1."),
     ("convT", (5, 5), dict(kernel=3, stride=2, padding="-1:1x1", output_size=8),
      "All elements of explicit_paddings must be nonnegative"),
@@ -204,8 +198,8 @@ def test_empty_output_warns_about_graph_mode_and_onednn():
 
 @pytest.mark.parametrize("kind,size,options,phrase", [
     ("convT", 126, dict(kernel=4, stride=2, padding="same", output_size=255), "could not create a primitive descriptor"),
-    ("convT", 5, dict(kernel=3, dilation=2, output_size=9), "oneDNN CPU kernels"),
-    ("conv", (9, 9, 9), dict(kernel=3, dilation=2), "oneDNN CPU kernels"),
+    ("convT", 1, dict(kernel=5, stride=3, output_size=8), "could not create a primitive descriptor"),
+    ("conv", (4, 4), dict(kernel=3, padding="-1:2"), "do not check them in eager mode"),
 ])
 def test_refusal_names_what_onednn_does(kind, size, options, phrase):
     with pytest.raises(ShapeError) as error:
@@ -215,6 +209,39 @@ def test_refusal_names_what_onednn_does(kind, size, options, phrase):
     if warnings is None:
         pytest.skip("this ShapeError carries no warnings")
     assert any(phrase in w for w in warnings)
+
+
+# Run on tensorflow-cpu 2.21 both ways (tests/frameworks/test_tf.py checks it on random layers): the default
+# oneDNN kernels run these; the reference kernels (TF_ENABLE_ONEDNN_OPTS=0) refuse them.
+DILATED = [
+    ("convT", 5, dict(kernel=3, dilation=2, output_size=9), (9,),
+     "Current CPU implementations do not yet support dilation rates larger than 1."),
+    ("convT", (5, 5), dict(kernel=3, stride=2, dilation=2, output_size=13), (13, 13),
+     "Current CPU implementations do not yet support dilation rates larger than 1."),
+    ("convT", (5, 5, 5), dict(kernel=3, dilation=2, output_size=9), (9, 9, 9),
+     "Current CPU implementation does not yet support dilation rates larger than 1."),
+    ("conv", (9, 9, 9), dict(kernel=3, dilation=2), (5, 5, 5),
+     "CPU implementation of Conv3D currently only supports dilated rates of 1."),
+    ("conv", (9, 9, 9), dict(kernel=3, stride=2, dilation=2), (3, 3, 3),
+     "CPU implementation of Conv3D currently only supports dilated rates of 1."),
+]
+
+
+@pytest.mark.parametrize("kind,size,options,output,reference", DILATED)
+def test_dilation_is_answered_and_the_reference_kernel_named(kind, size, options, output, reference):
+    result = run(kind, size, **options)
+    assert result.output == output
+    assert any("reference CPU kernel (TF_ENABLE_ONEDNN_OPTS=0" in w and reference in w for w in result.warnings)
+
+
+def test_onednn_short_outputs_are_a_warning_not_an_answer():
+    # n = 1, k5 s3 VALID: TF's shape function takes 5..7; oneDNN also runs 3 and 4 (trunc((O-5)/3) + 1 = 1)
+    result = run("convT", 1, kernel=5, stride=3)
+    assert result.accepted_outputs == ((5, 6, 7),)
+    assert any("also accept output_shape 3, 4 on axis L" in w for w in result.warnings)
+    with pytest.raises(ShapeError) as error:
+        run("convT", 1, kernel=5, stride=3, output_size=4)
+    assert any("also accept output_shape 4" in w for w in error.value.warnings)
 
 
 def test_negative_output_is_refused_not_warned():

@@ -15,7 +15,8 @@ shapes. Eager calls differ only where they return a 0-size tensor, which the mes
 from ..arithmetic import (all_of, any_of, conv_out, conv_transpose_out, effective_kernel, floor_div, is_symbolic,
                           maximum, minimum, same_out, same_total_pad)
 from . import AxisOut, adaptive_outputs, call, not_available, per_axis, possible
-from .tf import same_pads, transpose_outputs, windowed_output
+from .tf import (REFERENCE_DILATION, REFERENCE_DILATION_TRANSPOSE, REFERENCE_DILATION_TRANSPOSE_3D, same_pads,
+                 transpose_outputs, windowed_output)
 
 DEFAULT_PADDING = "valid"
 
@@ -153,7 +154,7 @@ def conv_transpose(layer, sizes, checks):
     # Every output this backend accepts per axis: the inferred (None) one and each int op < s.
     def runs(n, kj, sj, dj, o):
         if tf_backend:
-            return all_of([dj == 1, _tf_accepts(n, kj, sj, dj, layer.padding, o)])
+            return _tf_accepts(n, kj, sj, dj, layer.padding, o)
         return True
 
     accepted = []
@@ -178,9 +179,11 @@ def conv_transpose(layer, sizes, checks):
     else:
         checks.warn(any_of(o < 1 for o in outputs),
                     f"keras {_name(layer)} gives a 0-size output here (padding='same', an even effective kernel, "
-                    "output_padding=0 on an input of 1); the tensorflow backend refuses it")
+                    "output_padding=0 on an input of 1); the tensorflow backend's reference CPU kernel "
+                    "(TF_ENABLE_ONEDNN_OPTS=0) refuses it")
         if max(d) > 1:
-            checks.note("dilation_rate > 1 runs on this backend; the tensorflow backend's CPU kernel refuses it")
+            checks.note("dilation_rate > 1 runs on this backend; on the tensorflow backend the reference CPU kernel "
+                        "(TF_ENABLE_ONEDNN_OPTS=0) refuses it")
     return tuple(
         AxisOut(o, _transpose_crops(kj, sj, dj, layer.padding, op), op, acc)
         for o, kj, sj, dj, op, acc in zip(outputs, k, s, d, per_axis_ops, accepted))
@@ -190,16 +193,27 @@ def _tf_checks(layer, sizes, outputs, checks):
     """tf.nn.conv_transpose (Conv2DBackpropInput / Conv3DBackpropInputV2 on CPU), as TF orders them."""
     k, s, d = layer.kernel, layer.stride, layer.dilation
     three_d = layer.rank == 3
-    if max(d) > 1:
-        checks.refuse(f"Current CPU implementation{'' if three_d else 's'} do{'es' if three_d else ''} "
-                      "not yet support dilation rates larger than 1. (keras on the jax and torch backends runs it)")
+    # tf.nn.conv_transpose with a padding word: the default oneDNN CPU kernels run dilation, the reference ones refuse.
+    checks.warn(max(d) > 1, REFERENCE_DILATION.format(REFERENCE_DILATION_TRANSPOSE_3D if three_d
+                                                      else REFERENCE_DILATION_TRANSPOSE))
     op_name = "Conv3DBackpropInputOp" if three_d else "Conv2DCustomBackpropInput"
     first_dim = 2 if layer.rank == 1 else 1  # conv1d runs as 2-D NHWC with H=1
     padding = layer.padding
+    # A 0-size output: the default oneDNN kernels return it empty, as the jax and torch backends do.
+    numeric = not any(is_symbolic(v) for v in (*sizes, *outputs))
+    empty = numeric and any(o < 1 for o in outputs)
     for axis, (n, o, kj, sj, dj) in enumerate(zip(sizes, outputs, k, s, d)):
         computed = windowed_output(o, kj, sj, dj, padding)
+        accepts = _tf_accepts(n, kj, sj, dj, padding, o)
+        checks.warn(numeric and not empty and not accepts,
+                    "with the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) TF says AbortedError 'could "
+                    "not create a primitive descriptor' here instead of the reference kernels' size message")
+        checks.warn(empty and not accepts,
+                    f"a 0-size output: the default oneDNN CPU kernels return it empty (as the jax and torch backends "
+                    f"do), but the reference CPU kernel (TF_ENABLE_ONEDNN_OPTS=0) refuses it: \"{op_name}: Size of "
+                    f"out_backprop doesn't match computed: actual = {n}, computed = {computed}\"")
         checks.require(
-            _tf_accepts(n, kj, sj, dj, padding, o),
+            empty or accepts,
             f"{op_name}: Size of out_backprop doesn't match computed: actual = {n}, computed = {computed} "
             f"spatial_dim: {first_dim + axis} input: {o} filter: {int(kj)} output: {n} stride: {int(sj)} "
             f"dilation: {int(dj)} (keras on the jax and torch backends gives {o})")
@@ -273,7 +287,9 @@ def _pool(layer, sizes, checks):
                            f"{', '.join(str(same_out(n, sj)) for n, sj in zip(sizes, s))})")
         return tuple(AxisOut(same_out(n, sj), p) for n, sj, p in zip(sizes, s, pairs))
     outputs = [conv_out(n, kj, sj, 1, 0, 0) for n, kj, sj in zip(sizes, k, s)]
-    eager = {"tensorflow": "a 0-size tensor (or tf.nn's 'Computed output size would be negative' error)",
+    eager = {"tensorflow": "a 0-size tensor (or tf.nn's 'Computed output size would be negative' error"
+                           + ("; max pooling on the default oneDNN CPU kernels can kill the process with a "
+                              "floating point exception)" if layer.kind == "maxpool" else ")"),
              "jax": "a 0-size tensor", "torch": "torch's own pooling error"}[layer.backend]
     checks.require(
         all_of(o >= 1 for o in outputs),

@@ -4,14 +4,17 @@ Rules from tensorflow/core/framework/kernel_shape_util.cc (GetWindowedOutputSize
 core/kernels/conv_grad_shape_utils.cc (ConvBackpropExtractAndVerifyDimension),
 core/kernels/pooling_ops_common.cc (CheckPaddingSize), the Conv2D/Conv3D kernels and the Pad and
 MirrorPad kernels (pad_op.cc, mirror_pad_op.cc: no negative paddings, so tf.pad never crops); checked
-against TF 2.21 itself (reference kernels, TF_ENABLE_ONEDNN_OPTS=0) in tests/frameworks/test_tf.py.
+against TF 2.21 itself in tests/frameworks/test_tf.py: the default install (x86: the oneDNN CPU kernels)
+in process, the reference CPU kernels (TF_ENABLE_ONEDNN_OPTS=0, CPU builds without oneDNN) in a subprocess.
+Where only one of them refuses, the answer is the default's and the warning names the other; where the
+default is the buggy one (empty outputs, n = 1 windows that do not fit), the answer is TF's shape function.
 
 TF divides with C++ integer division (trunc), so a window that does not fit gives 0, not an
 error, as long as the numerator stays above -stride; only a negative size is refused.
 """
 
-from ..arithmetic import (all_of, any_of, conv_transpose_out, effective_kernel, same_out, same_total, same_total_pad,
-                          split_pad, trunc_div)
+from ..arithmetic import (all_of, any_of, conv_transpose_out, effective_kernel, is_symbolic, same_out, same_total,
+                          same_total_pad, split_pad, trunc_div)
 from . import AxisOut, call, consecutive_outputs, not_available, per_axis, possible
 
 DEFAULT_PADDING = "valid"
@@ -21,11 +24,23 @@ _ONEDNN_EMPTY_CONV = ("with the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPT
                       "a wrong non-empty shape here instead (e.g. input 4, kernel 5 -> 4)")
 _ONEDNN_EMPTY_MAXPOOL = ("with the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) an empty VALID "
                          "max_pool can kill the process with a floating point exception (SIGFPE)")
+_ONEDNN_NEGATIVE_PADS = ("TF's shape function, graph mode and the reference CPU kernels refuse negative pads; "
+                         "the default oneDNN CPU kernels do not check them in eager mode and return a wrong "
+                         "shape or AbortedError 'could not create a primitive descriptor'")
 # Refusals keep TF's message verbatim; what oneDNN does instead is a warning issued just before.
 _ONEDNN_TRANSPOSE = ("with the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) this output_shape gives "
                      "AbortedError 'could not create a primitive descriptor' instead of TF's size message")
-_ONEDNN_DILATION = ("the reference CPU kernel refuses dilation > 1 here; the default oneDNN CPU kernels "
-                    "(TF_ENABLE_ONEDNN_OPTS unset) and GPU kernels accept it")
+# oneDNN checks trunc((O + pads - ek) / s) + 1 == n: with n = 1 it also takes an output_shape the window does not fit.
+_ONEDNN_SHORT_TRANSPOSE = ("the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) also accept output_shape "
+                           "{sizes} on axis {axis}, shorter than the window (their check rounds "
+                           "trunc((O + pads - ek)/s) + 1 = 1), where TF's shape function and the reference "
+                           "and GPU kernels refuse")
+# The reference CPU kernels refuse dilation where the default oneDNN kernels (and GPUs) run it.
+REFERENCE_DILATION = ("dilation > 1: the default oneDNN CPU kernels and GPU kernels run this, but the reference "
+                      "CPU kernel (TF_ENABLE_ONEDNN_OPTS=0, or a CPU build without oneDNN) refuses it: \"{}\"")
+REFERENCE_DILATION_TRANSPOSE = "Current CPU implementations do not yet support dilation rates larger than 1."
+REFERENCE_DILATION_TRANSPOSE_3D = "Current CPU implementation does not yet support dilation rates larger than 1."
+REFERENCE_DILATION_CONV3D = "CPU implementation of Conv3D currently only supports dilated rates of 1."
 
 
 def windowed_output(n, kernel, stride, dilation, padding):
@@ -108,14 +123,13 @@ def conv(layer, sizes, checks):
         _groups(layer, checks)
     padding = _pad_pairs(layer, sizes, f"conv{r}d", ranks=(2,))
     if not isinstance(padding, str):
-        checks.require(all_of(b >= 0 and a >= 0 for b, a in padding),
-                       "All elements of explicit_paddings must be nonnegative")
+        negative = not all_of(b >= 0 and a >= 0 for b, a in padding)
+        checks.warn(negative, _ONEDNN_NEGATIVE_PADS)
+        checks.require(not negative, "All elements of explicit_paddings must be nonnegative")
     outputs = _forward_sizes(layer, sizes, checks, padding, d)
     if r == 3 and any(dj != 1 for dj in d):
-        # conv_ops_3d.cc: an empty output returns before the CPU dilation check.
-        checks.warn(all_of(o >= 1 for o in outputs), _ONEDNN_DILATION)
-        checks.require(any_of(o < 1 for o in outputs),
-                       "CPU implementation of Conv3D currently only supports dilated rates of 1.")
+        # conv_ops_3d.cc: an empty output returns before the reference kernel's dilation check.
+        checks.warn(all_of(o >= 1 for o in outputs), REFERENCE_DILATION.format(REFERENCE_DILATION_CONV3D))
     if padding != "same":
         _warn_empty(layer, sizes, checks, outputs, padding, d, _ONEDNN_EMPTY_CONV.format(r=r))
     else:
@@ -152,11 +166,11 @@ def conv_transpose(layer, sizes, checks):
         not_available("tf.nn.conv_transpose has no output_padding",
                       "choose the output with --output-size (tf's output_shape)")
     padding = _pad_pairs(layer, sizes, f"conv{r}d_transpose", ranks=(2,))
-    if any(dj != 1 for dj in d):  # checked before anything else on CPU
-        checks.warn(True, _ONEDNN_DILATION)
-        checks.refuse("Current CPU implementation does not yet support dilation rates larger than 1."
-                      if r == 3 else
-                      "Current CPU implementations do not yet support dilation rates larger than 1.")
+    if any(dj != 1 for dj in d):  # the reference kernel checks it before anything else
+        message = REFERENCE_DILATION_TRANSPOSE_3D if r == 3 else REFERENCE_DILATION_TRANSPOSE
+        if not isinstance(padding, str):  # explicit pads run the reference kernel, oneDNN on or not
+            checks.refuse(message)
+        checks.warn(True, REFERENCE_DILATION.format(message))
     if not isinstance(padding, str):
         checks.require(all_of(b >= 0 and a >= 0 for b, a in padding),
                        "All elements of explicit_paddings must be nonnegative")
@@ -173,17 +187,52 @@ def conv_transpose(layer, sizes, checks):
                            + _transpose_message(label, 1, n, kj, sj, dj, p, dim))
         checks.note("tf.nn.conv_transpose: the caller chooses output_shape; TF accepts O when the forward "
                     "size of O equals the input")
+        for n, kj, sj, dj, p, dim in zip(sizes, k, s, d, pads, spatial_dims):
+            short = _onednn_short_outputs(n, kj, sj, dj, p)
+            checks.warn(bool(short), _ONEDNN_SHORT_TRANSPOSE.format(sizes=_listed(short), axis=_axis_name(r, dim)))
         return tuple(AxisOut(None, None if p == "same" else _axis_pads(0, 1, 1, 1, p), accepted=acc)
                      for p, acc in zip(pads, accepted))
-    for n, o, kj, sj, dj, p, dim in zip(sizes, layer.output_size, k, s, d, pads, spatial_dims):
+    axes = list(zip(sizes, layer.output_size, k, s, d, pads, spatial_dims))
+    # oneDNN runs an output_shape where every axis fits or is one of its short ones.
+    shorts = [_onednn_short(n, o, kj, sj, dj, p) for n, o, kj, sj, dj, p, _ in axes]
+    onednn_only = any(shorts) and all(short or windowed_output(o, kj, sj, dj, p) == n
+                                      for short, (n, o, kj, sj, dj, p, _) in zip(shorts, axes))
+    if onednn_only:
+        checks.warn(True, _ONEDNN_SHORT_TRANSPOSE.format(
+            sizes=_listed(o for short, (_, o, *_) in zip(shorts, axes) if short),
+            axis=", ".join(_axis_name(r, dim) for short, (*_, dim) in zip(shorts, axes) if short)))
+    for n, o, kj, sj, dj, p, dim in axes:
         computed = windowed_output(o, kj, sj, dj, p)
         checks.require(computed >= 0, f"Computed output size would be negative: {computed} [input_size: {o}, "
                                       f"effective_filter_size: {effective_kernel(kj, dj)}, stride: {sj}]")
-        # Both sides: an equality test stays symbolic for sympy sizes.
-        checks.warn(any_of([computed < n, computed > n]), _ONEDNN_TRANSPOSE)
+        # Both sides: an equality test stays symbolic for sympy sizes. Explicit pads run the reference kernel.
+        checks.warn(all_of([any_of([computed < n, computed > n]), not onednn_only, isinstance(p, str)]),
+                    _ONEDNN_TRANSPOSE)
         checks.require(all_of([computed <= n, computed >= n]), _transpose_message(label, o, n, kj, sj, dj, p, dim))
     return tuple(AxisOut(o, _axis_pads(o, kj, sj, dj, p), accepted=acc)
                  for o, kj, sj, dj, p, acc in zip(layer.output_size, k, s, d, pads, accepted))
+
+
+def _onednn_short_outputs(n, k, s, d, padding):
+    """The output_shape sizes only oneDNN accepts: with n = 1 and no SAME, the O >= 1 whose padded size
+    lies strictly between ek - s and ek, VALID (trunc rounds its negative quotient up to 0, and 0 + 1 = n)."""
+    if padding != "valid" or is_symbolic(n) or n != 1:
+        return ()  # explicit pads run the reference kernel, oneDNN on or not
+    ek = effective_kernel(k, d)
+    return tuple(range(max(1, int(ek - s + 1)), int(ek)))
+
+
+def _onednn_short(n, o, k, s, d, padding):
+    return int(o) in _onednn_short_outputs(n, k, s, d, padding) if not is_symbolic(o) else False
+
+
+def _axis_name(rank, spatial_dim):
+    """The axis as the forward table names it (L; H, W; D, H, W) from TF's spatial_dim."""
+    return "L" if rank == 1 else "DHW"[3 - rank + spatial_dim - 1]
+
+
+def _listed(sizes):
+    return ", ".join(str(v) for v in sizes)
 
 
 def _transpose_message(label, o, n, k, s, d, padding, spatial_dim):

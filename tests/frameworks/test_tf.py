@@ -1,4 +1,4 @@
-"""Differential test: tconvcalc's tf rules against TensorFlow tf.nn itself (reference CPU kernels).
+"""Differential test: tconvcalc's tf rules against TensorFlow tf.nn itself, in both CPU kernel modes.
 
 Seeded random configurations per layer kind and rank (kernels larger than the input, big and
 negative explicit pads, explicit pads where tf.nn takes none, padding words tf lacks, dilation with
@@ -8,12 +8,17 @@ with the same shape, or both refuse; where both refuse with a ShapeError, TF's m
 ours verbatim. Without --output-size, every output_shape near the accepted set is tried per axis:
 TF must accept exactly the sizes we list.
 
-TF_ENABLE_ONEDNN_OPTS=0 is set before TF is imported: the reference kernels are the truth. A
-subprocess samples what the default oneDNN kernels do instead (named in tf.py's warnings).
+The truth is the default install: on x86 the oneDNN CPU kernels. This process runs TF as the
+environment sets it up (CI leaves TF_ENABLE_ONEDNN_OPTS unset: oneDNN); the other mode (the
+reference kernels, TF_ENABLE_ONEDNN_OPTS=0, or oneDNN when this process has the reference ones) runs
+in a subprocess -- this file as a script -- on every configuration whose answer carries a warning
+naming a kernel, and on a sample of the others. Where the two modes differ, our answer is the
+default's and a warning names the other (expected() reads each warning as what that mode must do).
 
 TCONVCALC_DIFF_N: configurations per layer kind (split over 1-D/2-D/3-D), default 6000 (~1 min).
 """
 
+import json
 import os
 import random
 import signal
@@ -23,22 +28,26 @@ import textwrap
 
 import pytest
 
-os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 tf = pytest.importorskip("tensorflow")
 from tensorflow.python.util import _pywrap_util_port  # noqa: E402
 
 from tconvcalc import build_layer, forward  # noqa: E402
 from tconvcalc.errors import InputError, ShapeError  # noqa: E402
+from tconvcalc.frameworks import tf as tf_rules  # noqa: E402
 
-if _pywrap_util_port.IsMklEnabled():
-    pytest.skip("tensorflow was imported with oneDNN on before this module set TF_ENABLE_ONEDNN_OPTS=0; "
-                "run this file alone", allow_module_level=True)
-
+ONEDNN = bool(_pywrap_util_port.IsMklEnabled())  # the kernels this process runs
 N = int(os.environ.get("TCONVCALC_DIFF_N", "6000"))
+OTHER_SAMPLE = int(os.environ.get("TCONVCALC_DIFF_OTHER_N", "1500"))  # kernel-neutral configs re-run in the other mode
 MAX_SIZE = {1: 40, 2: 14, 3: 8}
 MAX_KERNEL = {1: 7, 2: 6, 3: 5}
-TF_ERRORS = (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, ValueError, TypeError)
+TF_ERRORS = (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, tf.errors.AbortedError, ValueError,
+             TypeError)
+
+
+# oneDNN's kernels refuse what the reference kernels refuse, but check the axes in another order, or say
+# "could not create a primitive descriptor" where the reference kernels name the rule.
+ONEDNN_ORDER = ("Computed output size would be negative", "could not create a primitive descriptor")
 
 
 class NoSuchArgument(Exception):
@@ -201,17 +210,60 @@ def tf_message(error):
     return text.split(" [Op:")[0]
 
 
-def compare(cfg, mine, real, problems):
-    if mine[0] != real[0]:
-        problems.append((cfg, _show(mine), _show(real)))
-    elif mine[0] == "ok" and tuple(mine[1]) != tuple(real[1]):
-        problems.append((cfg, _show(mine), _show(real)))
-    elif mine[0] == "ok" and 0 in mine[1] and not any("empty tensor" in w for w in mine[2].warnings):
+def expected(cfg, mine, onednn):
+    """What TF must give in this kernel mode, read from our answer and the kernel warnings it carries:
+    ("ok", shape) -- shape None: some non-empty shape, a oneDNN bug we warn about --, ("refused", the
+    text TF's message contains, or None), ("any", None) where oneDNN does not check what TF's shape
+    function refuses, or ("skip", why) where running it would kill the process."""
+    if mine[0] == "refused":
+        error = mine[1]
+        warned = " ".join(error.warnings) if isinstance(error, ShapeError) else ""
+        if onednn and "also accept output_shape" in warned:
+            return ("ok", tuple(cfg["output_size"]))
+        if onednn and "do not check them in eager mode" in warned:
+            return ("any", None)
+        if onednn and "could not create a primitive descriptor" in warned:
+            return ("refused", "could not create a primitive descriptor")
+        if not onednn and "the reference CPU kernel (TF_ENABLE_ONEDNN_OPTS=0" in warned:  # checked first
+            return ("refused", warned.split('refuses it: "')[1].split('"')[0])
+        return ("refused", str(error) if isinstance(error, ShapeError) else None)
+    warned = " ".join(mine[2].warnings)
+    if not onednn and "the reference CPU kernel (TF_ENABLE_ONEDNN_OPTS=0" in warned:
+        return ("refused", warned.split('refuses it: "')[1].split('"')[0])
+    if onednn and "returns a wrong non-empty shape" in warned:
+        return ("ok", None)
+    if onednn and "floating point exception" in warned:
+        return ("skip", "oneDNN's empty max_pool kills the process (test_onednn_sample_matches_the_warnings)")
+    return ("ok", None if mine[1] is None else tuple(mine[1]))
+
+
+def kernel_dependent(mine):
+    """Our answer names a kernel: the other mode must be run on it."""
+    warnings = mine[1].warnings if mine[0] == "refused" and isinstance(mine[1], ShapeError) else (
+        mine[2].warnings if mine[0] == "ok" else ())
+    return any("oneDNN" in w or "reference CPU kernel" in w for w in warnings)
+
+
+def compare(cfg, mine, real, problems, onednn=ONEDNN):
+    want = expected(cfg, mine, onednn)
+    mode = "oneDNN" if onednn else "reference kernels"
+    if want[0] in ("skip", "any"):
+        return
+    if want[0] != real[0]:
+        problems.append((cfg, f"{_show(mine)} (expected of the {mode}: {want})", _show(real)))
+    elif want[0] == "ok" and want[1] is not None and tuple(want[1]) != tuple(real[1]):
+        problems.append((cfg, f"{_show(mine)} (expected of the {mode}: {want})", _show(real)))
+    elif want[0] == "ok" and want[1] is None and 0 in real[1]:
+        problems.append((cfg, f"{_show(mine)}: a wrong non-empty shape expected of the {mode}", _show(real)))
+    elif mine[0] == "ok" and want[1] is not None and 0 in mine[1] and not any("empty tensor" in w
+                                                                              for w in mine[2].warnings):
         problems.append((cfg, "no warning for the empty output " + str(mine[1]), _show(real)))
-    elif mine[0] == "refused" and isinstance(mine[1], ShapeError) and not isinstance(real[1], str):
-        message = str(mine[1])
-        if message not in tf_message(real[1]):
-            problems.append((cfg, f"message {message!r}", f"message {tf_message(real[1])!r}"))
+    elif want[0] == "refused" and want[1] is not None and not isinstance(real[1], str):
+        said = tf_message(real[1])
+        if onednn and any(w in said for w in ONEDNN_ORDER):
+            return  # oneDNN checks the same rules in another order (the other-mode run compares verbatim)
+        if want[1] not in said:
+            problems.append((cfg, f"message {want[1]!r} ({mode})", f"message {tf_message(real[1])!r}"))
 
 
 def _show(outcome):
@@ -233,50 +285,107 @@ def _fail(problems, total):
 CASES = [(kind, rank) for kind in ("conv", "convT", "maxpool", "avgpool", "pad") for rank in (1, 2, 3)]
 
 
-@pytest.mark.parametrize("kind,rank", CASES)
-def test_shapes_match_tf(kind, rank):
-    problems, cases = [], configs(kind, rank, max(1, N // 3))
-    for cfg in cases:
+def runs(kind, rank):
+    """Every (configuration, our answer) of one kind and rank, output_shape probes included: a convT
+    without --output-size is probed with each output_shape near its accepted set, per axis."""
+    for cfg in configs(kind, rank, max(1, N // 3)):
         if kind == "convT" and "output_size" not in cfg:
-            check_accepted_sets(cfg, problems)
-            continue
-        compare(cfg, ours(cfg), theirs(cfg, cfg.get("output_size")), problems)
-    if problems:
-        _fail(problems, len(cases))
+            mine = ours(cfg)
+            for shape in probe_shapes(cfg, mine):
+                yield dict(cfg, output_size=tuple(shape)), ours(cfg, tuple(shape)), mine
+        else:
+            yield cfg, ours(cfg), None
 
 
-def check_accepted_sets(cfg, problems):
-    """No --output-size: TF must accept exactly the output_shape sizes we list, axis by axis."""
-    mine = ours(cfg)
+def probe_shapes(cfg, mine):
+    """The output_shapes to try: each axis through a window around its accepted sizes (the others at their
+    first accepted size), and every accepted size outside it; with no accepted size, the window on every axis."""
     lows = lowest_outputs(cfg)
     windows = [range(max(1, lo - 3), max(lo + s + 3, 5)) for lo, s in zip(lows, cfg["stride"])]
     if mine[0] == "refused":
-        # Every output_shape must be refused: try the whole window on each axis at once.
-        for offset in range(max(len(w) for w in windows)):
-            shape = [w[min(offset, len(w) - 1)] for w in windows]
-            real = theirs(cfg, shape)
-            if real[0] == "ok":
-                problems.append((cfg, _show(mine), f"tf accepts output_shape {shape}"))
-                return
-        return
+        return [[w[min(offset, len(w) - 1)] for w in windows] for offset in range(max(len(w) for w in windows))]
     accepted = [ax.accepted for ax in mine[2].axes]
-    if mine[1] is not None:
-        problems.append((cfg, f"output {mine[1]} without --output-size", "tf: the caller chooses"))
+    shapes = []
     for j, window in enumerate(windows):
-        for o in window:
+        for o in sorted(set(window) | set(accepted[j])):
             shape = [acc[0] for acc in accepted]
             shape[j] = o
-            real = theirs(cfg, shape)
-            if (real[0] == "ok") != (o in accepted[j]):
-                problems.append((cfg, f"axis {j} accepted {accepted[j]}", f"output_shape {shape}: {_show(real)}"))
-                return
-        # The rest of the accepted set, outside the window, is checked directly.
-        for o in set(accepted[j]) - set(window):
-            shape = [acc[0] for acc in accepted]
-            shape[j] = o
-            if theirs(cfg, shape)[0] != "ok":
-                problems.append((cfg, f"axis {j} accepted {accepted[j]}", f"tf refuses output_shape {shape}"))
-                return
+            shapes.append(shape)
+    return shapes
+
+
+def check_listing(cfg, mine, whole, problems):
+    """An output_shape probe agrees with the accepted set listed without --output-size (and its warnings)."""
+    if whole[0] != "ok":
+        if mine[0] == "ok":
+            problems.append((cfg, f"refused without --output-size ({whole[1]}) but accepts this output_shape",
+                             "-"))
+        return
+    listed = all(o in ax.accepted for o, ax in zip(cfg["output_size"], whole[2].axes))
+    if listed != (mine[0] == "ok"):
+        problems.append((cfg, f"accepted sets {[ax.accepted for ax in whole[2].axes]}", f"with it: {_show(mine)}"))
+    extra = expected(cfg, mine, True)[0] == "ok" and mine[0] == "refused"
+    if extra and not any(str(o) in w for w in whole[2].warnings for o in cfg["output_size"]):
+        problems.append((cfg, "only oneDNN accepts this output_shape, but the listing does not say so",
+                         str(whole[2].warnings)))
+
+
+@pytest.mark.parametrize("kind,rank", CASES)
+def test_shapes_match_tf(kind, rank):
+    problems, total = [], 0
+    for cfg, mine, whole in runs(kind, rank):
+        total += 1
+        if whole is not None:
+            check_listing(cfg, mine, whole, problems)
+        if expected(cfg, mine, ONEDNN)[0] == "skip":
+            continue
+        compare(cfg, mine, theirs(cfg, cfg.get("output_size")), problems)
+    if problems:
+        _fail(problems, total)
+
+
+def _to_json(cfg):
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()}
+
+
+def _from_json(cfg):
+    def back(v):
+        return tuple(back(x) for x in v) if isinstance(v, list) else v
+
+    return {k: back(v) for k, v in cfg.items()}
+
+
+def other_mode(cfgs):
+    """Run the configurations in the other kernel mode, in a subprocess (TF reads the variable once)."""
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="1" if not ONEDNN else "0", TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run([sys.executable, os.path.abspath(__file__)], input=json.dumps([_to_json(c) for c in cfgs]),
+                          capture_output=True, text=True, env=env, timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    mode, results = json.loads(done.stdout.strip().splitlines()[-1])
+    assert mode != ONEDNN, "the subprocess ran the same kernels"
+    return [("ok", tuple(r[1])) if r[0] == "ok" else ("refused", r[1]) for r in results]
+
+
+def test_other_kernel_mode():
+    """Where our answer names a kernel (dilation the reference kernel refuses, oneDNN's bugs), and on a sample
+    of the rest, the other CPU kernel mode does what the warnings say."""
+    rng = random.Random("tf-other-mode")
+    chosen = []
+    for kind, rank in CASES:
+        for cfg, mine, _ in runs(kind, rank):
+            if expected(cfg, mine, not ONEDNN)[0] == "skip":
+                continue
+            if kernel_dependent(mine) or rng.random() < OTHER_SAMPLE / (5 * N):
+                chosen.append((cfg, mine))
+    dependent = sum(kernel_dependent(mine) for _, mine in chosen)
+    assert dependent >= 50, f"only {dependent} kernel-dependent configurations drawn"
+    problems = []
+    for (cfg, mine), real in zip(chosen, other_mode([cfg for cfg, _ in chosen])):
+        if real[0] == "refused":
+            real = ("refused", RuntimeError(real[1]))
+        compare(cfg, mine, real, problems, onednn=not ONEDNN)
+    if problems:
+        _fail(problems, len(chosen))
 
 
 def test_pixelshuffle_matches_tf():
@@ -295,9 +404,13 @@ def test_seed_001():
         assert [o for o in range(249, 258) if theirs(cfg, [o])[0] == "ok"] == list(accepted)
         assert ours(cfg)[2].accepted_outputs == (accepted,)
     real = theirs(cfg, [255])
-    assert "computed = 128" in tf_message(real[1])
     mine = ours(dict(cfg, output_size=(255,)))
-    assert str(mine[1]) in tf_message(real[1])
+    if ONEDNN:  # oneDNN's own words, which our warning names
+        assert "could not create a primitive descriptor" in tf_message(real[1])
+        assert any("could not create a primitive descriptor" in w for w in mine[1].warnings)
+    else:
+        assert "computed = 128" in tf_message(real[1])
+        assert str(mine[1]) in tf_message(real[1])
 
 
 def test_graph_mode_refuses_what_eager_empties():
@@ -343,6 +456,23 @@ ONEDNN_SCRIPT = textwrap.dedent("""
 """)
 
 
+def test_dilated_transpose_follows_the_shape_function():
+    """The default oneDNN kernels run dilated conv*_transpose (stride > 1 too): the output_shapes they take are
+    those whose forward size is the input (tf's shape function), as the warning-free answer lists."""
+    cases = [c for c in configs("convT", 2, 600) if max(c["dilation"]) > 1][:40]
+    assert len(cases) >= 20
+    for cfg in cases:
+        cfg = {k: v for k, v in cfg.items() if k not in ("output_size", "output_padding")}
+        mine = ours(cfg)
+        if mine[0] != "ok":
+            continue
+        assert any("reference CPU kernel" in w for w in mine[2].warnings), mine[2].warnings
+        problems = []
+        for shape in probe_shapes(cfg, mine):
+            compare(dict(cfg, output_size=tuple(shape)), ours(cfg, tuple(shape)), theirs(cfg, shape), problems)
+        assert not problems, problems[:3]
+
+
 def test_onednn_sample_matches_the_warnings():
     """What the default oneDNN kernels do on degenerate shapes, as tf.py's warnings say."""
     env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="1")
@@ -361,3 +491,17 @@ def test_onednn_sample_matches_the_warnings():
     crashed = subprocess.run([sys.executable, "-c", ONEDNN_SCRIPT, "crash"], capture_output=True, env=env,
                              timeout=120)
     assert crashed.returncode == -signal.SIGFPE
+
+
+def _worker():
+    """This file as a script: the configurations on stdin, run in this process's kernel mode."""
+    results = []
+    for cfg in map(_from_json, json.load(sys.stdin)):
+        real = theirs(cfg, cfg.get("output_size"))
+        results.append(["ok", list(real[1])] if real[0] == "ok" else
+                       ["refused", real[1] if isinstance(real[1], str) else tf_message(real[1])])
+    print("\n" + json.dumps([bool(_pywrap_util_port.IsMklEnabled()), results]))
+
+
+if __name__ == "__main__":
+    _worker()
