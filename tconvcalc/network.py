@@ -16,7 +16,7 @@ from .forward import evaluate, forward
 from .frameworks import module
 from .forward import symbolic as symbolic_sizes
 from .layer import GLOBAL_ALIASES, MAX_INT, build_layer, parse_kind
-from .validity import REACH, ValidInputs, growth, period, reach, scan, scanned_warnings
+from .validity import MAX_SCAN, REACH, ValidInputs, growth, period, reach, scan, scanned_warnings
 
 MERGES = {"concat": "concat", "cat": "concat", "add": "add", "sum": "add", "mul": "mul", "multiply": "mul"}
 # Nodes that are not one framework layer on the spatial axes: merges, and flatten/linear, which fold the spatial
@@ -891,9 +891,14 @@ def valid_inputs(network, rank=1, symbol="H"):
     return _valid_inputs(built, lambda n: is_valid(built, (n,) * rank), symbol)
 
 
+MAX_SCAN_EVALUATIONS = 5_000_000  # layer evaluations a validity scan may take (a few seconds)
+
+
 def _valid_inputs(built, is_valid_at, symbol):
-    p = network_period(built)
-    return scan(is_valid_at, p, symbol, network_reach(built)) or ValidInputs(
+    p, far = network_period(built), network_reach(built)
+    if (8 * p + far) * len(built.layers) > MAX_SCAN_EVALUATIONS:
+        far = MAX_SCAN  # scan() refuses such a span: "not described"
+    return scan(is_valid_at, p, symbol, far) or ValidInputs(
         f"not described: the valid inputs repeat only every {p} sizes; list them with --valid-inputs LOW..HIGH",
         0, (), 0, ())
 
@@ -963,8 +968,21 @@ def _scanned(step, outcome, p, symbol, far):
     return step if described is None else replace(step, warnings=described)
 
 
-def valid_in_range(network, rank, low, high):
+def valid_in_range(network, rank, low, high, max_evaluations=None):
+    """The valid inputs in low..high (equal on every axis): listed from the congruence where the network's valid
+    set is described, for any range; else evaluated one by one, refused past ``max_evaluations`` layers."""
     built = build(network, rank)
+    valid = _valid_inputs(built, lambda n: is_valid(built, (n,) * rank), "H")
+    if valid.modulus:
+        start = max(low, valid.threshold)
+        return tuple(n for n in valid.below if low <= n <= high) + tuple(
+            n for base in range(start - start % valid.modulus, high + 1, valid.modulus)
+            for n in (base + r for r in valid.residues) if start <= n <= high)
+    evaluations = (high - low + 1) * len(network.nodes)
+    if max_evaluations is not None and evaluations > max_evaluations:  # ~15 us a layer
+        raise InputError(f"--valid-inputs {low}..{high} through {len(network.nodes)} layers is {evaluations:,} "
+                         f"layer evaluations (at most {max_evaluations:,}), and the valid inputs have no "
+                         "short description; narrow the range")
     return tuple(n for n in range(low, high + 1) if is_valid(built, (n,) * rank))
 
 

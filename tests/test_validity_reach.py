@@ -6,7 +6,7 @@ crops and skips."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tconvcalc.network import build, is_valid, network_reach, parse_inline, valid_inputs
+from tconvcalc.network import build, is_valid, network_reach, parse_inline, valid_in_range, valid_inputs
 from tconvcalc.validity import REACH
 
 UP_TO = 4096
@@ -57,3 +57,17 @@ def test_deeper_encoders_need_more_and_get_it():
 def test_an_unknown_bound_falls_back_to_the_fixed_reach():
     network = parse_inline("conv k3 | convT k4 s2 out=20 | add input")  # a fixed size merged with a growing one
     assert network_reach(build(network, 1)) >= REACH
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(layer, min_size=1, max_size=3), st.integers(1, 300), st.integers(0, 600))
+def test_valid_inputs_in_a_range_read_from_the_congruence_equal_brute_force(layers, low, span):
+    network = parse_inline(" | ".join(["a: conv k1", *layers, "add a"]))
+    built = build(network, 1)
+    assert valid_in_range(network, 1, low, low + span) == tuple(
+        n for n in range(low, low + span + 1) if is_valid(built, (n,)))
+
+
+def test_a_range_far_past_any_scan_is_listed_from_the_congruence():
+    network = parse_inline("conv k3 s2 p1 | convT k4 s2 p1 | add input")  # valid exactly for even H
+    assert valid_in_range(network, 1, 99_990, 100_000) == (99_990, 99_992, 99_994, 99_996, 99_998, 100_000)
