@@ -741,6 +741,8 @@ class Reader:
             why = f" ({func.why})" if isinstance(func, Unknown) else ""
             return Unsupported(self.where(node), f"{text}: unknown module{why}: not a torch.nn layer tconvcalc "
                                                  "knows, nor a class it can read; it could change the size")
+        if isinstance(func, Unknown) and "imported from" in func.why:
+            return Unknown(f"{text}: {func.why}")
         return Unknown(text)
 
     def origin_of(self, func, ctx):
