@@ -6,7 +6,7 @@ crops and skips."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tconvcalc.network import build, is_valid, network_reach, parse_inline, valid_in_range, valid_inputs
+from tconvcalc.network import build, chain, is_valid, network_reach, parse_inline, valid_in_range, valid_inputs
 from tconvcalc.validity import REACH
 
 UP_TO = 4096
@@ -71,3 +71,11 @@ def test_valid_inputs_in_a_range_read_from_the_congruence_equal_brute_force(laye
 def test_a_range_far_past_any_scan_is_listed_from_the_congruence():
     network = parse_inline("conv k3 s2 p1 | convT k4 s2 p1 | add input")  # valid exactly for even H
     assert valid_in_range(network, 1, 99_990, 100_000) == (99_990, 99_992, 99_994, 99_996, 99_998, 100_000)
+
+
+def test_a_decoder_that_pads_to_its_skip_takes_every_size_in_h():
+    """The milesial U-Net idiom: F.pad to the skip's size (like) makes odd sizes valid, in H too."""
+    network = parse_inline("a: conv k3 p1 | maxpool k2 | convT k2 s2 | pad like=a | concat a")
+    result = chain(network, ("H",))
+    assert result.condition == "2 <= H" and result.output == ("H",)
+    assert described(valid_inputs(network), 512) == brute_force(network, 512)

@@ -6,7 +6,7 @@ in tests/frameworks/test_torch.py.
 """
 
 from ..arithmetic import (all_of, any_of, conv_out, conv_transpose_out, effective_kernel, floor_div, floor_scale,
-                          split_pad, where)
+                          minimum, split_pad, where)
 from . import AxisOut, adaptive_outputs, call, consecutive_outputs, not_available, per_axis, possible
 
 DEFAULT_PADDING = "zeros"
@@ -55,7 +55,7 @@ def conv(layer, sizes, checks):
     elif layer.padding == "valid":
         pairs = [(0, 0)] * layer.rank
     elif isinstance(layer.padding, str):
-        checks.refuse(f"Invalid padding string '{layer.padding}', should be one of {{'valid', 'same'}}")
+        not_available(f"Invalid padding string '{layer.padding}', should be one of {{'valid', 'same'}}")
     else:
         pads = _explicit_pads(layer, "Conv")
         if layer.padding_mode != "zeros" and any(p < 0 for p in pads):
@@ -97,8 +97,8 @@ def conv_transpose(layer, sizes, checks):
         checks.refuse(f'Only "zeros" padding mode is supported for ConvTranspose{layer.rank}d')
     if isinstance(layer.padding, str):  # the ctor keeps the word; forward fails on it
         if layer.output_size is not None:  # _output_padding computes with the pads first
-            checks.refuse("unsupported operand type(s) for -: 'int' and 'str' (ConvTranspose has no 'same'/'valid')")
-        checks.refuse(f"conv_transpose{layer.rank}d(): argument 'padding' (position 5) must be tuple of ints, "
+            not_available("unsupported operand type(s) for -: 'int' and 'str' (ConvTranspose has no 'same'/'valid')")
+        not_available(f"conv_transpose{layer.rank}d(): argument 'padding' (position 5) must be tuple of ints, "
                       "but found element of type str at pos 0 (ConvTranspose has no 'same'/'valid')")
     pads = _explicit_pads(layer, "ConvTranspose")
     smallest = [conv_transpose_out(n, kj, sj, dj, p, p, 0) for n, kj, sj, dj, p in zip(sizes, k, s, d, pads)]
@@ -152,7 +152,7 @@ def _pool(layer, sizes, checks, name):
     if isinstance(layer.padding, str):
         # AvgPool1d's ctor turns the word into a tuple of letters (_single); the others keep the str.
         found = "but found element of type str at pos 0" if name == "avg" and r == 1 else "not str"
-        checks.refuse(f"{name}_pool{r}d(): argument 'padding' (position 4) must be tuple of ints, {found} "
+        not_available(f"{name}_pool{r}d(): argument 'padding' (position 4) must be tuple of ints, {found} "
                       "(torch pooling has no 'same'/'valid')")
     pads = _explicit_pads(layer, "pooling")
     one_d_max = name == "max" and r == 1  # MaxPool1d without indices: MaxPooling.h check_max_pool1d
@@ -239,7 +239,7 @@ def _adaptive(layer, sizes, checks):
                    else (f"adaptive_{kind}_pool{r}d", [1, "C", *sizes]))
     for dim, n in enumerate(shape[2:], 2):
         checks.require(n >= 1, lambda: f"{name}(): Expected input to have non-zero size for non-batch dimensions, "
-                                       f"but input has sizes [{', '.join(map(str, map(_num, shape)))}] with "
+                                       f"but input has sizes [{', '.join(str(_num(v)) if v != 'C' else v for v in shape)}] with "
                                        f"dimension {dim} being empty")
     outputs = adaptive_outputs(layer, sizes, checks)
     checks.warn(any_of(o <= 0 for o in outputs), "an output size is 0: adaptive pooling returns an empty tensor")
@@ -257,7 +257,7 @@ def pixelshuffle(layer, sizes, checks):
 def unpool(layer, sizes, checks):
     # F.max_unpoolNd / _unpool_output_size: torch checks no padding sign; the default size may grow.
     if isinstance(layer.padding, str):
-        checks.refuse(f"unsupported operand type(s) for -: 'int' and 'str' (MaxUnpool{layer.rank}d has no "
+        not_available(f"unsupported operand type(s) for -: 'int' and 'str' (MaxUnpool{layer.rank}d has no "
                       f"padding '{layer.padding}': torch takes an int or a tuple of ints)")
     pads = _explicit_pads(layer, "MaxUnpool")
     defaults = [conv_transpose_out(n, kj, sj, 1, p, p, 0) for n, kj, sj, p in zip(sizes, layer.kernel, layer.stride, pads)]
@@ -289,7 +289,7 @@ def pad(layer, sizes, checks):
         not_available(f"negative pads with mode '{layer.padding_mode}' are not modelled: F.pad crops there, and "
                       "its checks end in internal errors for some sizes", "crop with ZeroPad (negative) first")
     # constant_pad_nd narrows the negative pads away first: what is left must not be negative
-    _require_each(checks, [n + min(b, 0) + min(a, 0) >= 0 for n, (b, a) in zip(sizes, pairs)],
+    _require_each(checks, [n + minimum(b, 0) + minimum(a, 0) >= 0 for n, (b, a) in zip(sizes, pairs)],
                   "narrow(): length must be non-negative.")
     _pad_with_input(layer, sizes, pairs, checks)
     outputs = [n + b + a for n, (b, a) in zip(sizes, pairs)]
