@@ -6,13 +6,13 @@ imports only the standard library and torch, so nothing the user's module does c
 answer (``{"items": ..., "origin": ...}`` or ``{"error": "one line"}``) is written as JSON to the file the
 request names, and the parent trusts nothing in it beyond the JSON.
 
-How the network is recorded: torch.fx traces the model where it can (then the graph has no Python control
-flow, and is run node by node); where it cannot (data-dependent control flow), the model itself runs. Either
-way the run is on meta tensors (no data, no memory) at two or more probe sizes, under global module hooks
-(the torch.nn layers that change sizes: their constructor's attributes) and a TorchFunctionMode (the
-functional ops between them: cat, add, pad, interpolate, pools, flatten/view, ...). A tensor that keeps its
-shape keeps its node (activations, norms, dropout, arithmetic with a scalar). Values that differ between
-the probe sizes are sizes computed from other tensors: ``like: NAME`` where they follow NAME's size.
+How the network is recorded: the model runs on meta tensors (no data, no memory) at two or more probe sizes,
+under global module hooks (the torch.nn layers that change sizes: their constructor's attributes) and a
+TorchFunctionMode (the functional ops between them: cat, add, pad, interpolate, pools, flatten/view, ...). A
+tensor that keeps its shape keeps its node (activations, norms, dropout, arithmetic with a scalar). Values that
+differ between the probe sizes are sizes computed from other tensors: ``like: NAME`` where they follow NAME's
+size. torch.fx traces the model first: where it can, the model has no Python control flow on tensor sizes,
+so two runs suffice; where it cannot, three runs are compared and a graph that differs between them is said.
 """
 
 import faulthandler
@@ -30,7 +30,7 @@ INPUT = "input"
 PROBES = {1: (1000, 1101, 1024, 4096, 16384, 8192, 2048, 256, 64, 65536, 16000),
           2: (100, 75, 128, 96, 160, 64, 256, 224, 32, 512, 299, 28, 48, 16, 1024),
           3: (36, 35, 40, 32, 48, 64, 16, 112)}
-RUNS = 3  # successful probe runs wanted
+RUNS = 3  # successful probe runs wanted (2 where torch.fx traced the model: one path for every size)
 BATCH = 2  # > 1, so that view(N, -1) is told from view(-1)
 
 _CONV = re.compile(r"(Conv|ConvTranspose)([123])d\Z")
@@ -58,8 +58,14 @@ class UserFiles:
         self.roots = [os.path.realpath(r) + os.sep for r in roots]
         system = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
         self.system = [os.path.realpath(p) + os.sep for p in system] + [os.path.realpath(__file__)]
+        self.known = {}  # filename -> owned
 
     def owns(self, filename):
+        if filename not in self.known:
+            self.known[filename] = self._owns(filename)
+        return self.known[filename]
+
+    def _owns(self, filename):
         path = os.path.realpath(filename)
         return any(path.startswith(r) for r in self.roots) and not any(path.startswith(s) for s in self.system)
 
@@ -83,13 +89,6 @@ class UserFiles:
                 found = self.where(entry.filename, entry.lineno)
         return found
 
-    def from_text(self, text):
-        """The user's innermost frame in a printed stack (fx's stack_trace, most recent call last)."""
-        found = None
-        for filename, line in re.findall(r'File "([^"]+)", line (\d+)', text or ""):
-            if self.owns(filename):
-                found = self.where(filename, line)
-        return found
 
 
 # ---- importing the user's module and picking the model ---------------------------------------------------
@@ -204,10 +203,7 @@ class Recording:
         self.untrusted = set()  # ids of tensors whose channels differ from their node's
         self.events, self.taken, self.queried = [], set(), []
         self.depth = 0  # inside a recorded layer: its own functional calls are not recorded
-        self.where_hint = None  # the fx node's line, when an fx graph runs
         self.scope = []  # the modules being called (their names), for the names of functional ops
-        self.scope_hint = None  # the fx node's module
-        self.computed = None  # whether the fx node's arguments are computed (True/False), None: not known
         self.in_channels = in_channels
 
     # tensors and nodes
@@ -231,12 +227,12 @@ class Recording:
         return name
 
     def where(self):
-        return self.where_hint or self.user.from_stack() or "model"
+        return self.user.from_stack() or self.user.shown
 
     def emit(self, base, item, inputs, out, trusted=True, functional=True):
         """One item reading ``inputs`` (tensors), whose output tensor is ``out``; a functional op is named
         after the module it is called in (up1.pad)."""
-        scope = self.scope_hint if self.scope_hint is not None else next((s for s in reversed(self.scope) if s), "")
+        scope = next((s for s in reversed(self.scope) if s), "")
         name = self.fresh(f"{scope}.{base}" if functional and scope else base)
         item = {"name": name, "where": self.where(), **item}
         item["input"] = self.name_of(inputs[0])
@@ -482,17 +478,17 @@ def functional_item(name, args, kwargs, x, out, rec):
         per_axis = [(0, 0)] * (rank - len(per_axis)) + per_axis
         mode = _PAD_MODES.get(bound.get("mode") or "constant", bound.get("mode"))
         item = {"layer": "pad", "rank": rank, "_vary": {"pads": per_axis, "out": spatial(out), "in": spatial(x),
-                                                        "sources": list(rec.queried), "computed": rec.computed}}
+                                                        "sources": list(rec.queried)}}
         if mode != "zeros":
             item["padding_mode"] = mode
         return "pad", item, [x]
     if name in ("interpolate", "upsample", "upsample_nearest", "upsample_bilinear"):
         bound = _bind(["input", "size", "scale_factor"], args, kwargs)
         if bound.get("size") is None and bound.get("scale_factor") is not None \
-                and not bound.get("recompute_scale_factor") and rec.computed is not True:
+                and not bound.get("recompute_scale_factor"):
             return "upsample", {"layer": "upsample", "scale": axes(bound["scale_factor"]), "rank": rank}, [x]
         return "upsample", {"layer": "upsample", "rank": rank, "_vary": {
-            "size": spatial(out), "in": spatial(x), "sources": list(rec.queried), "computed": rec.computed}}, [x]
+            "size": spatial(out), "in": spatial(x), "sources": list(rec.queried)}}, [x]
     if name == "pixel_shuffle":
         factor = _bind(["input", "upscale_factor"], args, kwargs)["upscale_factor"]
         return "pixelshuffle", {"layer": "pixelshuffle", "scale": int(factor)}, [x]
@@ -507,7 +503,7 @@ def functional_item(name, args, kwargs, x, out, rec):
     return None
 
 
-def record_run(model, size, channels, rank, torch, user, fx_graph=None):
+def record_run(model, size, channels, rank, torch, user):
     """The events of one run at spatial size ``size`` on every axis, and the output's node."""
     from torch.overrides import TorchFunctionMode
 
@@ -542,7 +538,7 @@ def record_run(model, size, channels, rank, torch, user, fx_graph=None):
                nn.modules.module.register_module_forward_hook(hook)]
     try:
         with torch.no_grad(), Mode():
-            output = run_fx(fx_graph, model, x, rec, user) if fx_graph is not None else model(x)
+            output = model(x)
     finally:
         for handle in handles:
             handle.remove()
@@ -552,41 +548,16 @@ def record_run(model, size, channels, rank, torch, user, fx_graph=None):
     return rec.events, rec.name_of(tensors[0]), len(tensors)
 
 
-def run_fx(graph_module, model, x, rec, user):
+def trace(model):
+    """Whether torch.fx traces the model: (True, None), or (False, why not). A traced graph has no Python
+    control flow on tensor values or sizes, so every input size takes the path the probe runs record."""
     import torch.fx as fx
 
-    class Interpreter(fx.Interpreter):
-        def run_node(self, node):
-            rec.where_hint = user.from_text(node.stack_trace) if node.stack_trace else None
-            rec.scope_hint = next(reversed(node.meta.get("nn_module_stack") or {"": None}))
-            rec.computed = any(not isinstance(self.env.get(arg), rec.torch.Tensor)
-                               for arg in _nodes((node.args[1:], node.kwargs)))
-            try:
-                return super().run_node(node)
-            finally:
-                rec.where_hint, rec.computed, rec.scope_hint = None, None, None
-
-    return Interpreter(graph_module).run(x)
-
-
-def _nodes(value):
-    import torch.fx as fx
-
-    return [v for v in _flat(value) if isinstance(v, fx.Node)] + [
-        v for s in _flat(value) if isinstance(s, slice) for v in (s.start, s.stop, s.step) if isinstance(v, fx.Node)]
-
-
-def trace(model, torch):
-    """An fx graph of the model, or (None, why not): fx cannot trace Python control flow on tensor sizes."""
-    import torch.fx as fx
-
-    tracer = fx.Tracer()
-    tracer.record_stack_traces = True
     try:
-        graph = tracer.trace(model)
-        return fx.GraphModule(tracer.root, graph), None
-    except Exception as error:  # noqa: BLE001 -- any failure to trace means: record runs instead
-        return None, one_line(f"{type(error).__name__}: {error}", 120)
+        fx.Tracer().trace(model)
+        return True, None
+    except Exception as error:  # noqa: BLE001 -- any failure to trace means: record more runs instead
+        return False, one_line(f"{type(error).__name__}: {error}", 120)
 
 
 # ---- several probe sizes into one network ----------------------------------------------------------------
@@ -596,14 +567,15 @@ def signature(events):
                                     default=str)) for e in events]
 
 
-def probe_runs(model, channels, rank, torch, user, graph_module):
-    """Runs at the probe sizes until RUNS succeed: [(size, events, output)], and the first failure."""
+def probe_runs(model, channels, rank, torch, user, wanted):
+    """Runs at the probe sizes until ``wanted`` succeed: [(size, events, output, outputs)], and the first
+    failure."""
     runs, first_error = [], None
     for size in PROBES[rank]:
-        if len(runs) >= RUNS:
+        if len(runs) >= wanted:
             break
         try:
-            runs.append((size, *record_run(model, size, channels, rank, torch, user, graph_module)))
+            runs.append((size, *record_run(model, size, channels, rank, torch, user)))
         except Failure:
             raise
         except Exception as error:  # noqa: BLE001 -- this size does not run; another may
@@ -622,9 +594,7 @@ def resolve_vary(event, values, index, spatial_of):
         return {"output_padding": axes(values[0]["output_padding"])}
     key = "pads" if layer == "pad" else "size"
     varies = any(v[key] != values[0][key] for v in values)
-    computed = values[0]["computed"]  # fx knows; a recorded run knows whether sizes were read just before
-    if computed is None:
-        computed = bool(values[0]["sources"])
+    computed = bool(values[0]["sources"])  # the code read tensor sizes just before
     like = like_node(event, values, index, spatial_of) if varies or computed else None
     if like is not None:
         return {"like": like}
@@ -775,12 +745,9 @@ def record(request):
         model.eval()
         channels, rank = input_layout(model, torch.nn, shown)
         phase = f"tracing {call}"
-        graph_module, why_not = trace(model, torch)
+        traced, why_not = trace(model)
         phase = f"running {call}"
-        runs, first_error = probe_runs(model, channels, rank, torch, user, graph_module)
-        if graph_module is not None and not runs:  # fx's graph may not run where the model does
-            graph_module, why_not = None, "its graph does not run"
-            runs, first_error = probe_runs(model, channels, rank, torch, user, None)
+        runs, first_error = probe_runs(model, channels, rank, torch, user, 2 if traced else RUNS)
     except Failure:
         raise
     except BaseException as error:  # noqa: BLE001 -- the user's code may raise anything, SystemExit included
@@ -792,8 +759,8 @@ def record(request):
                                             f"{len(PROBES[rank]) - 1} other sizes)", shown))
     items, sizes, warnings = network_items(runs, rank)
     probes = " and ".join("x".join([str(s)] * rank) for s in sizes)
-    how = f"traced it with torch.fx (run at {probes})" if graph_module is not None else \
-        f"recorded runs at {probes}" + (f" (torch.fx could not trace it: {why_not})" if why_not else "")
+    how = f"traced it with torch.fx, recorded at {probes}" if traced else \
+        f"recorded runs at {probes} (torch.fx could not trace it: {why_not})"
     return {"items": items, "in_channels": channels, "warnings": warnings,
             "origin": f"imported {call} from {shown} and {how}"}
 
