@@ -286,6 +286,8 @@ def _choose(reader, file, statements, target, source):
     if args or kwargs:  # arguments are for a class: the file's one model class
         variables = []
     candidates = _roots(file) + _factories(file) if not variables else []
+    if not variables and not candidates and len(_all_candidates(file)) == 1:
+        candidates = _all_candidates(file)  # the file's one model class, used by its own main()
     if len(variables) > 1 or len(candidates) > 1 or not candidates:
         listed = [f"{n} (line {s.lineno})" for n, s in variables] or \
             [_describe(file, c) for c in (candidates or _all_candidates(file))]
@@ -325,7 +327,7 @@ def _named(reader, file, variables, name, args, kwargs, call_text, source):
 
 
 def _variable(reader, name, statement):
-    module = reader.value(statement.value, {}, {"self": None, "prefix": "", "init": True})
+    module = reader.value(_built(statement.value), {}, {"self": None, "prefix": "", "init": True})
     module = module.module if isinstance(module, Bound) else module
     if not isinstance(module, MODULES):
         raise SpecError(f"{reader.where(statement)}: {name} = {segment(reader.text, statement.value)}: not a "
@@ -333,14 +335,25 @@ def _variable(reader, name, statement):
     return module, f"{name} = {segment(reader.text, statement.value)} (line {statement.lineno})"
 
 
+_MOVES = ("to", "cuda", "cpu", "eval", "train", "float", "double", "half", "requires_grad_")
+
+
+def _built(value):
+    """``Net().to(device).eval()`` -> ``Net()``: moving a model keeps its sizes."""
+    while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in _MOVES \
+            and isinstance(value.func.value, ast.Call):
+        value = value.func.value
+    return value
+
+
 def _model_variables(reader, file, statements):
     """Module-level ``model = Net(...)`` / ``nn.Sequential(...)`` / ``resnet18()``: (name, statement)."""
     out = []
     for statement in statements:
         if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
-                and isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Call)):
+                and isinstance(statement.targets[0], ast.Name) and isinstance(_built(statement.value), ast.Call)):
             continue
-        callee = dotted(statement.value.func) or ""
+        callee = dotted(_built(statement.value).func) or ""
         last = callee.rsplit(".", 1)[-1]
         if last in file.classes or last in ("Sequential", "ModuleList") or TORCH_LAYER.match(last) or \
                 isinstance(file.globals.get(last), Function):
@@ -368,8 +381,8 @@ def _roots(file):
     return [c for c in classes if c.name not in referenced]
 
 
-def _factories(file):
-    """The file's public functions nothing else in it calls that build one of its model classes (resnet18())."""
+def _factories(file, unreferenced=True):
+    """The file's public functions (nothing else in it calls) that return one of its models (resnet18())."""
     classes = {c.name for c in _module_classes(file)}
     functions = {n: v for n, v in file.globals.items() if isinstance(v, Function) and v.file is file}
     referenced = {node.id for statement in file.tree.body if not (isinstance(statement, ast.If) and "__name__" in
@@ -383,18 +396,14 @@ def _factories(file):
             callee in functions and callee not in seen and makes_model(callee, seen + (name,))
             for callee in builds[name])
 
-    return [f for name, f in functions.items() if not name.startswith("_") and name not in referenced
-            and makes_model(name)]
+    return [f for name, f in functions.items() if not name.startswith("_") and
+            (name not in referenced or not unreferenced) and makes_model(name) and any(isinstance(n, ast.Return) and n.value is not None
+                                          for n in ast.walk(f.node))]
 
 
 def _all_candidates(file):
     """Every model class of the file, and its functions that build one (resnet18())."""
-    out = list(_module_classes(file))
-    for name, value in file.globals.items():
-        if isinstance(value, Function) and value.file is file and not name.startswith("_") and \
-                any(isinstance(n, ast.Return) and n.value is not None for n in ast.walk(value.node)):
-            out.append(value)
-    return out
+    return list(_module_classes(file)) + _factories(file, unreferenced=False)
 
 
 def _describe(file, candidate):
