@@ -600,3 +600,18 @@ def test_reshape_to_batch_one_and_features(tmp_path):
     x = g.node("Reshape", [g.conv("x", "c", 3, 4, k=1), g.const("t", [1, 64])], "flat")
     path = g.save(x, tmp_path, "fixed.onnx")
     assert compare_with_ort(path, range(1, 8)) == [4]  # 4 channels x 4x4 = 64 only there
+
+
+def test_reading_imports_neither_onnx_nor_numpy(tmp_path):
+    # the generated protobuf module alone: `import onnx` would load numpy and ml_dtypes for nothing
+    import subprocess
+    import sys
+
+    g = Graph()
+    path = g.save(unet(g), tmp_path)
+    script = (f"import sys\nfrom tconvcalc.network import load_spec, chain\nnetwork = load_spec({path!r})\n"
+              "print(chain(network, (32, 32)).output, 'onnx' in sys.modules, 'numpy' in sys.modules)\n"
+              f"import onnx\nprint(len(onnx.load({path!r}).graph.node))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["(32, 32) False False", str(len(g.nodes))]

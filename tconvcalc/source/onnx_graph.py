@@ -8,8 +8,11 @@ another tensor's Shape become ``like``), or blocked (an op tconvcalc cannot foll
 the output depends on it).
 """
 
+import importlib.util
 import math
 import os
+import struct
+import sys
 from dataclasses import dataclass, field, replace
 
 from ..errors import InputError
@@ -98,11 +101,30 @@ def network_from_onnx(path, framework=None, backend=None):
     return OnnxNetwork(**{**fields, "origin": origin}, input_shape=reader.fixed)
 
 
-def _load(source):
+def _protobuf_classes():
+    """onnx's generated protobuf classes (ModelProto, ...). ``import onnx`` also loads numpy and ml_dtypes' native
+    dtypes (several seconds here) for helpers tconvcalc does not use, so the generated module is loaded on its
+    own, from the installed onnx package, where onnx itself is not imported yet."""
+    missing = SpecError("reading ONNX files needs the onnx package (pip install 'tconvcalc[onnx]')")
+    if "onnx" in sys.modules and sys.modules["onnx"] is None:  # marked not importable
+        raise missing
+    loaded = sys.modules.get("onnx.onnx_ml_pb2") or sys.modules.get("_tconvcalc_onnx_ml_pb2")
+    if loaded is not None:
+        return loaded
     try:
-        import onnx
-    except ImportError:
-        raise SpecError("reading ONNX files needs the onnx package (pip install 'tconvcalc[onnx]')") from None
+        package = importlib.util.find_spec("onnx")
+        spec = importlib.util.spec_from_file_location(
+            "_tconvcalc_onnx_ml_pb2", os.path.join(package.submodule_search_locations[0], "onnx_ml_pb2.py"))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[spec.name] = module  # loaded once: the descriptors are registered once
+    except (ImportError, AttributeError, TypeError, OSError):  # no onnx, no protobuf, or another layout
+        raise missing from None
+    return module
+
+
+def _load(source):
+    proto = _protobuf_classes()
     try:
         size = os.path.getsize(source)
         if size > MAX_BYTES:
@@ -112,7 +134,7 @@ def _load(source):
             data = handle.read()
     except OSError as error:
         raise SpecError(f"{source}: cannot read: {error.strerror}") from None
-    model = onnx.ModelProto()
+    model = proto.ModelProto()
     try:
         model.ParseFromString(data)
     except Exception as error:  # protobuf's DecodeError, or a RecursionError on a deeply nested message
@@ -129,9 +151,6 @@ class _Reader:
     """Walks the nodes in order (an ONNX graph is sorted), giving every tensor a value and collecting items."""
 
     def __init__(self, model, source):
-        from onnx import helper, numpy_helper
-
-        self.helper, self.numpy_helper = helper, numpy_helper
         self.graph, self.source = model.graph, source
         self.values, self.items, self.names = {}, [], set()
         self.in_channels, self.fixed = None, ()
@@ -213,7 +232,7 @@ class _Reader:
                        "MatMul and shape-neutral ops)")
 
     def _attrs(self, node):
-        return {a.name: self.helper.get_attribute_value(a) for a in node.attribute}
+        return {a.name: _attribute(a) for a in node.attribute}
 
     def _emit(self, node, item, data, where, rank=None, suffix=""):
         """Adds an item reading ``data``; returns the Data value of its output."""
@@ -230,16 +249,7 @@ class _Reader:
     # ---- constants and shape values ----
 
     def _constant(self, tensor):
-        count = 1
-        for d in tensor.dims:
-            count *= d
-        values = None
-        if count <= MAX_VALUES and tensor.data_location != tensor.EXTERNAL:
-            try:
-                values = tuple(self.numpy_helper.to_array(tensor).reshape(-1).tolist())
-            except Exception:  # a malformed tensor: its values stay unknown, its shape still serves
-                values = None
-        return Const(tuple(tensor.dims), values)
+        return Const(tuple(tensor.dims), _tensor_values(tensor))
 
     def _constant_node(self, node, where):
         attrs = {a.name: a for a in node.attribute}
@@ -247,10 +257,10 @@ class _Reader:
             return self._constant(attrs["value"].t)
         for name in ("value_int", "value_float"):
             if name in attrs:
-                return Const((), (self.helper.get_attribute_value(attrs[name]),))
+                return Const((), (_attribute(attrs[name]),))
         for name in ("value_ints", "value_floats"):
             if name in attrs:
-                values = tuple(self.helper.get_attribute_value(attrs[name]))
+                values = tuple(_attribute(attrs[name]))
                 return Const((len(values),), values)
         return Blocked(f"{where}: a Constant tconvcalc cannot read")
 
@@ -623,6 +633,37 @@ class _Reader:
         if not isinstance(weight, Const) or weight.shape is None or len(weight.shape) != 2:
             raise _Refusal("its second operand is not a constant matrix")
         return self._linear(node, inputs[0], weight.shape, where)
+
+
+# AttributeProto.type -> the field that holds the value (onnx.helper.get_attribute_value without onnx)
+_ATTRIBUTE_FIELDS = {1: "f", 2: "i", 3: "s", 4: "t", 6: "floats", 7: "ints", 8: "strings"}
+# TensorProto.data_type -> (struct format of raw_data, the typed field otherwise)
+_TENSOR_TYPES = {1: ("f", "float_data"), 2: ("B", "int32_data"), 3: ("b", "int32_data"), 4: ("H", "int32_data"),
+                 5: ("h", "int32_data"), 6: ("i", "int32_data"), 7: ("q", "int64_data"), 9: ("?", "int32_data"),
+                 10: ("e", None), 11: ("d", "double_data"), 12: ("I", "uint64_data"), 13: ("Q", "uint64_data")}
+
+
+def _attribute(attribute):
+    field = _ATTRIBUTE_FIELDS.get(attribute.type)
+    if field is None:
+        return None  # graphs, sparse tensors, types: nothing tconvcalc reads
+    value = getattr(attribute, field)
+    return list(value) if field in ("floats", "ints", "strings") else value
+
+
+def _tensor_values(tensor):
+    """A small tensor's values, flat (None for large, external or unreadable ones: their shape still serves)."""
+    count = math.prod(tensor.dims)
+    kind = _TENSOR_TYPES.get(tensor.data_type)
+    if count > MAX_VALUES or kind is None or tensor.data_location == 1:  # 1: EXTERNAL
+        return None
+    form, field = kind
+    if tensor.raw_data:
+        if len(tensor.raw_data) != count * struct.calcsize(form):
+            return None
+        return struct.unpack(f"<{count}{form}", tensor.raw_data)
+    values = tuple(getattr(tensor, field)) if field else ()
+    return values if len(values) == count else None
 
 
 def _constant_op(op, consts, attrs):
