@@ -23,12 +23,13 @@ from itertools import product
 from .errors import InputError, NoSolutionError, ShapeError, TconvError
 from .forward import evaluate, forward
 from .frameworks import module
-from .layer import MAX_INT, OPTIONS, PADDING_WORDS, Layer
+from .layer import MAX_INT, MAX_STRIDE, OPTIONS, PADDING_WORDS, Layer
 
 SOLVABLE = ("conv", "convT", "upsample", "pixelshuffle", "unpool")
 MAX_WORK = 20_000_000  # (stride, dilation, kernel) triples x paddings: beyond this, bounds are a typo
 MAX_COMBINATIONS = 20_000  # per-axis tuples tried for multi-axis sizes
 MAX_PAIRS = 100_000  # (stride, dilation) pairs per axis and kind: each is checked for reach before its kernels
+MAX_PADDINGS = 64  # integer pads listed per kernel, smallest first
 MAX_TRIALS = 2_500  # kernels tried in all (0.3-5 ms each with their paddings: 2.8 million would take hours)
 
 
@@ -259,7 +260,9 @@ def _integer_pads(base, n, target, max_padding, fixed):
                 return value
         return None
 
-    for p in _where_between(range(0, max_padding + 1), output, target - slack, target):
+    # A stride s lets ~s/2 pads reach one target (output_padding or the floor makes up the rest): the smallest
+    # MAX_PADDINGS are the best ranked (fewest pads), and enough; 2^16 of them took minutes.
+    for p in _where_between(range(0, max_padding + 1), output, target - slack, target)[:MAX_PADDINGS]:
         yield from _output_choices(replace(base, padding=((p, p),)), n, target, fixed)
 
 
@@ -404,20 +407,31 @@ def mirror(layer, size):
     if not layer.kernel:
         raise InputError(f"--mirror keeps the kernel and stride of the layer; {layer.kind} has none "
                          "(it applies to conv, convT, maxpool, avgpool, unpool)")
+    if max(layer.stride + layer.dilation) > MAX_STRIDE:  # the partner convT lists one accepted output per value
+        raise InputError(f"--mirror takes strides and dilations up to {MAX_STRIDE}, got "
+                         f"{max(layer.stride + layer.dilation)} (a pool's stride is its kernel)")
     down = forward(layer, size)
     if down.output is None:
         raise InputError("--mirror needs the layer's output: give --output-size (the caller chooses it here)")
     fixed = {"kernel": layer.kernel, "stride": layer.stride, "dilation": layer.dilation}
     widest = max([b + a for b, a in (ax.pads or (0, 0) for ax in down.axes)] + list(layer.kernel))
     partner = "conv" if layer.kind in ("convT", "unpool") else "convT"
-    result = solve(down.output, size, (partner,), (layer.framework,), Bounds(padding=widest), fixed,
-                   layer.backend, limit=0)
+    applied = tuple(ax.pads for ax in down.axes)
+
+    def best(padding=None):  # limit=1: each solution listed costs a forward (a stride-65536 convT's is 0.1 s)
+        wanted = fixed if padding is None else {**fixed, "padding": padding}
+        return solve(down.output, size, (partner,), (layer.framework,), Bounds(padding=widest), wanted,
+                     layer.backend, limit=1)
+
+    for padding in (layer.padding, applied if None not in applied else ()):  # the layer's own padding first
+        found = best(padding).solutions if padding else ()
+        if found and (found[0].pads == applied or (isinstance(layer.padding, str) and found[0].padding == padding)):
+            return found[0]
+    result = best()
     if not result.solutions:
         raise NoSolutionError(f"no {layer.framework} {partner} with kernel {_text(layer.kernel)} and "
                               f"stride {_text(layer.stride)} restores {_text(size)}: {result.explanation}")
-    same_padding = [s for s in result.solutions if s.pads == tuple(ax.pads for ax in down.axes)
-                    or (isinstance(layer.padding, str) and s.padding == layer.padding)]
-    return (same_padding or list(result.solutions))[0]
+    return result.solutions[0]
 
 
 # ---- inverse: the inputs a layer maps to a given output --------------------------------------------
