@@ -548,6 +548,28 @@ def record_run(model, size, channels, rank, torch, user):
     return rec.events, rec.name_of(tensors[0]), len(tensors)
 
 
+def defer_dynamo():
+    """Meta kernels written in Python (``x * 0.2`` on a meta tensor) ask torch._dynamo, on their first call, to
+    keep torch.compile out of them: importing it costs 2-3 s, more than recording a 300-layer model. Until
+    something else is asked of it, a stand-in answers ``disable(fn)`` with fn -- nothing compiles here."""
+    import importlib
+    import types
+
+    if "torch._dynamo" in sys.modules:
+        return
+
+    class Deferred(types.ModuleType):
+        def disable(self, fn=None, recursive=True, **options):
+            return fn if fn is not None else (lambda function: function)
+
+        def __getattr__(self, name):  # anything else: the real module
+            if sys.modules.get("torch._dynamo") is self:
+                del sys.modules["torch._dynamo"]
+            return getattr(importlib.import_module("torch._dynamo"), name)
+
+    sys.modules["torch._dynamo"] = Deferred("torch._dynamo")
+
+
 def trace(model):
     """Whether torch.fx traces the model: (True, None), or (False, why not). A traced graph has no Python
     control flow on tensor values or sizes, so every input size takes the path the probe runs record."""
@@ -747,6 +769,7 @@ def record(request):
         phase = f"tracing {call}"
         traced, why_not = trace(model)
         phase = f"running {call}"
+        defer_dynamo()
         runs, first_error = probe_runs(model, channels, rank, torch, user, 2 if traced else RUNS)
     except Failure:
         raise
