@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import InputError, TconvError
 from ..forward import forward
 from ..layer import build_layer
-from .executor import _span, geometry, run, weight_shape, window
+from .executor import _span, buffers, check_held, geometry, run, weight_shape, window
 from .verify import random_data
 
 TOLERANCE = 1e-9
@@ -267,6 +267,7 @@ def convert(source, size, target_framework, backend="tensorflow", channels=(2, 3
         raise InputError(f"convert handles conv and convT layers, not {source.kind}")
     size = tuple(int(n) for n in size)
     g = geometry(source, size)  # the source's refusal is the user's error (exit 1)
+    check_held(buffers(g, 1, *channels), "convert", copies=4)  # the source's run, each candidate's, pads
     x, w = _data(g, channels, seed)
     expected = run(x, w, g)
 

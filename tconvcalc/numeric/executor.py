@@ -100,6 +100,33 @@ def check_size(shape, what="array"):
     return count
 
 
+MAX_HELD = 4 * 10**7  # values a command holds at once in all its arrays (float64: 320 MB; with copies ~1 GB)
+
+
+def check_held(arrays, what, copies=3):
+    """Refuse before anything is allocated: the arrays a command holds at once ({name: shape}), each held
+    ``copies`` times (the run, the adjoint check or the target layer, the framework's own tensors)."""
+    import math
+
+    counts = {name: math.prod(int(v) for v in shape) for name, shape in arrays.items()}
+    total = copies * sum(counts.values())
+    if total > MAX_HELD:
+        largest = max(counts, key=counts.get)
+        raise InputError(f"{what} would hold {total:,} values at once (at most {MAX_HELD:,}; the {largest} alone "
+                         f"has {counts[largest]:,}); use a smaller size, batch or channel count")
+
+
+def buffers(g, batch, c_in, c_out):
+    """The arrays one run of ``g`` holds: input, weights, output and the padded input (conv) or the full
+    scatter result (convT)."""
+    if g.kind == "conv":
+        extra = ("padded input", (batch, c_in, *_spans(g, g.output)))
+    else:
+        extra = ("full transposed-convolution result", (batch, c_out, *_spans(g, g.input)))
+    return {"input": (batch, c_in, *g.input), "weights": (c_in, c_out, *g.kernel),
+            "output": (batch, c_out, *g.output), extra[0]: extra[1]}
+
+
 def window(x, first_axis, starts, lengths, fill=0):
     """``x[start:start+length]`` on the axes from ``first_axis``, with ``fill`` (zeros) wherever that
     leaves ``x``: a view when it stays inside ``x``, else one filled array and one copy."""

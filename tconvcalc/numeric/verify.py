@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import InputError
 from . import backends, layers
-from .executor import check_size, geometry, run, weight_shape
+from .executor import buffers, check_held, check_size, geometry, run, weight_shape
 
 ADJOINT_TOLERANCE = 1e-6
 FRAMEWORK_TOLERANCE = 1e-5
@@ -98,6 +98,7 @@ def verify(layer, size, channels=(2, 3), batch=1, seed=0, groups=1, framework=Tr
     shape = weight_shape(g, c_in, c_out, groups)
     check_size((batch, c_in, *g.input), "input")
     check_size(shape, "weights")
+    check_held(buffers(g, batch, c_in, c_out), "verify")
     rng = np.random.default_rng(seed)
     x, w = random_data(rng, (batch, c_in, *g.input)), random_data(rng, shape)
     out = run(x, w, g, groups)
@@ -132,6 +133,7 @@ def verify_layer(layer, size, channels=(2, 3), batch=1, seed=0, groups=1, framew
     channels_in = channels_out * int(p.scale[0]) ** 2 if p.kind == "pixelshuffle" else channels_out
     source = layers.pool_source(p) if p.kind == "unpool" else p.input
     check_size((batch, channels_in, *source), "input")
+    check_held({"input": (batch, channels_in, *source), "output": (batch, channels_out, *p.output)}, "verify")
     rng = np.random.default_rng(seed)
     x = random_data(rng, (batch, channels_in, *source))
     out = layers.run(x, p, mode)
