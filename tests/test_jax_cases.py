@@ -59,7 +59,7 @@ def test_conv_negative_padding_refusal():
 @pytest.mark.parametrize("word, shown", [("same_upper", "SAME_UPPER"), ("causal", "CAUSAL")])
 @pytest.mark.parametrize("kind", ["conv", "maxpool", "avgpool"])
 def test_words_jax_does_not_have(kind, word, shown):
-    with pytest.raises(ShapeError) as error:
+    with pytest.raises(InputError) as error:  # an argument jax cannot use: exit 2
         run(kind, 5, kernel=3, padding=word)
     assert str(error.value).startswith(
         f"Unrecognized padding type: expected 'VALID', 'SAME', or 'SAME_LOWER', got {shown}.")
@@ -117,11 +117,11 @@ def test_conv_transpose_negative_padding_names_the_dilated_input():
 def test_conv_transpose_other_words():
     message = "String padding is not implemented for transposed convolution using this op."
     for word in ("same_lower", "same_upper", "causal"):  # any stride > 1: refused before the word is read
-        with pytest.raises(ShapeError, match=message):
+        with pytest.raises(InputError, match=message):
             run("convT", (5, 6), kernel=3, stride="1x2", padding=word)
     # every stride 1: SAME_LOWER is passed on as the padding of a stride-1 forward conv, so o = i
     assert run("convT", (5, 4), kernel=3, padding="same_lower").output == (5, 4)
-    with pytest.raises(ShapeError, match="Unrecognized padding type: .* got SAME_UPPER"):
+    with pytest.raises(InputError, match="Unrecognized padding type: .* got SAME_UPPER"):
         run("convT", 5, kernel=3, padding="same_upper")
 
 

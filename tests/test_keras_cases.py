@@ -67,19 +67,13 @@ REFUSALS = [
     ("convT", 1, (5,), dict(kernel=3, stride=2, dilation=2),
      "`strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: strides=(2,) and "
      "dilation_rate=(2,)"),
-    ("convT", 1, (5,), dict(kernel=3, padding="causal"),
-     "The `padding` argument must be a list/tuple or one of {'valid', 'same'}. Received: causal"),
     # §9.7: kernel larger than the input
     ("conv", 1, (4,), dict(kernel=5), "Computed output size would be zero or negative. Received `inputs shape=(None, 4"),
     ("conv", 1, (9,), dict(kernel=3, stride=2, dilation=2), "`strides > 1` not supported in conjunction with"),
-    # §9.24: causal is for rank-1 layers only
-    ("conv", 2, (5, 5), dict(kernel=3, padding="causal"), "Received: causal"),
     # §9.15: a valid pool with o <= 0 is refused in a Model
     ("maxpool", 1, (2,), dict(kernel=3),
      "Computed output size would be zero or negative. Received: `inputs.shape=[None 2"),
     ("avgpool", 2, (2, 5), dict(kernel=3), "`pool_size=[3 3]`, `strides=(3, 3)`, `padding=valid`"),
-    ("maxpool", 1, (5,), dict(kernel=3, padding="causal"),
-     "Argument `padding` must be either 'valid' or 'same'. Received: padding=causal"),
     # torch backend: AveragePooling3D 'same' with symmetric pads hands them to F.avg_pool3d
     ("avgpool", 3, (1, 4, 1), dict(kernel="3x5x3", stride="1x3x2", padding="same", backend="torch"),
      "input image (T: 1 H: 4 W: 1) smaller than kernel size (kT: 3 kH: 5 kW: 3)"),
@@ -94,6 +88,13 @@ def test_refusals(kind, rank, size, options, phrase):
 
 
 UNAVAILABLE = [
+    # a padding word the constructor refuses: unusable input (exit 2), in Keras's words
+    ("convT", 1, (5,), dict(kernel=3, padding="causal"),
+     "The `padding` argument must be a list/tuple or one of {'valid', 'same'}. Received: causal"),
+    # §9.24: causal is for rank-1 layers only
+    ("conv", 2, (5, 5), dict(kernel=3, padding="causal"), "Received: causal"),
+    ("maxpool", 1, (5,), dict(kernel=3, padding="causal"),
+     "Argument `padding` must be either 'valid' or 'same'. Received: padding=causal"),
     ("conv", 1, (5,), dict(kernel=3, padding=1), "no numeric padding"),
     ("maxpool", 1, (5,), dict(kernel=3, padding=1), "no numeric padding"),
     ("maxpool", 1, (5,), dict(kernel=3, dilation=2), "no dilation"),

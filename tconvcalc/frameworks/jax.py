@@ -43,7 +43,7 @@ def _refuse_word(layer, checks):
         hint = f" (jax.lax has no causal padding: pass explicit pads {causal}, i.e. (d*(k-1), 0), instead)"
     elif word == "SAME_UPPER":
         hint = " (jax's 'SAME' is ONNX's SAME_UPPER: the odd pixel at the end)"
-    checks.refuse(_unrecognized(word) + hint)
+    not_available(_unrecognized(word) + hint)  # jax's ValueError for an argument it cannot use: exit 2
 
 
 def _window_pads(layer, sizes, checks):
@@ -129,7 +129,8 @@ def conv_transpose(layer, sizes, checks):
     elif word is not None:
         # Any other string goes to conv_general_dilated with lhs_dilation = strides, which refuses a string
         # first whenever a stride is > 1; with every stride 1 it is an ordinary forward padding word.
-        checks.require(all(sj == 1 for sj in s), _STRING_TRANSPOSE)
+        if any(sj != 1 for sj in s):  # jax's NotImplementedError for the argument: exit 2
+            not_available(_STRING_TRANSPOSE)
         if word not in _WORDS:
             _refuse_word(layer, checks)
         pads = _window_pads(layer, sizes, checks)  # SAME_LOWER, stride 1: a stride-1 forward conv

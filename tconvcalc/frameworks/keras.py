@@ -53,7 +53,8 @@ def _standardize_padding(layer, checks, allow_causal):
     """utils/argument_validation.standardize_padding, run by the conv constructors."""
     allowed = "{'valid', 'same', 'causal'}" if allow_causal else "{'valid', 'same'}"
     if layer.padding not in (("valid", "same", "causal") if allow_causal else ("valid", "same")):
-        checks.refuse(f"The `padding` argument must be a list/tuple or one of {allowed}. "
+        # The constructor's ValueError: a word the layer does not take is unusable input (exit 2).
+        not_available(f"The `padding` argument must be a list/tuple or one of {allowed}. "
                       f"Received: {layer.padding}")
 
 
@@ -267,7 +268,7 @@ def _pool(layer, sizes, checks):
     if layer.padding not in ("valid", "same"):  # compute_pooling_output_shape
         eager = (" (In a Model; called eagerly on a tensor, the torch backend runs any word but 'same' as "
                  "'valid'.)" if layer.backend == "torch" else "")
-        checks.refuse(f"Argument `padding` must be either 'valid' or 'same'. Received: padding={layer.padding}"
+        not_available(f"Argument `padding` must be either 'valid' or 'same'. Received: padding={layer.padding}"
                       + eager)
     if layer.padding == "same":
         checks.note("padding='same': output floor((n-1)/s) + 1 = ceil(n/s), extra pad after")

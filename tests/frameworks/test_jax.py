@@ -23,7 +23,7 @@ from jax import lax  # noqa: E402
 from jax._src.lax.convolution import _conv_transpose_padding  # noqa: E402  (no public name)
 
 from tconvcalc import build_layer, forward  # noqa: E402
-from tconvcalc.errors import ShapeError  # noqa: E402
+from tconvcalc.errors import InputError, ShapeError  # noqa: E402
 
 N = int(os.environ.get("TCONVCALC_DIFF_N", "3000"))
 RUN_N = int(os.environ.get("TCONVCALC_DIFF_RUN_N", "16"))
@@ -82,7 +82,7 @@ def ours(cfg):
                             dilation=None if cfg["dilation"] is None else "x".join(map(str, cfg["dilation"])))
     try:
         return forward(layer, cfg["size"])
-    except ShapeError as error:
+    except (ShapeError, InputError) as error:  # InputError: a padding word jax cannot use (exit 2)
         return error
 
 

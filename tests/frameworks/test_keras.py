@@ -207,7 +207,8 @@ def compare(configs, results, backend):
         if mine[0] == "ok":
             mismatches.append((c, mine, f"keras refuses: {why[:300]}"))
             continue
-        if mine[0] == "refuse":
+        if mine[0] == "refuse" or (mine[0] == "input" and isinstance(c.get("padding"), str)):
+            # "input": a padding word the layer's constructor refuses, exit 2 in Keras's words
             messages_checked += 1
             core = _our_core(mine[1])
             if core not in _sets_sorted(why) and not _onednn_words(mine, why):
@@ -242,8 +243,8 @@ def reference_kernels(mine, backend):
 
 def _onednn_words(mine, why):
     """Our refusal names oneDNN's words for it, and keras says them."""
-    return "could not create a primitive descriptor" in why and any("could not create a primitive descriptor" in w
-                                                                    for w in mine[2])
+    return "could not create a primitive descriptor" in why and len(mine) > 2 and any(
+        "could not create a primitive descriptor" in w for w in mine[2])
 
 
 def _pads_and_crops(c):

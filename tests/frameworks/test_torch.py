@@ -120,6 +120,8 @@ def ours(cfg):
     except ShapeError as error:
         return "refused", str(error), None
     except InputError as error:  # what tconvcalc says it does not model (exit 2)
+        if isinstance(cfg.get("padding"), str):  # a padding word the layer cannot take: torch's words, exit 2
+            return "refused", str(error), None
         return "not modelled", str(error), None
     return "ok", tuple(result.output), result
 
