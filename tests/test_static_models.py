@@ -385,6 +385,7 @@ def _torch_run(model, shape):
     try:
         with torch.no_grad():
             out = model.eval()(torch.zeros(*shape))
+            out = out[0] if isinstance(out, tuple) else out  # (x, feature maps): the first is the output
     finally:
         for handle in hooks:
             handle.remove()

@@ -238,8 +238,9 @@ class Reader:
         if node.id in self.classes:
             return self.classes[node.id]
         alias = self.file.aliases.get(node.id)
-        if alias and alias.startswith("torch.nn.") and is_torch_layer(alias.rsplit(".", 1)[-1]):
-            return TorchClass(alias.rsplit(".", 1)[-1])  # from torch.nn import BatchNorm2d
+        last = alias.rsplit(".", 1)[-1] if alias else None
+        if alias and alias.startswith("torch.nn.") and (is_torch_layer(last) or last in _WRAPPERS):
+            return TorchClass(last)  # from torch.nn import BatchNorm2d; from torch.nn.utils import weight_norm
         if node.id in ("True", "False", "None"):
             return {"True": True, "False": False, "None": None}[node.id]
         return Unknown(f"{node.id!r} is not defined in this file")
@@ -414,8 +415,8 @@ class Reader:
                 return found
             return Unknown(f"self.{node.attr} is not set in __init__")
         name = self.qualified(node)
-        if name and name.startswith("torch.nn.") and is_torch_layer(node.attr):
-            return TorchClass(node.attr)  # nn.BatchNorm2d as a value
+        if name and name.startswith("torch.nn.") and (is_torch_layer(node.attr) or node.attr in _WRAPPERS):
+            return TorchClass(node.attr)  # nn.BatchNorm2d, nn.utils.spectral_norm as values
         if name and name.startswith("math.") and node.attr in _MATH_CONSTANTS:
             return _MATH_CONSTANTS[node.attr]
         base = self.value(node.value, env, ctx)
@@ -663,6 +664,8 @@ class Reader:
             return self.instantiate(func, args, kwargs, node)
         if isinstance(func, Partial):
             return self.call(func.func, func.args + list(args), {**func.kwargs, **kwargs}, node, ctx, text)
+        if isinstance(func, TorchClass) and func.name in _WRAPPERS:
+            return args[0] if args else Unknown(text)  # norm_f(Conv1d(...)), norm_f = weight_norm
         if isinstance(func, TorchClass):
             try:
                 module = torch_layer(func.name, args, kwargs, self.where(node), text)

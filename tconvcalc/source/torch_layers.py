@@ -51,7 +51,7 @@ FUNCTIONAL_NEUTRAL = {
     "alpha_dropout", "feature_alpha_dropout", "batch_norm", "instance_norm", "group_norm", "layer_norm",
     "local_response_norm", "normalize", "clamp", "clip", "abs", "exp", "neg", "sqrt", "contiguous", "clone",
     "float", "double", "half", "to", "detach", "relu6_", "sigmoid_", "tanh_", "clamp_", "type", "cpu", "cuda",
-    "randn_like", "rand_like", "zeros_like", "ones_like", "empty_like", "full_like", "exp_", "mul_scalar",
+    "randn_like", "rand_like", "zeros_like", "ones_like", "empty_like", "full_like",
 }
 TENSOR_BINARY = {  # elementwise operations of two tensors, and the merge each is: + and - add, * and / mul
     **dict.fromkeys(["add", "sub", "add_", "sub_", "subtract", "maximum", "minimum"], "add"),
