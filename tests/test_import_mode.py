@@ -37,6 +37,7 @@ RECORDED = {  # every model the tests read, recorded side by side (each child is
     "unet_bilinear": (DATA / "unet" / "unet_model.py", "UNet", "n_channels=1, n_classes=3, bilinear=True"),
     "resnet": (DATA / "resnet_like.py", "ResNet", ""),
     "vggish": (DATA / "resnet_like.py", "VGGish", ""),
+    "mobile_se": (DATA / "resnet_like.py", "MobileSE", ""),
     "esrgan": (DATA / "esrgan_like.py", "RRDBNet", ""),
     "checked": (DATA / "dynamic.py", "Checked", ""),
     "pad_to_even": (DATA / "dynamic.py", "PadToEven", ""),
@@ -176,6 +177,16 @@ def test_flatten_into_linear_checks_in_features(recorded):
     model = real_model("resnet_like", "VGGish")
     check_sizes(network, model, (1, 3, 32, 32))
     assert list(valid_in_range(network, 2, 1, 40)) == valid_by_torch(model, 3, range(1, 41)) == [32, 33, 34, 35]
+
+
+def test_depthwise_convs_and_squeeze_excitation_gates(recorded):
+    network = recorded["mobile_se"].result()
+    groups = [dict(node.options).get("groups") for node in network.nodes if node.op == "conv"]
+    assert groups == [None, 8, None, 16, None]
+    assert "mul" not in [node.op for node in network.nodes]  # x * gate.expand_as(x): the 1x1 gate keeps x's size
+    model = real_model("resnet_like", "MobileSE")
+    check_sizes(network, model, (1, 3, 75, 75))
+    assert list(valid_in_range(network, 2, 1, 20)) == valid_by_torch(model, 3, range(1, 21))
 
 
 def test_esrgan_interpolate_scale_factor(recorded):

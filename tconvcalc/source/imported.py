@@ -97,6 +97,8 @@ def _run(command, env, stderr, timeout):
 
 
 def _status_text(status):
+    if status == -signal.SIGXFSZ:
+        return "was stopped for writing a file over the limit (64 MiB)"
     if status is not None and status < 0:
         try:
             return f"was killed by {signal.Signals(-status).name}"
@@ -192,8 +194,8 @@ def _value(value, where):
         if isinstance(value, int) and abs(value) > 1 << 62:
             raise ImportModeError(f"{where}: a number too large")
         return value
-    if isinstance(value, list) and len(value) <= 1000:
-        return [_value(v, where) for v in value]
+    if isinstance(value, list) and len(value) <= 1000 and all(isinstance(v, (str, int, float)) for v in value):
+        return [_value(v, where) for v in value]  # names ("with"): one level, never nested
     raise ImportModeError(f"{where}: an unexpected value")
 
 

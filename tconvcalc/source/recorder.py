@@ -32,6 +32,7 @@ PROBES = {1: (1000, 1101, 1024, 4096, 16384, 8192, 2048, 256, 64, 65536, 16000),
           3: (36, 35, 40, 32, 48, 64, 16, 112)}
 RUNS = 3  # successful probe runs wanted (2 where torch.fx traced the model: one path for every size)
 BATCH = 2  # > 1, so that view(N, -1) is told from view(-1)
+MAX_FILE = 64 << 20  # bytes in any file the child writes: its captured output, the answer
 
 _CONV = re.compile(r"(Conv|ConvTranspose)([123])d\Z")
 _POOL = re.compile(r"(MaxPool|AvgPool|AdaptiveAvgPool|AdaptiveMaxPool|MaxUnpool)([123])d\Z")
@@ -167,11 +168,12 @@ def build(value, name, args, kwargs, torch, shown):
     return model
 
 
-def input_layout(model, nn, shown):
-    """(channels, rank) of the input: the first convolution's in_channels and spatial axes."""
-    for module in model.modules():
-        if isinstance(module, nn.modules.conv._ConvNd):
-            return module.in_channels, len(module.kernel_size)
+def input_layouts(model, nn, shown):
+    """[(channels, rank)] the input may have: the convolutions' in_channels and spatial axes, the first
+    defined first (usually the first called)."""
+    found = [(m.in_channels, len(m.kernel_size)) for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)]
+    if found:
+        return list(dict.fromkeys(found))[:4]
     raise Failure(f"{shown}: the model has no Conv/ConvTranspose layer to tell its input's channels and axes; import mode "
                   "reads convolutional networks")
 
@@ -204,6 +206,7 @@ class Recording:
         self.events, self.taken, self.queried = [], set(), []
         self.depth = 0  # inside a recorded layer: its own functional calls are not recorded
         self.scope = []  # the modules being called (their names), for the names of functional ops
+        self.gates = set()  # ids of 1x1 tensors expanded to a map's size (x * se(x).expand_as(x))
         self.in_channels = in_channels
 
     # tensors and nodes
@@ -301,9 +304,13 @@ class Recording:
         if known is not None:
             base, item, inputs = known
             if item is None:  # neutral
-                self.alias(out, x)
+                self.alias(out, inputs[0])
             else:
                 self.emit(base, item, inputs, out, trusted=all(self.trust(t) for t in inputs))
+            return
+        if name in ("expand", "expand_as", "broadcast_to") and x.dim() > 2 and _prod(x.shape[2:]) == 1:
+            self.alias(out, x)  # a 1x1 gate broadcast to a map's size: the merge that uses it broadcasts anyway
+            self.gates.add(id(out))
             return
         for out in outputs:
             self.by_shape(name, x, out)
@@ -425,15 +432,20 @@ def functional_item(name, args, kwargs, x, out, rec):
             return "concat", {"layer": "concat"}, tracked
         return None
     if name in _BINARY:
+        base = "mul" if "mul" in name or "div" in name else "add"
         other = [t for t in _flat((args, kwargs)) if isinstance(t, torch.Tensor) and t is not x
                  and rec.name_of(t) is not None]
         if not other or other[0].dim() < 2:
-            return "add", None, [x]
+            return base, None, [x]  # a scalar, a bias, a parameter: no size changes
         y = other[0]
-        multiply = "mul" in name or "div" in name or "multiply" in name
-        same = tuple(x.shape) == tuple(y.shape)
-        base = "mul" if multiply else "add"
-        return base, {"layer": "add" if same and not multiply else "mul"}, [x, y]
+        if tuple(x.shape) == tuple(y.shape) and not {id(x), id(y)} & rec.gates:
+            return base, {"layer": base}, [x, y]
+        for big, small in ((x, y), (y, x)):  # a gate pooled to 1x1 (squeeze-excitation): big keeps its size
+            if tuple(big.shape) == tuple(out.shape) and small.dim() > 2 and _prod(small.shape[2:]) == 1:
+                return base, None, [big]
+        if id(x) in rec.gates or id(y) in rec.gates:
+            return base, None, [y if id(x) in rec.gates else x]
+        return base, {"layer": "mul"}, [x, y]  # broadcasting: torch's rule is the mul merge's
     if re.fullmatch(r"conv[123]d", name) or re.fullmatch(r"conv_transpose[123]d", name):
         transposed = "transpose" in name
         names = ["input", "weight", "bias", "stride", "padding", "output_padding", "groups", "dilation"] \
@@ -750,7 +762,7 @@ def record(request):
     _, root = module_name(path)
     user = UserFiles([*paths, os.path.dirname(os.path.abspath(path)), root], None)
     shown = user.shown = user.where(path, "")[:-1]
-    phase, call = f"importing {shown}", name or "the model"
+    phase, call, first_error = f"importing {shown}", name or "the model", None
     try:
         try:
             import torch
@@ -765,18 +777,23 @@ def record(request):
         phase = f"building {call}"
         model = build(value, name, args, kwargs, torch, shown)
         model.eval()
-        channels, rank = input_layout(model, torch.nn, shown)
+        layouts = input_layouts(model, torch.nn, shown)
         phase = f"tracing {call}"
         traced, why_not = trace(model)
         phase = f"running {call}"
         defer_dynamo()
-        runs, first_error = probe_runs(model, channels, rank, torch, user, 2 if traced else RUNS)
+        for attempt, (channels, rank) in enumerate(layouts):
+            runs, error = probe_runs(model, channels, rank, torch, user, 2 if traced else RUNS)
+            first_error = first_error if attempt else error
+            if runs or "channels" not in str(error[1]):  # another conv's in_channels only for a channel error
+                break
     except Failure:
         raise
     except BaseException as error:  # noqa: BLE001 -- the user's code may raise anything, SystemExit included
         raise Failure(describe(error, user, phase, shown)) from None
     if not runs:
         size, error = first_error
+        channels, rank = layouts[0]
         shape = "x".join(map(str, [BATCH, channels] + [size] * rank))
         raise Failure(describe(error, user, f"running {call} on a {shape} meta tensor (and "
                                             f"{len(PROBES[rank]) - 1} other sizes)", shown))
@@ -788,18 +805,20 @@ def record(request):
             "origin": f"imported {call} from {shown} and {how}"}
 
 
-def limit_memory(limit):
+def limit_resources(limit):
+    """The address space (``limit`` bytes) and the size of any file written (the captured output included)."""
     global LIMIT_TEXT
     if limit:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         LIMIT_TEXT = f"a {limit / 2**30:g} GiB address-space limit"
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE, MAX_FILE))
 
 
 def main(argv):
     with open(argv[1], encoding="utf-8") as handle:
         request = json.load(handle)
     pid = os.getpid()
-    limit_memory(request.get("memory"))
+    limit_resources(request.get("memory"))
     stack = open(request["stack"], "w")  # noqa: SIM115 -- open until the process ends
     if request.get("timeout"):  # where it hangs, written shortly before the parent stops it
         faulthandler.dump_traceback_later(max(0.5, request["timeout"] - 1.0), file=stack)

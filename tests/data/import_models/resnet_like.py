@@ -86,3 +86,37 @@ class VGGish(nn.Module):
         x = self.features(x)
         x = x.view(x.size(0), -1)
         return self.classifier(x)
+
+
+class SqueezeExcitation(nn.Module):
+    def __init__(self, channels, reduction=4):
+        super().__init__()
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Sequential(nn.Linear(channels, channels // reduction, bias=False), nn.ReLU(inplace=True),
+                                nn.Linear(channels // reduction, channels, bias=False), nn.Sigmoid())
+
+    def forward(self, x):
+        b, c, _, _ = x.size()
+        y = self.avg_pool(x).view(b, c)
+        y = self.fc(y).view(b, c, 1, 1)
+        return x * y.expand_as(x)
+
+
+class MobileSE(nn.Module):
+    """Depthwise-separable blocks with squeeze-excitation, as in MobileNet/EfficientNet-style classifiers."""
+
+    def __init__(self, num_classes=5, width=8):
+        super().__init__()
+        blocks, channels = [nn.Conv2d(3, width, 3, stride=2, padding=1, bias=False)], width
+        for out in (width * 2, width * 4):
+            blocks += [nn.Conv2d(channels, channels, 3, stride=2, padding=1, groups=channels, bias=False),
+                       nn.BatchNorm2d(channels), nn.ReLU6(inplace=True), SqueezeExcitation(channels),
+                       nn.Conv2d(channels, out, 1, bias=False), nn.BatchNorm2d(out)]
+            channels = out
+        self.features = nn.Sequential(*blocks)
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(channels, num_classes))
+
+    def forward(self, x):
+        x = self.features(x)
+        x = x.mean([2, 3])
+        return self.classifier(x)
