@@ -940,10 +940,10 @@ class Reader:
             return self.flatten(ref, args, kwargs, node, ctx, text)
         if method in ("view", "reshape"):
             shape = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
-            batch = len(shape) == 2 and shape[1] == -1 and isinstance(shape[0], Size) and \
-                shape[0].refs == {ref.name} and _is_batch(shape[0], ref)
+            batch = len(shape) == 2 and (shape[1] == -1 or isinstance(shape[1], int) and shape[1] > 0) and \
+                isinstance(shape[0], Size) and shape[0].refs == {ref.name} and _is_batch(shape[0], ref)
             features = len(shape) == 2 and shape[0] == -1 and isinstance(shape[1], int) and shape[1] > 0
-            if batch or features:  # x.view(x.size(0), -1); x.view(-1, 256 * 6 * 6) (features checked next)
+            if batch or features:  # x.view(x.size(0), -1), x.view(-1, 256 * 6 * 6): the Linear after checks them
                 flat = self.leaf({"layer": "flatten", "where": self.where(node)}, ref, node, ctx, method)
                 self.flat.add(flat.name)
                 return flat

@@ -65,6 +65,12 @@ def items_from_print(text, source):
     if not items:
         raise SpecError(f"{source}: the model has no layer that changes the size; nothing to chain")
     _check_channels(items, notes)
+    parts = [path for note in notes if isinstance(note, tuple) for path in note[1:]]
+    notes = [note for note in notes if not isinstance(note, tuple)]
+    if parts:
+        shown = ", ".join(parts[:8]) + (f" and {len(parts) - 8} more" if len(parts) > 8 else "")
+        notes.insert(0, f"{shown} look like encoder/decoder parts: a U-Net's forward() concatenates skips and may pad "
+                        "or interpolate, which the text does not show")
     return items, [NO_DATA_FLOW] + list(dict.fromkeys(notes))
 
 
@@ -119,8 +125,7 @@ def _flatten(node, path, items, names, source, notes):
         notes.append(f"{path} is a {node.type}: forward() decides how its modules are used (in a loop, with "
                      "skips?), which the text does not show")
     if _ENCODER_DECODER.match(path.rsplit(".", 1)[-1] or "") and node.children:
-        notes.append(f"{path} looks like an encoder/decoder part: a U-Net's forward() concatenates skips and may "
-                     "pad or interpolate, which the text does not show")
+        notes.append(("parts", path))
     for child in node.children:
         for repeat in range(child.count):
             name = child.name or "0"
