@@ -74,13 +74,14 @@ def keras_shapes(model, size, channels):
     keras = keras_module()
     import numpy as np
 
-    probe = keras.Model(model.inputs, [layer.output for layer in model.layers if not
-                                       isinstance(layer, keras.layers.InputLayer)])
+    operations = [op for op in getattr(model, "operations", model.layers)  # keras.ops calls are operations too
+                  if not isinstance(op, keras.layers.InputLayer)]
+    probe = keras.Model(model.inputs, [op.output for op in operations])
     try:
         outputs = probe(np.random.rand(1, *size, channels).astype("float32"), training=False)
     except Exception as error:  # keras's ValueError, TF's InvalidArgumentError
         return str(error)
-    named = [layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    named = [op.name for op in operations]
     return {name: tuple(output.shape) for name, output in zip(named, outputs)}
 
 
@@ -275,3 +276,28 @@ def test_flatten_into_dense_fixes_the_input(tmp_path):
         except ShapeError:
             pass
     assert tconvcalc_runs == keras_runs == [9, 10]
+
+
+def test_keras_applications_idioms(tmp_path):
+    # EfficientNet's squeeze-excitation (GlobalAveragePooling2D, Reshape((1, 1, C)), 1x1 convs, Multiply),
+    # MobileNetV3's hard-swish written with operators (x + 3.0, * (1/6): keras.ops layers with a number), and
+    # DenseNet's Concatenate(axis=3)
+    keras = keras_module()
+    layers = keras.layers
+    inputs = keras.Input((None, None, 3))
+    x = layers.Conv2D(16, 3, strides=2, padding="same", name="stem")(inputs)
+    x = x * layers.ReLU(6.0, name="relu6")(x + 3.0) * (1.0 / 6.0)
+    se = layers.GlobalAveragePooling2D(name="squeeze")(x)
+    se = layers.Reshape((1, 1, 16), name="se_reshape")(se)
+    se = layers.Conv2D(4, 1, activation="relu", name="se_reduce")(se)
+    se = layers.Conv2D(16, 1, activation="sigmoid", name="se_expand")(se)
+    x = layers.Multiply(name="excite")([x, se])
+    x = layers.Concatenate(axis=3, name="dense_cat")([x, layers.Conv2D(8, 3, padding="same", name="grow")(x)])
+    model = keras.Model(inputs, layers.MaxPooling2D(name="pool")(x))
+    path = save(model, tmp_path)
+    nodes = {node.name: node for node in load_spec(path).nodes}
+    assert nodes["se_reduce"].inputs == ("squeeze",)  # the Reshape undoes the pool's flatten
+    assert "squeeze/flatten" not in nodes
+    assert nodes["dense_cat"].op == "concat"
+    # stem same s2: ceil(H/2); the valid 2x2 pool needs 2 of them: H >= 3
+    assert compare_with_keras(path, model, range(1, 20)) == list(range(3, 20))

@@ -22,7 +22,7 @@ KERAS_NEUTRAL = {
 }
 # Multiply broadcasts (a squeeze-excitation's (1, 1, C) scale); the others are read as equal-size merges
 _KERAS_MERGES = {"Concatenate": "concat", "Add": "add", "Subtract": "add", "Multiply": "mul", "Average": "add",
-                 "Maximum": "add", "Minimum": "add"}
+                 "Maximum": "add", "Minimum": "add", "Divide": "mul", "TrueDivide": "mul"}  # the last: keras.ops
 MAX_ARCHIVE = 4 << 30  # the weights make it big, and are never read: zipfile reads the directory only
 MAX_CONFIG = 32 << 20  # config.json uncompressed: real models' are a few MiB; a zip bomb's is far more
 
@@ -102,7 +102,7 @@ def _keras_layer(layer, where, flat=False):
     if kind == "InputLayer" or kind in KERAS_NEUTRAL:
         return []
     if kind in _KERAS_MERGES:
-        if kind == "Concatenate" and config.get("axis", -1) != -1:
+        if kind == "Concatenate" and config.get("axis", -1) not in (-1, (_tensor_rank(layer) or 0) - 1):
             raise SpecError(f"{where}: Concatenate on axis {config.get('axis')}; tconvcalc follows concatenation "
                             "along the channels (axis -1)")
         return [{"layer": _KERAS_MERGES[kind]}]
@@ -212,6 +212,30 @@ def _depthwise(item, config, channels_in, filters, separable, where):
     return [item, pointwise]
 
 
+def _tensor_rank(layer):
+    """The rank of the tensor a layer reads (N included), from its build_config or its first inbound tensor."""
+    build = layer.get("build_config")
+    shape = build.get("input_shape") if isinstance(build, dict) else None
+    if isinstance(shape, list) and shape and isinstance(shape[0], list):  # a merge: one shape per input
+        shape = shape[0]
+    if isinstance(shape, list) and shape:
+        return len(shape)
+    for node in layer.get("inbound_nodes") or []:
+        for arg in (node.get("args") or [None]) if isinstance(node, dict) else []:
+            first = arg[0] if isinstance(arg, list) and arg else arg
+            if isinstance(first, dict) and isinstance((first.get("config") or {}).get("shape"), list):
+                return len(first["config"]["shape"])
+    return None
+
+
+def _scalar_operand(layer):
+    """Whether a merge's call has a number among its arguments (keras.ops in a Functional model: x + 3.0,
+    x * (1/6) in a hard-swish): broadcast over everything, it leaves the size alone."""
+    return any(isinstance(arg, (int, float)) and not isinstance(arg, bool)
+               for node in layer.get("inbound_nodes") or [] if isinstance(node, dict)
+               for arg in node.get("args") or [])
+
+
 def _built_channels(layer):
     """The input channels a layer was built for (Keras 3 saves build_config.input_shape: channels last)."""
     build = layer.get("build_config")
@@ -247,13 +271,29 @@ def _named(items, name, first_input, where):
     return named
 
 
+def _unflattened(layer, source, pooled):
+    """Reshape((1, 1, C)) of a global pool's (N, C) -- the squeeze-excitation idiom -- is the pool's (N, 1, 1, C)
+    again: the node before the flatten, or None."""
+    target = (layer.get("config") or {}).get("target_shape") if layer.get("class_name") == "Reshape" else None
+    if source in pooled and isinstance(target, list) and len(target) >= 2 and all(v == 1 for v in target[:-1]):
+        return pooled[source]
+    return None
+
+
+def _pooled(entries):
+    """{flatten node: the global pool before it} for a GlobalPooling without keepdims."""
+    if len(entries) == 2 and entries[1]["layer"] == "flatten" and entries[0]["layer"].startswith("adaptive"):
+        return {entries[1]["name"]: entries[0]["name"]}
+    return {}
+
+
 def _flattens(items, flat):
     """Whether the tensor is (N, features) after these items."""
     return any(item.get("flat") for item in items) or flat and not items
 
 
 def _keras_sequential(layers, source):
-    items, channels, flat = [], None, False
+    items, channels, flat, pooled = [], None, False, {}
     previous = INPUT
     for index, layer in enumerate(layers):
         if not isinstance(layer, dict):
@@ -261,13 +301,20 @@ def _keras_sequential(layers, source):
         where = _keras_where(source, index, layer)
         if index == 0:
             channels = _input_channels(layer)
+        restored = _unflattened(layer, previous, pooled)
+        if restored:
+            items = [item for item in items if item["name"] != previous]  # the flatten is undone
+            previous, flat = restored, False
+            continue
         layer_items = _keras_layer(layer, where, flat)
         if not layer_items:
             continue
         if layer_items[0]["layer"] in ("concat", "add", "mul"):
             raise SpecError(f"{where}: a merge layer in a Sequential model")
         flat = _flattens(layer_items, flat)
-        items += _named(layer_items, _keras_name(layer) or f"layer{index}", previous, where)
+        entries = _named(layer_items, _keras_name(layer) or f"layer{index}", previous, where)
+        items += entries
+        pooled.update(_pooled(entries))
         previous = items[-1]["name"]
     return items, channels
 
@@ -275,6 +322,7 @@ def _keras_sequential(layers, source):
 def _keras_functional(config, source):
     alias = {}  # (layer name, node index) -> the node name that holds its output
     inputs, items, channels, flat = set(), [], None, set()  # flat: the nodes whose tensor is (N, features)
+    pooled = {}  # a global pool's flatten -> the pool
     for index, layer in enumerate(config["layers"]):
         if not isinstance(layer, dict):
             raise SpecError(f"{source}: layers[{index}]: expected a layer object")
@@ -297,6 +345,10 @@ def _keras_functional(config, source):
                     raise SpecError(f"{where}: reads {ref[0]!r} (call {ref[1]}), which is not defined before it")
                 resolved.append(alias[ref])
             reads_flat = resolved[0] in flat
+            restored = _unflattened(layer, resolved[0], pooled)
+            if restored:
+                alias[(name, call_index)] = restored
+                continue
             layer_items = _keras_layer(layer, where, reads_flat)
             node_name = name if call_index == 0 else f"{name}#{call_index + 1}"
             if not layer_items:  # shape-neutral: its output is its input
@@ -304,12 +356,16 @@ def _keras_functional(config, source):
                 continue
             entries = _named(layer_items, node_name, resolved[0], where)
             if layer_items[0]["layer"] in ("concat", "add", "mul"):
+                if len(resolved) == 1 and _scalar_operand(layer):
+                    alias[(name, call_index)] = resolved[0]
+                    continue
                 if len(resolved) < 2:
                     raise SpecError(f"{where}: a {layer_items[0]['layer']} of one tensor")
                 entries[0]["with"] = resolved[1:]
             elif len(resolved) != 1:
                 raise SpecError(f"{where}: a layer called on {len(resolved)} tensors")
             items += entries
+            pooled.update(_pooled(entries))
             alias[(name, call_index)] = entries[-1]["name"]
             if _flattens(layer_items, reads_flat):
                 flat.add(entries[-1]["name"])
