@@ -34,10 +34,10 @@ _ONEDNN_TRANSPOSE = ("with the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS
 _ONEDNN_SHORT_TRANSPOSE = ("the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) also accept output_shape "
                            "{sizes} on axis {axis}, shorter than the window (their check rounds "
                            "trunc((O + pads - ek)/s) + 1 = 1), where TF's shape function and the reference "
-                           "and GPU kernels refuse")
-# The reference CPU kernels refuse dilation where the default oneDNN kernels (and GPUs) run it.
-REFERENCE_DILATION = ("dilation > 1: the default oneDNN CPU kernels and GPU kernels run this, but the reference "
-                      "CPU kernel (TF_ENABLE_ONEDNN_OPTS=0, or a CPU build without oneDNN) refuses it: \"{}\"")
+                           "CPU kernels refuse")
+# The reference CPU kernels refuse dilation where the default oneDNN kernels run it.
+REFERENCE_DILATION = ("dilation > 1: the default oneDNN CPU kernels run this, but the reference CPU kernel "
+                      "(TF_ENABLE_ONEDNN_OPTS=0, or a CPU build without oneDNN) refuses it: \"{}\"")
 REFERENCE_DILATION_TRANSPOSE = "Current CPU implementations do not yet support dilation rates larger than 1."
 REFERENCE_DILATION_TRANSPOSE_3D = "Current CPU implementation does not yet support dilation rates larger than 1."
 REFERENCE_DILATION_CONV3D = "CPU implementation of Conv3D currently only supports dilated rates of 1."
