@@ -149,6 +149,9 @@ def _syntax(expr, where):
     try:
         return ast.parse(expr, mode="eval").body
     except SyntaxError as error:
+        if "integer string conversion" in str(error.msg):  # Python's own 4300-digit limit, in our words
+            raise SpecError(f"{where}: a number of more than 4300 digits; tconvcalc reads sizes, not such "
+                            "numbers") from None
         raise SpecError(f"{where}: syntax error: {error.msg[:100]}: {expr[:80]}") from None
     except (ValueError, RecursionError, MemoryError) as error:
         raise SpecError(f"{where}: cannot read {expr[:40]}...: {str(error)[:80]}") from None

@@ -238,6 +238,9 @@ def _parse(text, source):
     try:
         return ast.parse(text, filename=source)
     except SyntaxError as error:
+        if "integer string conversion" in str(error.msg):  # Python's own 4300-digit limit, in our words
+            raise SpecError(f"{source}:{error.lineno}: a number of more than 4300 digits; tconvcalc reads sizes, "
+                            "not such numbers") from None
         detail = f"{error.msg}" + (f": {error.text.strip()[:80]}" if error.text and error.text.strip() else "")
         raise SpecError(f"{source}:{error.lineno}: syntax error: {detail}") from None
     except (ValueError, OverflowError) as error:  # null bytes; a number too long
