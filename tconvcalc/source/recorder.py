@@ -785,7 +785,7 @@ def record(request):
         for attempt, (channels, rank) in enumerate(layouts):
             runs, error = probe_runs(model, channels, rank, torch, user, 2 if traced else RUNS)
             first_error = first_error if attempt else error
-            if runs or "channels" not in str(error[1]):  # another conv's in_channels only for a channel error
+            if runs or "channel" not in str(error[1]).lower():  # another in_channels only for a channel error
                 break
     except Failure:
         raise
