@@ -301,3 +301,30 @@ def test_keras_applications_idioms(tmp_path):
     assert nodes["dense_cat"].op == "concat"
     # stem same s2: ceil(H/2); the valid 2x2 pool needs 2 of them: H >= 3
     assert compare_with_keras(path, model, range(1, 20)) == list(range(3, 20))
+
+
+def test_nested_sequential_blocks_are_inlined(tmp_path):
+    keras = keras_module()
+    layers = keras.layers
+    block = keras.Sequential([layers.Conv2D(8, 3, padding="same", name="conv"), layers.BatchNormalization(name="bn"),
+                              layers.MaxPooling2D(2, name="pool")], name="down")
+    inputs = keras.Input((None, None, 8))
+    once = block(inputs)
+    twice = block(once)  # the same block again: its layers twice, named down#2/...
+    up = layers.UpSampling2D(2, name="up")(twice)
+    model = keras.Model(inputs, layers.Concatenate(name="cat")([up, once]))
+    path = save(model, tmp_path)
+    nodes = {node.name: node for node in load_spec(path).nodes}
+    assert list(nodes) == ["down/conv", "down/pool", "down#2/conv", "down#2/pool", "up", "cat"]
+    assert nodes["cat"].inputs == ("up", "down/pool")
+    assert nodes["down/conv"].where.endswith("model.keras: layers[1] (Sequential 'down'): layers[1] (Conv2D 'conv')")
+    network = load_spec(path)
+    for n in range(2, 20):
+        shapes = keras_shapes(model, (n, n), 8)
+        try:
+            result = chain(network, (n, n))
+        except ShapeError:
+            assert isinstance(shapes, str), f"H={n}: tconvcalc refuses, keras runs"
+            continue
+        assert not isinstance(shapes, str), f"H={n}: keras refuses ({shapes[:200]})"
+        assert result.output == shapes["cat"][1:3] and result.steps[-1].channels == shapes["cat"][-1]

@@ -36,7 +36,7 @@ def network_from_keras_json(data, path, backend=None):
         raise SpecError(f"{source}: a Keras {kind} with no config.layers list; expected model.to_json() of a "
                         "Sequential or Functional model")
     if kind == "Sequential":
-        items, channels = _keras_sequential(config["layers"], source)
+        items, channels, _ = _keras_sequential(config["layers"], source)
     elif kind in ("Functional", "Model"):
         items, channels = _keras_functional(config, source)
     else:
@@ -292,15 +292,22 @@ def _flattens(items, flat):
     return any(item.get("flat") for item in items) or flat and not items
 
 
-def _keras_sequential(layers, source):
-    items, channels, flat, pooled = [], None, False, {}
-    previous = INPUT
+def _keras_sequential(layers, source, previous=INPUT, prefix="", flat=False):
+    """A Sequential's layers in a chain from ``previous``: (items, input channels, whether the output is
+    flat). Nested, its layers are named ``prefix`` + theirs and its messages start with the outer layer."""
+    items, channels, pooled = [], None, {}
     for index, layer in enumerate(layers):
         if not isinstance(layer, dict):
             raise SpecError(f"{source}: layers[{index}]: expected a layer object")
         where = _keras_where(source, index, layer)
         if index == 0:
             channels = _input_channels(layer)
+        if layer.get("class_name") == "Sequential":
+            inner = _nested_layers(layer, where)
+            entries, _, flat = _keras_sequential(inner, where, previous, f"{prefix}{_keras_name(layer)}/", flat)
+            items += entries
+            previous = entries[-1]["name"] if entries else previous
+            continue
         restored = _unflattened(layer, previous, pooled)
         if restored:
             items = [item for item in items if item["name"] != previous]  # the flatten is undone
@@ -312,11 +319,18 @@ def _keras_sequential(layers, source):
         if layer_items[0]["layer"] in ("concat", "add", "mul"):
             raise SpecError(f"{where}: a merge layer in a Sequential model")
         flat = _flattens(layer_items, flat)
-        entries = _named(layer_items, _keras_name(layer) or f"layer{index}", previous, where)
+        entries = _named(layer_items, prefix + (_keras_name(layer) or f"layer{index}"), previous, where)
         items += entries
         pooled.update(_pooled(entries))
         previous = items[-1]["name"]
-    return items, channels
+    return items, channels, flat
+
+
+def _nested_layers(layer, where):
+    layers = (layer.get("config") or {}).get("layers")
+    if not isinstance(layers, list):
+        raise SpecError(f"{where}: a nested Sequential without a layers list")
+    return layers
 
 
 def _keras_functional(config, source):
@@ -335,8 +349,8 @@ def _keras_functional(config, source):
             alias[(name, 0)] = INPUT
             channels = _input_channels(layer)
             continue
-        if layer.get("class_name") in ("Sequential", "Functional", "Model"):
-            raise SpecError(f"{where}: a nested model; save it flat or chain it on its own")
+        if layer.get("class_name") in ("Functional", "Model"):
+            raise SpecError(f"{where}: a nested Functional model; save it flat or chain it on its own")
         calls = _inbound(layer, where)
         for call_index, refs in enumerate(calls):
             resolved = []
@@ -345,12 +359,22 @@ def _keras_functional(config, source):
                     raise SpecError(f"{where}: reads {ref[0]!r} (call {ref[1]}), which is not defined before it")
                 resolved.append(alias[ref])
             reads_flat = resolved[0] in flat
+            node_name = name if call_index == 0 else f"{name}#{call_index + 1}"
+            if layer.get("class_name") == "Sequential":  # a nested Sequential: its layers, inline
+                if len(resolved) != 1:
+                    raise SpecError(f"{where}: a nested Sequential called on {len(resolved)} tensors")
+                entries, _, flat_out = _keras_sequential(_nested_layers(layer, where), where, resolved[0],
+                                                         f"{node_name}/", reads_flat)
+                items += entries
+                alias[(name, call_index)] = entries[-1]["name"] if entries else resolved[0]
+                if flat_out:
+                    flat.add(alias[(name, call_index)])
+                continue
             restored = _unflattened(layer, resolved[0], pooled)
             if restored:
                 alias[(name, call_index)] = restored
                 continue
             layer_items = _keras_layer(layer, where, reads_flat)
-            node_name = name if call_index == 0 else f"{name}#{call_index + 1}"
             if not layer_items:  # shape-neutral: its output is its input
                 alias[(name, call_index)] = resolved[0]
                 continue
