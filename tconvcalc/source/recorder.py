@@ -133,7 +133,22 @@ def candidates(module, nn):
             instances.append(key)
         elif isinstance(value, type) and issubclass(value, nn.Module) and value.__module__ == module.__name__:
             classes.append(key)
-    return instances or classes
+    return instances or unused(classes, module)
+
+
+def unused(classes, module):
+    """The classes no other class of the file uses (a block inside the model is not a candidate), read from
+    the file's syntax tree; all of them where that cannot be read."""
+    import ast
+
+    try:
+        with open(module.__file__, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+        return classes
+    used = {node.id for top in tree.body if isinstance(top, ast.ClassDef) for node in ast.walk(top)
+            if isinstance(node, ast.Name) and node.id != top.name}
+    return [name for name in classes if name not in used] or classes
 
 
 def pick(module, name, nn, shown):
