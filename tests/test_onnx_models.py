@@ -194,7 +194,7 @@ def compare_with_ort(path, sizes=SIZES, channels=3, last=False):
     network = load_spec(path)
     tensors, valid = tensors_by_step(path), []
     for n in sizes:
-        ort = ort_run(path, (n, n), channels, last)
+        ort = ort_run(path, network.fit((n,)), channels, last)
         try:
             result = chain(network, network.fit((n,)))
         except ShapeError as error:
@@ -615,3 +615,19 @@ def test_reading_imports_neither_onnx_nor_numpy(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split("\n")[:2] == ["(32, 32) False False", str(len(g.nodes))]
+
+
+@pytest.mark.parametrize("rank", [1, 3])
+def test_1d_and_3d_graphs_against_ort(rank, tmp_path):
+    g = Graph(channels=2, dims=("N", None, *["H"] * rank))
+    k = lambda v: [v] * rank  # noqa: E731
+    x = g.node("Conv", ["x", g.weight("w1", (4, 2, *k(3)))], "conv", kernel_shape=k(3), strides=k(2),
+               pads=k(1) * 2)
+    x = g.node("MaxPool", [x], "pool", kernel_shape=k(2), strides=k(2), ceil_mode=1)
+    x = g.node("ConvTranspose", [x, g.weight("w2", (4, 3, *k(4)))], "up", kernel_shape=k(4), strides=k(2),
+               pads=k(1) * 2)
+    path = g.save(x, tmp_path)
+    network = load_spec(path)
+    assert network.rank == rank and network.fit((9,)) == (9,) * rank
+    valid = compare_with_ort(path, range(1, 30 if rank == 1 else 12), channels=2)
+    assert valid == list(range(1, 30 if rank == 1 else 12))  # ceil_mode keeps every size >= 1
