@@ -3,7 +3,8 @@ generator of 319 layers, tests/data/import_models/esrgan_like.py with nb=10), as
 
 * ``python -c "import torch"``;
 * the floor: a process that imports torch and torch.fx, imports the model file and builds the model on the
-  meta device (what any tool that reads the model by running it must do);
+  meta device (what any tool that reads the model by running it must do), and the same running the model once
+  on a meta tensor (the first meta run imports what torch's meta kernels need);
 * ``tconvcalc chain 64 esrgan_like.py:RRDBNet --args nb=10 --import`` (numeric) and the same in ``H``.
 
 Wall time is noisy on a shared machine, so CPU time (user + system of the processes) is given too; medians.
@@ -26,11 +27,14 @@ MODELS = os.path.join(HERE, "..", "tests", "data", "import_models")
 def commands(blocks):
     build = (f"import sys, torch, torch.fx; sys.path.insert(0, {MODELS!r}); import esrgan_like\n"
              f"with torch.device('meta'): esrgan_like.RRDBNet(nb={blocks})")
+    run = build.replace("with torch.device('meta'): esrgan_like", "with torch.device('meta'): m = esrgan_like") + \
+        "\nm.eval()(torch.empty(2, 3, 64, 64, device='meta'))"
     spec = f"{os.path.join(MODELS, 'esrgan_like.py')}:RRDBNet"
     chain = [sys.executable, "-m", "tconvcalc", "chain"]
     return {
         "import torch": [sys.executable, "-c", "import torch"],
         "floor: import torch + the model, build it": [sys.executable, "-c", build],
+        "floor + one meta forward": [sys.executable, "-c", run],
         "tconvcalc chain 64 --import": chain + ["64", spec, "--args", f"nb={blocks}", "--import", "--json"],
         "tconvcalc chain H --import": chain + ["H", spec, "--args", f"nb={blocks}", "--import", "--json"],
     }
@@ -59,10 +63,10 @@ def main():
     results = {name: measure(command, options.runs) for name, command in table.items()}
     for name, (wall, cpu) in results.items():
         print(f"{name:45s} {wall:6.2f} s wall  {cpu:6.2f} s CPU")
-    floor = results["floor: import torch + the model, build it"]
-    for name in ("tconvcalc chain 64 --import", "tconvcalc chain H --import"):
-        wall, cpu = results[name]
-        print(f"{name} adds {wall - floor[0]:+.2f} s wall, {cpu - floor[1]:+.2f} s CPU over the floor")
+    for floor in ("floor: import torch + the model, build it", "floor + one meta forward"):
+        for name in ("tconvcalc chain 64 --import", "tconvcalc chain H --import"):
+            (wall, cpu), (floor_wall, floor_cpu) = results[name], results[floor]
+            print(f"{name} adds {wall - floor_wall:+.2f} s wall, {cpu - floor_cpu:+.2f} s CPU over {floor!r}")
 
 
 if __name__ == "__main__":

@@ -246,6 +246,7 @@ HOSTILE_CASES = {  # file: (what the message must say, timeout given)
                            120),
     "syntax_error": ("syntax_error.py:5: syntax error", 120),
     "init_error": ("init_error.py:6: ValueError: channels must be even, got 3 (while building Net())", 120),
+    "internals": ("internals.py:2 imports 'recorder', which is not installed", 120),
 }
 
 

@@ -25,6 +25,13 @@ MAX_TEXT = 300  # characters of any one string from the child (a name, a message
 OPTIONAL = {"in_channels": None, "groups": 1}  # dropped while make_network does not know them (groups: at 1 only)
 
 
+def child_env():
+    """The child's environment: no GPU; one thread (nothing is computed on meta tensors, and each thread's
+    stack and malloc arena would count against the address-space limit)."""
+    return {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
+
+
 class ImportModeError(InputError):
     """The user's module could not be imported, built or recorded (exit 2)."""
 
@@ -60,9 +67,8 @@ def run_child(target, paths, timeout, memory):
                    "result": files["result.json"], "stack": files["stack"], "timeout": timeout, "memory": memory}
         with open(files["request.json"], "w", encoding="utf-8") as handle:
             json.dump(request, handle)
-        env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONSAFEPATH": "1", "PYTHONUNBUFFERED": "1"}
         with open(files["stderr"], "wb") as stderr:
-            status, timed_out = _run([sys.executable, "-P", RECORDER, files["request.json"]], env, stderr, timeout)
+            status, timed_out = _run([sys.executable, RECORDER, files["request.json"]], child_env(), stderr, timeout)
         if timed_out:
             where = _hang_site(files["stack"], target.path)
             raise ImportModeError(f"{shown}: --import stopped the child process after {timeout:g} s"

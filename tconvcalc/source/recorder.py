@@ -1,7 +1,7 @@
 """Import mode's child process: import the user's model file, build the model on torch's meta device and
 record its network as plain ``make_network`` items.
 
-Run as ``python -P recorder.py REQUEST.json`` by ``imported.py``, never imported by tconvcalc itself. It
+Run as ``python recorder.py REQUEST.json`` by ``imported.py``, never imported by tconvcalc itself. It
 imports only the standard library and torch, so nothing the user's module does can reach tconvcalc: the
 answer (``{"items": ..., "origin": ...}`` or ``{"error": "one line"}``) is written as JSON to the file the
 request names, and the parent trusts nothing in it beyond the JSON.
@@ -15,14 +15,19 @@ size. torch.fx traces the model first: where it can, the model has no Python con
 so two runs suffice; where it cannot, three runs are compared and a graph that differs between them is said.
 """
 
-import faulthandler
-import json
 import os
-import re
-import resource
 import sys
-import sysconfig
-import traceback
+
+# Run as a script, this file's directory heads sys.path: the user's imports must not find tconvcalc's modules.
+if sys.path and os.path.realpath(sys.path[0] or ".") == os.path.dirname(os.path.realpath(__file__)):
+    del sys.path[0]
+
+import faulthandler  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import resource  # noqa: E402
+import sysconfig  # noqa: E402
+import traceback  # noqa: E402
 
 INPUT = "input"
 # Probe sizes, tried in order until RUNS succeed: odd-ish sizes first (they tell a computed pad from a constant
@@ -189,8 +194,8 @@ def input_layouts(model, nn, shown):
     found = [(m.in_channels, len(m.kernel_size)) for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)]
     if found:
         return list(dict.fromkeys(found))[:4]
-    raise Failure(f"{shown}: the model has no Conv/ConvTranspose layer to tell its input's channels and axes; import mode "
-                  "reads convolutional networks")
+    raise Failure(f"{shown}: the model has no Conv/ConvTranspose layer to tell its input's channels and axes; "
+                  "import mode reads convolutional networks")
 
 
 # ---- recording one run -----------------------------------------------------------------------------------
@@ -211,24 +216,21 @@ class Recording:
     """One run's events: per op that changes sizes, an item (with the values that may differ between probe
     sizes under "_vary"), keyed by the nodes the tensors belong to."""
 
-    def __init__(self, torch, user, module_names, in_channels):
+    def __init__(self, torch, user, module_names):
         self.torch, self.user, self.module_names = torch, user, module_names
         self.node = {}  # id(tensor) -> node name
         self.kept = []  # the tensors seen, so that their ids stay theirs
-        self.spatial = {INPUT: None}  # node -> spatial size
         self.trusted = {INPUT: True}  # node -> its channels are those make_network will compute
         self.untrusted = set()  # ids of tensors whose channels differ from their node's
         self.events, self.taken, self.queried = [], set(), []
         self.depth = 0  # inside a recorded layer: its own functional calls are not recorded
         self.scope = []  # the modules being called (their names), for the names of functional ops
         self.gates = set()  # ids of 1x1 tensors expanded to a map's size (x * se(x).expand_as(x))
-        self.in_channels = in_channels
 
     # tensors and nodes
     def track(self, tensor, name):
         self.node[id(tensor)] = name
         self.kept.append(tensor)
-        self.spatial[name] = tuple(tensor.shape[2:]) if tensor.dim() > 2 else ()
 
     def name_of(self, tensor):
         return self.node.get(id(tensor))
@@ -536,7 +538,7 @@ def record_run(model, size, channels, rank, torch, user):
 
     nn = torch.nn
     names = {id(m): n for n, m in model.named_modules() if n}
-    rec = Recording(torch, user, names, channels)
+    rec = Recording(torch, user, names)
 
     def pre_hook(module, inputs):
         rec.scope.append(names.get(id(module), ""))
