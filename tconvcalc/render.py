@@ -53,14 +53,16 @@ class _SafeConsole(Console):
 
 
 def json_dumps(data):
-    return json.dumps(data, ensure_ascii=False)
+    """JSON with names exact, and every character a terminal would act on as a \\u escape (json itself leaves
+    C1 controls such as U+009B, a CSI, and bidi overrides raw); outside strings JSON is plain ASCII."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(data, ensure_ascii=False))
 
 
 def to_json(result, **extra):
     """The JSON contract: the result dataclass as a dict (documented in the README)."""
     data = asdict(result)
     data.update({key: None if value is None else asdict(value) for key, value in extra.items()})
-    return json.dumps(data, ensure_ascii=False)
+    return json_dumps(data)
 
 
 def size_text(values):
