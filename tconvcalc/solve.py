@@ -146,12 +146,41 @@ def _solve_layer(size, target, framework, kind, bounds, fixed, backend, combinat
     per_axis = [list(_axis_layers(n, t, framework, kind, bounds, _fixed_axis(fixed, axis), backend))
                 for axis, (n, t) in enumerate(zip(size, target))]
     checked = per_axis[0] if len(size) == 1 else _combine(per_axis, size, target, combinations)
-    ranked = {}
+    spellings = {}
     for layer, axes in checked:
-        key = layer_identity(layer, axes)
-        if key not in ranked:
-            ranked[key] = (layer_rank(layer, axes), layer, layer_reasons(layer, axes))
-    return list(ranked.values())
+        spellings.setdefault(layer_identity(layer, axes), []).append((layer, axes))
+    ranked = []
+    for same in spellings.values():
+        (layer, axes), *others = sorted(same, key=lambda candidate: _idiom(candidate[0]))  # stable: first seen wins ties
+        reasons = layer_reasons(layer, axes)
+        others = list(dict.fromkeys(_spelling(other) for other, _ in others if _spelling(other) != _spelling(layer)))
+        if others:
+            reasons += (f"the same layer as {' / '.join(others)} (the same pads, output padding and output)",)
+        ranked.append((layer_rank(layer, axes), layer, reasons))
+    return ranked
+
+
+def _idiom(layer):
+    """How plainly a user writes the layer: the framework's defaults left out first (no output_padding -- Keras then
+    infers it --, the default padding), so each layer is listed once, as a user would write it."""
+    default = module(layer.framework).DEFAULT_PADDING
+    word = isinstance(layer.padding, str)
+    padding_given = word != (default != "zeros") or (word and layer.padding != default)
+    return (layer.output_padding is not None, padding_given)
+
+
+def _spelling(layer):
+    """The arguments that tell two spellings of one layer apart: padding='same', output_padding=2."""
+    if isinstance(layer.padding, str):
+        padding = layer.padding
+    elif all(b == a for b, a in layer.padding):
+        padding = _scalar(b for b, _ in layer.padding)
+    else:
+        padding = [list(pair) for pair in layer.padding]
+    text = f"padding={padding!r}"
+    if layer.output_padding is not None:
+        text += f", output_padding={_scalar(layer.output_padding)}"
+    return text
 
 
 def _fixed_axis(fixed, axis):
@@ -292,10 +321,12 @@ def _strict(layer, size, target):
 
 
 def layer_identity(layer, axes):
-    """What makes two candidates the same layer: the pads and output_padding the framework applies."""
+    """What makes two candidates the same layer: the pads the framework applies and the output it gives -- so the
+    same output padding too, however it was asked for (Keras's inferred None or the int it infers; 'valid' with
+    output_padding 0 and 'same' with 2 where the applied pads coincide)."""
     return (layer.framework, layer.kind, layer.kernel, layer.stride, layer.dilation,
             tuple(tuple(map(int, ax.pads)) if ax.pads else None for ax in axes),
-            tuple(ax.output_padding for ax in axes), layer.output_size, layer.scale)
+            tuple(None if ax.output is None else int(ax.output) for ax in axes), layer.output_size, layer.scale)
 
 
 def _combine(per_axis, size, target, combinations=MAX_COMBINATIONS):

@@ -22,8 +22,8 @@ def solver_set(n, target, framework, kind, bounds):
 
 def canonical(identities):
     """torch's forward(output_size=) and an explicit output_padding are the same layer: compare
-    what the framework applies (pads, output_padding, output), not how it was asked for."""
-    return {key[:7] if key[6] != (None,) else key for key in identities}
+    what the framework applies (pads, output), not how it was asked for."""
+    return {key[:7] for key in identities}
 
 
 SMALL = Bounds(kernel=5, stride=3, dilation=2, padding=3)
@@ -173,3 +173,31 @@ def test_every_forward_output_is_solved_completely(framework):
 def test_jax_explicit_pads_add_to_the_output(run):
     code, out, _ = run("solve", 5, 9, "-l", "convT", "-f", "jax", "-k", 5, "-s", 3, "-p", 0, "--max-padding", 0)
     assert code == 0 and "padding=((0, 0),)" in out
+
+
+@pytest.mark.parametrize("args,spellings", [
+    # the issue's case: output_padding=None beside the int Keras infers (the same output_shape asked of TF)
+    (("126", "255", "--max-kernel", 8, "--max-stride", 4, "--max-dilation", 2, "--max-padding", 4),
+     {(5, 2): ("valid", None)}),
+    # k3 s3: 'valid' (None or 0) and 'same' (None or 2) apply the same pads, (0, 0)
+    (("10", "30", "-k", 3, "-s", 3), {(3, 3): ("valid", None)}),
+])
+def test_keras_lists_each_layer_once(run_json, args, spellings):
+    """One entry per layer, the spelling a user writes (defaults left out), and why naming the others; each
+    spelling really is the same layer: the same pads and output from forward()."""
+    code, out, _ = run_json("solve", *args, "-l", "convT", "-f", "keras", "--limit", 0)
+    assert code == 0
+    seen = [(s["kernel"], s["stride"], s["dilation"], tuple(map(tuple, s["pads"]))) for s in out["solutions"]]
+    assert len(seen) == len(set(seen)), seen
+    for s in out["solutions"]:
+        if (s["kernel"], s["stride"]) in spellings:
+            assert (s["padding"], s["output_padding"]) == spellings[(s["kernel"], s["stride"])]
+            listed = s["reasons"][-1]
+            assert listed.startswith("the same layer as ")
+            for other in listed.split(" as ", 1)[1].split(" (")[0].split(" / "):
+                padding = other.split("padding='")[1].split("'")[0]
+                op = other.split("output_padding=")[1] if "output_padding=" in other else None
+                n = int(args[0])
+                twin = forward(build_layer("convT", "keras", 1, kernel=s["kernel"], stride=s["stride"],
+                                           padding=padding, output_padding=op), (n,))
+                assert twin.output == tuple(s["output"]) and [list(ax.pads) for ax in twin.axes] == s["pads"], other
