@@ -480,3 +480,51 @@ def test_against_torch_print_text_of_a_plain_sequence():
     found, warnings = items_from_print(str(model), "seq.txt")
     assert [i["layer"] for i in found] == ["conv", "adaptiveavgpool", "flatten", "linear"]
     assert warnings == [NO_DATA_FLOW]  # nothing in this text contradicts a plain sequence
+
+
+def test_package_imports_absolute_module_and_cyclic(tmp_path):
+    """from models.blocks import X, import models.blocks as mb, from . import blocks; a cycle ends."""
+    package = tmp_path / "repo" / "models"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("from .net import Net\n")
+    (package / "blocks.py").write_text(textwrap.dedent("""
+        import torch.nn as nn
+        from .net import helper_kernel  # a cycle: net imports blocks too
+        class ResBlock(nn.Module):
+            def __init__(self, c, k=3):
+                super().__init__()
+                self.conv = nn.Conv2d(c, c, k, padding=k // 2)
+            def forward(self, x):
+                return x + self.conv(x)
+        def down(c):
+            return nn.Sequential(nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), nn.ReLU())
+    """))
+    (package / "net.py").write_text(textwrap.dedent("""
+        import torch.nn as nn
+        from models.blocks import ResBlock
+        import models.blocks as mb
+        from . import blocks
+        helper_kernel = 5
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = ResBlock(8)
+                self.b = mb.down(8)
+                self.c = blocks.ResBlock(16, k=helper_kernel)
+            def forward(self, x):
+                return self.c(self.b(self.a(x)))
+    """))
+    network = load_spec(str(package / "net.py"))
+    assert [n.name for n in network.nodes] == ["a.conv", "a.add", "b.0", "c.conv", "c.add"]
+    assert chain(network, (32, 32)).output == (16, 16)
+    assert {n.name: n for n in network.nodes}["c.conv"].where.endswith("blocks.py:7")
+
+
+def test_an_import_from_a_library_is_named_in_the_error(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("import torch.nn as nn\nfrom timm.layers import DropPath, SqueezeExcite\n"
+                    "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                    "        self.se = SqueezeExcite(8)\n    def forward(self, x):\n        return self.se(x)\n")
+    with pytest.raises(SpecError, match=r"m.py:6: SqueezeExcite\(8\): unknown module \('SqueezeExcite' is imported "
+                                        r"from timm.layers, which tconvcalc does not read.*--import"):
+        load_spec(str(path))
