@@ -535,10 +535,32 @@ def torch_models():
             x = self.down(x) + self.shortcut(x)
             return self.fc(torch.flatten(self.pool(x), 1))
 
-    return {"unet": (UNet(), 3), "espcn": (ESPCN(), 1), "resnet": (ResNetish(), 3)}
+    class PadUNet(nn.Module):
+        """The most copied PyTorch U-Net's Up: pad the upsampled map to the skip's size, then concatenate."""
+
+        def __init__(self, double=False):
+            super().__init__()
+            self.double = double
+            self.inc = nn.Conv2d(3, 4, 3)  # unpadded: odd sizes appear
+            self.down = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(4, 8, 3, padding=1))
+            self.up = nn.ConvTranspose2d(8, 4, 2, stride=2)
+
+        def forward(self, x):
+            x2 = self.inc(x)
+            x1 = self.up(self.down(x2))
+            diffY = x2.size()[2] - x1.size()[2]
+            diffX = x2.size()[3] - x1.size()[3]
+            if self.double:  # not the idiom: twice the difference
+                x1 = F.pad(x1, [diffX, diffX, diffY, diffY])
+            else:
+                x1 = F.pad(x1, [diffX // 2, diffX - diffX // 2, diffY // 2, diffY - diffY // 2])
+            return torch.cat([x2, x1], dim=1)
+
+    return {"unet": (UNet(), 3), "espcn": (ESPCN(), 1), "resnet": (ResNetish(), 3), "pad_unet": (PadUNet(), 3),
+            "pad_twice": (PadUNet(double=True), 3)}
 
 
-@pytest.mark.parametrize("name", ["unet", "espcn", "resnet"])
+@pytest.mark.parametrize("name", ["unet", "espcn", "resnet", "pad_unet"])
 def test_torch_exports_against_ort(name, tmp_path):
     model, channels = torch_models()[name]
     path = export(model, channels, tmp_path, name)
@@ -631,3 +653,12 @@ def test_1d_and_3d_graphs_against_ort(rank, tmp_path):
     assert network.rank == rank and network.fit((9,)) == (9,) * rank
     valid = compare_with_ort(path, range(1, 30 if rank == 1 else 12), channels=2)
     assert valid == list(range(1, 30 if rank == 1 else 12))  # ceil_mode keeps every size >= 1
+
+
+def test_torch_pad_to_the_skip_is_read_as_like(tmp_path):
+    model, channels = torch_models()["pad_unet"]
+    nodes = {node.name: node for node in load_spec(export(model, channels, tmp_path, "pad_unet")).nodes}
+    assert nodes["Pad"].op == "pad" and nodes["Pad"].like == "inc/Conv"
+    model, channels = torch_models()["pad_twice"]
+    with pytest.raises(SpecError, match=r"\(Pad '/Pad'\): its pads are computed from the graph's shapes in a way"):
+        load_spec(export(model, channels, tmp_path, "pad_twice"))

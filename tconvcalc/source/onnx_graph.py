@@ -52,7 +52,12 @@ class Const:
 
 @dataclass(frozen=True)
 class ShapeValue:
-    elements: tuple  # ints, or (node, axis): that axis of that node's tensor
+    elements: tuple  # flat: ints, (node, axis) for that axis of that node's tensor, or (op, a, b) of those
+    shape: tuple | None = None  # None: 1-D (torch's F.pad export reshapes its pads to pairs)
+
+    @property
+    def dims(self):
+        return self.shape if self.shape is not None else (len(self.elements),)
 
 
 @dataclass(frozen=True)
@@ -287,8 +292,29 @@ class _Reader:
             return _constant_op(op, present, attrs)
         try:
             values = [self._ints(v, "input", where) if v is not None else None for v in inputs]
-            if op in ("Identity", "Cast", "Unsqueeze", "Squeeze"):  # shape values are flat lists
+            dims = [v.dims if isinstance(v, ShapeValue) else v.shape if isinstance(v, Const) else None
+                    for v in inputs]
+            if op in ("Identity", "Cast"):
+                return ShapeValue(tuple(values[0]), dims[0] if len(dims[0] or ()) > 1 else None)
+            if op in ("Unsqueeze", "Squeeze"):  # shape values are flat lists
                 return ShapeValue(tuple(values[0]))
+            if op in _ARITHMETIC:
+                return ShapeValue(_elementwise(op, values[0], values[1]))
+            if op == "ConstantOfShape":
+                fill = attrs.get("value")
+                fill = int((_tensor_values(fill) or (0,))[0]) if fill is not None else 0
+                count = math.prod(values[0])
+                if not 0 <= count <= MAX_VALUES:
+                    raise _Refusal("too many values")
+                return ShapeValue((fill,) * count)
+            if op == "Reshape":
+                return ShapeValue(tuple(values[0]), _reshaped(len(values[0]), values[1], dims[0]))
+            if op == "Transpose" and len(dims[0] or ()) == 2 and list(attrs.get("perm", [1, 0])) == [1, 0]:
+                rows, cols = dims[0]
+                return ShapeValue(tuple(values[0][r * cols + c] for c in range(cols) for r in range(rows)),
+                                  (cols, rows))
+            if op == "Slice" and len(dims[0] or ()) == 2:
+                return _slice_rows(values[0], dims[0], values[1:])
             if op == "Gather" and attrs.get("axis", 0) == 0:
                 return ShapeValue(tuple(values[0][i] for i in values[1]))
             if op == "Concat":
@@ -303,7 +329,9 @@ class _Reader:
 
     def _shape(self, value, attrs):
         """Shape of a tensor: its dims, each "axis a of node X" for the image tensor."""
-        if isinstance(value, Const):
+        if isinstance(value, ShapeValue):
+            dims = list(value.dims)
+        elif isinstance(value, Const):
             if value.shape is None:
                 raise _Refusal("the Shape of a constant tconvcalc did not compute")
             dims = list(value.shape)
@@ -481,7 +509,11 @@ class _Reader:
         else:
             pads = self._ints(inputs[1] if len(inputs) > 1 else None, "pads", where)
         if any(not isinstance(p, int) for p in pads):
-            raise _Refusal("its pads are computed from the graph's shapes; tconvcalc follows constant pads")
+            like = _pad_like(pads, data.node, full)
+            if like is None:
+                raise _Refusal("its pads are computed from the graph's shapes in a way tconvcalc does not "
+                               "recognise (it follows constant pads, and pads to another tensor's size)")
+            return self._emit(node, {"layer": "pad", "like": like}, data, where)
         axes = list(range(full))
         if len(inputs) > 3 and inputs[3] is not None:
             axes = [a % full for a in self._ints(inputs[3], "axes", where)]
@@ -734,14 +766,119 @@ def _target_size(spatial):
     """Resize's spatial sizes: constants (output_size), or every axis of one other node (like)."""
     if all(isinstance(e, int) for e in spatial):
         return {"output_size": spatial[0] if len(set(spatial)) == 1 else "x".join(map(str, spatial))}
-    nodes = {e[0] for e in spatial if isinstance(e, tuple)}
-    if len(nodes) == 1 and all(isinstance(e, tuple) and e[1] == axis + 2 for axis, e in enumerate(spatial)):
+    nodes = {e[0] for e in spatial if _is_dim(e)}
+    if len(nodes) == 1 and all(_is_dim(e) and e[1] == axis + 2 for axis, e in enumerate(spatial)):
         return {"like": nodes.pop()}
     raise _Refusal(f"sizes {_shown(spatial)}: neither constants nor another tensor's spatial size")
 
 
 def _shown(elements):
-    return "[" + ", ".join(f"{e[0]}.shape[{e[1]}]" if isinstance(e, tuple) else str(e) for e in elements) + "]"
+    return "[" + ", ".join(f"{e[0]}.shape[{e[1]}]" if _is_dim(e) else "..." if isinstance(e, tuple) else str(e)
+                           for e in elements) + "]"
+
+
+_ARITHMETIC = {"Add": lambda a, b: a + b, "Sub": lambda a, b: a - b, "Mul": lambda a, b: a * b,
+               "Div": lambda a, b: _trunc_div(a, b)}
+
+
+def _trunc_div(a, b):
+    """Integer Div as ORT runs it (C++: toward zero)."""
+    quotient = abs(a) // abs(b)
+    return quotient if (a >= 0) == (b > 0) else -quotient
+
+
+def _is_dim(element):
+    return isinstance(element, tuple) and len(element) == 2
+
+
+def _elementwise(op, first, second):
+    """Add/Sub/Mul/Div of shape values, broadcasting a single element; an operand that is not a number yet
+    (an axis of a tensor) makes an expression, evaluated where the result is used."""
+    if len(first) != len(second) and 1 not in (len(first), len(second)):
+        raise _Refusal("operands of different lengths")
+    count = max(len(first), len(second))
+    first, second = (first * count if len(first) == 1 else first), (second * count if len(second) == 1 else second)
+    return tuple(_ARITHMETIC[op](a, b) if isinstance(a, int) and isinstance(b, int) and (op != "Div" or b)
+                 else (op, a, b) for a, b in zip(first, second))
+
+
+def _evaluate(element, sizes):
+    """An element's value when each (node, axis) has the size ``sizes`` gives it."""
+    if isinstance(element, int):
+        return element
+    if _is_dim(element):
+        return sizes(element)
+    op, a, b = element
+    a, b = _evaluate(a, sizes), _evaluate(b, sizes)
+    if op == "Div" and b == 0:
+        raise ZeroDivisionError
+    return _ARITHMETIC[op](a, b)
+
+
+def _leaves(element):
+    if _is_dim(element):
+        return {element}
+    if isinstance(element, tuple):
+        return _leaves(element[1]) | _leaves(element[2])
+    return set()
+
+
+def _pad_like(pads, node, full):
+    """The node whose spatial size computed pads reach, where they are the U-Net's ``F.pad(x1, [diffX // 2,
+    diffX - diffX // 2, ...])`` with diff = that node's size - this one's; else None. Recognised by evaluating
+    the pads at random sizes: each spatial axis's two pads add up to the difference, N and C's to 0."""
+    import random
+
+    if len(pads) != 2 * full:
+        return None
+    leaves = set().union(*(_leaves(p) for p in pads))
+    others = {leaf[0] for leaf in leaves} - {node}
+    if len(others) != 1:
+        return None
+    like = others.pop()
+    draw = random.Random(0)
+    for _ in range(8):
+        sizes = {leaf: draw.randint(1, 4096) for leaf in leaves | {(like, a) for a in range(full)} |
+                 {(node, a) for a in range(full)}}
+        try:
+            values = [_evaluate(p, sizes.__getitem__) for p in pads]
+        except (ZeroDivisionError, KeyError):
+            return None
+        for axis in range(full):
+            wanted = 0 if axis < 2 else sizes[(like, axis)] - sizes[(node, axis)]
+            if values[axis] + values[axis + full] != wanted:
+                return None
+    return like
+
+
+def _reshaped(count, target, dims):
+    """A shape value's new shape: 0 copies an axis, -1 takes the rest."""
+    shape = [dims[i] if n == 0 else n for i, n in enumerate(target)]
+    if shape.count(-1) == 1:
+        known = math.prod(n for n in shape if n != -1)
+        shape[shape.index(-1)] = count // known if known else 0
+    if math.prod(shape) != count or any(not isinstance(n, int) for n in shape):
+        raise _Refusal("a Reshape tconvcalc does not compute")
+    return None if len(shape) == 1 else tuple(shape)
+
+
+def _slice_rows(values, dims, arguments):
+    """Slice of a 2-D shape value along axis 0 (steps -1 reverses the rows: torch's pads, last axis first)."""
+    starts, ends = arguments[0], arguments[1]
+    axes = arguments[2] if len(arguments) > 2 and arguments[2] else [0]
+    steps = arguments[3] if len(arguments) > 3 and arguments[3] else [1]
+    if axes != [0] or len(starts) != 1:
+        raise _Refusal("a Slice tconvcalc does not compute")
+    rows, cols = dims
+    picked = list(range(rows))[slice(_clamp(starts[0], rows, steps[0]), _clamp(ends[0], rows, steps[0]), steps[0])]
+    return ShapeValue(tuple(values[r * cols + c] for r in picked for c in range(cols)), (len(picked), cols))
+
+
+def _clamp(index, n, step):
+    """ONNX Slice's start/end for Python slicing: negative counts from the end, far values clamp."""
+    if index < 0:
+        index += n
+    return max(-1 if step < 0 else 0, min(index, n - 1 if step < 0 else n)) if index >= 0 or step > 0 else None
 
 
 def _slice(values, arguments, attrs):
