@@ -158,11 +158,16 @@ def conv_transpose(layer, sizes, checks):
             return _tf_accepts(n, kj, sj, dj, layer.padding, o)
         return True
 
-    accepted = []
-    for n, kj, sj, dj in zip(sizes, k, s, d):
-        options = [_transpose_output(n, kj, sj, dj, layer.padding, op) for op in (None, *range(int(sj)))]
-        runnable = [o for o in options if _is_true(runs(n, kj, sj, dj, o))]
-        accepted.append(_sorted_unique(possible(runnable)))
+    # output_padding is None on every axis or an int on every axis, so an axis's accepted outputs are the projection
+    # of the whole layer's: None's output where None runs on every axis, each int's where every axis has one that runs.
+    axes = list(zip(sizes, k, s, d))
+    inferred = [_transpose_output(n, kj, sj, dj, layer.padding, None) for n, kj, sj, dj in axes]
+    by_int = [[o for o in (_transpose_output(n, kj, sj, dj, layer.padding, op) for op in range(int(sj)))
+               if _is_true(runs(n, kj, sj, dj, o))] for n, kj, sj, dj in axes]
+    inferred_runs = all(_is_true(runs(*axis, o)) for axis, o in zip(axes, inferred))
+    ints_run = all(by_int)
+    accepted = [_sorted_unique(possible(([o] if inferred_runs else []) + (options if ints_run else [])))
+                for o, options in zip(inferred, by_int)]
 
     if layer.output_size is not None:
         ops = _choose_output_padding(layer, sizes, checks)

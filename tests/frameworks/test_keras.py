@@ -296,6 +296,48 @@ def test_tensorflow_backend(workers):
     assert checked >= len(configs) // 10  # refusals whose message was compared
 
 
+def test_accepted_outputs_are_the_projection():
+    """Multi-axis Conv*DTranspose: an axis accepts an output when some whole layer gives it -- output_padding None on
+    every axis, or an int on every axis -- and runs (issue 10: 11x156 k3x8 s2x1 'same' accepts only 22 on H: the ints
+    that give 21 force 155 on W, which tf.nn.conv_transpose refuses)."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip(f"keras was imported with the {keras.backend.backend()} backend before this module")
+    import itertools
+
+    rng = random.Random("keras-projection")
+    cases = [{"kind": "convT", "rank": 2, "size": [11, 156], "kernel": [3, 8], "stride": [2, 1], "padding": "same",
+              "dilation": [1, 1]}]
+    for _ in range(40):
+        r = rng.choice((2, 2, 3))
+        cases.append({"kind": "convT", "rank": r, "size": [rng.randint(2, 7) for _ in range(r)],
+                      "kernel": [rng.randint(1, 5) for _ in range(r)], "stride": [rng.randint(1, 3) for _ in range(r)],
+                      "padding": rng.choice(("valid", "same", "same")), "dilation": [1] * r})
+    runs = [dict(c, output_padding=op) for c in cases
+            for op in [None, *map(list, itertools.product(*(range(sj) for sj in c["stride"])))]]
+    results = iter(keras_results(runs))
+    problems = []
+    for c in cases:
+        given = [set() for _ in c["size"]]
+        for op in [None, *itertools.product(*(range(sj) for sj in c["stride"]))]:
+            sym, eager = next(results)
+            if not isinstance(sym, str) and not isinstance(eager, str) and 0 not in sym:
+                for axis, o in enumerate(sym):
+                    given[axis].add(o)
+        mine = ours(dict(c, output_padding=None), "tensorflow")
+        if mine[0] != "ok":
+            if any(given):
+                problems.append((c, mine, given))
+            continue
+        from tconvcalc import build_layer, forward
+
+        layer = build_layer("convT", "keras", c["rank"], kernel="x".join(map(str, c["kernel"])),
+                            stride="x".join(map(str, c["stride"])), padding=c["padding"])
+        accepted = [set(a) for a in forward(layer, tuple(c["size"])).accepted_outputs]
+        if accepted != given:
+            problems.append((c, accepted, given))
+    assert not problems, problems[:5]
+
+
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_other_backend(workers, backend):
     proc, configs, stdout, stderr = workers[backend]
