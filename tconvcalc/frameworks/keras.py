@@ -12,6 +12,9 @@ The answer models a layer used in a Model (built on a keras.Input): that is wher
 shapes. Eager calls differ only where they return a 0-size tensor, which the messages say.
 """
 
+import math
+import struct
+
 from ..arithmetic import (all_of, any_of, conv_out, conv_transpose_out, effective_kernel, floor_div, is_symbolic,
                           maximum, minimum, same_out, same_total_pad)
 from . import AxisOut, adaptive_outputs, call, not_available, per_axis, possible
@@ -394,16 +397,46 @@ def adaptive(layer, sizes, checks):
                       f"{tuple(layer.output_size)}, including values {{0}} that do not satisfy `value > 0`")
     outputs = adaptive_outputs(layer, sizes, checks)
     if layer.kind == "adaptivemaxpool" and layer.backend == "tensorflow" and set(layer.output_size) != {1}:
-        # backend/tensorflow/nn.py pools windows of ceil(n/out) and ceil(n/out) + 1, VALID; found by
-        # tests/frameworks/test_real_layers_frameworks.py: a window past the input kills the process.
-        checks.warn(any_of([*(n <= 1 for n in sizes), *(o <= 1 for o in layer.output_size)]),
+        # backend/tensorflow/nn.py max-pools windows of ceil(n/out) and ceil(n/out) + 1, VALID, axis by axis;
+        # found by tests/frameworks/test_real_layers_frameworks.py: oneDNN's max pool whose window is longer than
+        # the last axis kills the process.
+        n, o = sizes[-1], layer.output_size[-1]
+        checks.warn(any_of([n <= 1, o <= 1]),
                     "on the tensorflow backend with oneDNN (TF's default on x86) this AdaptiveMaxPooling crashes the "
-                    "process (Floating point exception): its second window, ceil(n/out) + 1, is longer than the "
-                    "input; GlobalMaxPooling (out 1) or TF_ENABLE_ONEDNN_OPTS=0 runs")
-    if layer.backend == "jax":
-        checks.warn(any_of(o > n for n, o in zip(sizes, outputs)),
-                    "the jax backend fills the last window with NaN where the output is larger than the input")
+                    "process (Floating point exception): its second window on the last axis, ceil(n/out) + 1, is "
+                    "longer than the input; GlobalMaxPooling (out 1) or TF_ENABLE_ONEDNN_OPTS=0 runs")
+    if layer.backend == "jax" and all(isinstance(n, int) for n in sizes):
+        wrong = [_two_pool_windows(int(n), int(o)) for n, o in zip(sizes, outputs)]
+        if any(nan for _, nan in wrong):
+            checks.warn(True, "the jax backend's output holds NaN: its two-pool gather reads past the pooled input "
+                              "where a window of torch's rule is shorter than ceil(n/out)")
+        elif any(differs for differs, _ in wrong):
+            checks.warn(True, "the jax backend pools ceil(n/out) values where a window of torch's rule is shorter: "
+                              "the values differ from torch's (the shape does not)")
     return tuple(AxisOut(o) for o in outputs)
+
+
+def _two_pool_windows(n, out):
+    """Keras's two-pool gather (backend/jax/nn.py): pools of ceil(n/out) and ceil(n/out) + 1 values side by side,
+    the output taking the long one where its window is that long, else the short one from the window's start.
+    The window bounds are float32 i·n/out, which XLA computes as i·n × float32(1/out): 49 × (1/7) rounds up to
+    7.0000005, so the last of 7 windows over 7 reads 2 values and its index falls past both pools (NaN).
+    Returns (some window differs from torch's, some index falls past the pools)."""
+    short, recip = -(-n // out), _f32(1 / out)
+    short_pools, long_pools = n - short + 1, n - short
+    differs = past = False
+    for i in range(out):
+        start = math.floor(_f32(_f32(i * n) * recip))
+        end = math.ceil(_f32(_f32((i + 1) * n) * recip))
+        exact = (i * n // out, -(-(i + 1) * n // out))
+        index = start + short_pools if end - start == short + 1 else start
+        differs |= (start, end) != exact or exact[1] - exact[0] not in (short, short + 1)
+        past |= index >= short_pools + long_pools or (index == start and start >= short_pools)
+    return differs, past
+
+
+def _f32(x):
+    return struct.unpack("f", struct.pack("f", x))[0]
 
 
 LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool, "upsample": upsample,

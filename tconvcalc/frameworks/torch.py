@@ -234,6 +234,9 @@ def upsample(layer, sizes, checks):
 def _adaptive(layer, sizes, checks):
     """AdaptivePooling.h: every input axis non-empty; an output of 0 gives an empty tensor."""
     r, kind = layer.rank, "avg" if layer.kind == "adaptiveavgpool" else "max"
+    if r == 1 and layer.output_size == (None,):
+        not_available(f"adaptive_{kind}_pool1d(): argument 'output_size' (position 2) must be tuple of ints, not "
+                      "NoneType (None keeps an axis only in 2-D and 3-D)")
     # AdaptiveAvgPool1d runs as the 2-D op on (N, C, 1, W)
     name, shape = ((f"adaptive_{kind}_pool2d", [1, "C", 1, *sizes]) if (kind, r) == ("avg", 1)
                    else (f"adaptive_{kind}_pool{r}d", [1, "C", *sizes]))
