@@ -7,6 +7,7 @@ The torch part builds the same models for real (the test imports the files; tcon
 checks every size tconvcalc reports against the tensors torch computes.
 """
 import importlib
+import importlib.util
 import os
 import pathlib
 import resource
@@ -528,3 +529,37 @@ def test_an_import_from_a_library_is_named_in_the_error(tmp_path):
     with pytest.raises(SpecError, match=r"m.py:6: SqueezeExcite\(8\): unknown module \('SqueezeExcite' is imported "
                                         r"from timm.layers, which tconvcalc does not read.*--import"):
         load_spec(str(path))
+
+
+def test_against_torch_sequential_subclasses(tmp_path):
+    """class ConvBNReLU(nn.Sequential) with super().__init__(layers...), MobileNet style; an OrderedDict head."""
+    pytest.importorskip("torch")
+    path = tmp_path / "mobile_blocks.py"
+    path.write_text(textwrap.dedent("""
+        from collections import OrderedDict
+        import torch.nn as nn
+        class ConvBNReLU(nn.Sequential):
+            def __init__(self, cin, cout, k=3, stride=1, groups=1):
+                padding = (k - 1) // 2
+                super().__init__(nn.Conv2d(cin, cout, k, stride, padding, groups=groups, bias=False),
+                                 nn.BatchNorm2d(cout), nn.ReLU6(inplace=True))
+        class Head(nn.Sequential):
+            def __init__(self, c, classes):
+                super(Head, self).__init__(OrderedDict([("pool", nn.AdaptiveAvgPool2d(1)), ("flat", nn.Flatten()),
+                                                        ("fc", nn.Linear(c, classes))]))
+        class Net(nn.Module):
+            def __init__(self, classes=10):
+                super().__init__()
+                self.features = nn.Sequential(ConvBNReLU(3, 16, stride=2), ConvBNReLU(16, 16, groups=16),
+                                              ConvBNReLU(16, 32, stride=2))
+                self.head = Head(32, classes)
+            def forward(self, x):
+                return self.head(self.features(x))
+    """))
+    network = load_spec(str(path), target=Target(str(path), "Net"))
+    assert [n.op for n in network.nodes] == ["conv", "conv", "conv", "adaptiveavgpool", "flatten", "linear"]
+    spec = importlib.util.spec_from_file_location("mobile_blocks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for n in (1, 7, 64):
+        assert _agree(network, module.Net(), (n, n), 3) == 6

@@ -1254,6 +1254,14 @@ class Reader:
         for base in bases:
             with self.in_file(cls.file):
                 base_cls = self.find_class(base)
+            last = base.rsplit(".", 1)[-1]
+            if base_cls is None and last in ("Sequential", "ModuleList", "ModuleDict") and ctx.get("self"):
+                args = self._elements(call.args[1:] if explicit else call.args, env, ctx)
+                built = self.container(last, args, {}, call, segment(self.text, call))  # class Block(nn.Sequential)
+                if isinstance(built, Seq):
+                    for name, module in built.children:
+                        ctx["self"].attrs[name] = module
+                return
             if base_cls is None:
                 continue
             found = self._method(base_cls, "__init__")
