@@ -563,3 +563,15 @@ def test_against_torch_sequential_subclasses(tmp_path):
     spec.loader.exec_module(module)
     for n in (1, 7, 64):
         assert _agree(network, module.Net(), (n, n), 3) == 6
+
+
+def test_against_torch_rrdbnet():
+    """ESRGAN-like: partial of a block class into a make_layer helper, dense concats, x5 * 0.2 + x, interpolate."""
+    module = _import("rrdbnet")
+    model = module.RRDBNet(3, 3, nf=8, nb=2, gc=4)
+    network = read("rrdbnet.py", "RRDBNet", in_nc=3, out_nc=3, nf=8, nb=2, gc=4)
+    assert sum(1 for n in network.nodes if n.op == "concat") == 2 * 3 * 4
+    for n in (5, 16):
+        assert _agree(network, model, (n, n), 3) == 2 * 3 * 5 + 6
+    found, _ = items("rrdbnet.py", "RRDBNet", in_nc=3, out_nc=3, nf=64, nb=23)
+    assert len(found) == 1 + 23 * 3 * (5 + 4 + 1) + 23 + 1 + 1 + 2 * 2 + 2  # 23 RRDBs as in ESRGAN: 722 nodes
