@@ -734,7 +734,8 @@ def chain(network, size):
             layer = _resolved(node, layer, incoming) if node.like is not None else layer
             if symbolic:
                 _check_growth(node, incoming[0])
-                out, notes, code = symbolic_sizes(layer, incoming[0])
+                out, notes, code = (symbolic_sizes(layer, incoming[0]) if node.like is None
+                                    else _symbolic_like(node, layer, incoming))
             else:
                 result = forward(layer, incoming[0])
                 out, notes, code = result.output, result.warnings, result.code
@@ -761,6 +762,16 @@ def chain(network, size):
     return ChainResult(network.framework, _shown(size), _shown(sizes[network.nodes[-1].name]), tuple(steps),
                        condition, _sequential(network, steps), tuple(network.warnings) + tuple(warnings),
                        network.origin)
+
+
+def _symbolic_like(node, layer, incoming):
+    """A ``like: NAME`` layer for a symbolic size: its output is NAME's size (valid where the numeric scan says);
+    the framework's code where its rules take the symbolic pads, else the idiom in words."""
+    try:
+        return symbolic_sizes(layer, incoming[0])
+    except TypeError:  # a rule that compares the symbolic pads in Python (reflect: pad < n)
+        what = "resize" if node.op == "upsample" else "pad (crop where negative) diff // 2 before, the rest after"
+        return incoming[-1], (), f"# {what} to the size of {node.like!r}"
 
 
 def _feature_step(node, incoming, c_in, framework):

@@ -231,3 +231,16 @@ def test_broadcast_channels_of_one_and_a_mismatch():
     assert chain(parse_inline("e: conv k1 c8 in=4 | conv k1 c1 | mul e"), (4,)).steps[-1].channels == 8
     with pytest.raises(ShapeError, match="channels 4 and 8"):
         chain(parse_inline("e: conv k1 c8 in=4 | conv k1 c4 | add e"), (4,))
+
+
+@pytest.mark.parametrize("framework", ["torch", "jax", "onnx"])
+def test_symbolic_like_layers_give_the_other_nodes_size(framework):
+    text = "e: conv k3 c8 | maxpool k2 | upsample like=e | pad like=e | add e"
+    result = chain(parse_inline(text, framework), ("H",))
+    assert result.steps[2].output == result.steps[0].output == result.steps[3].output
+
+
+def test_symbolic_reflect_pad_like_reads_as_words_where_its_rule_needs_numbers():
+    text = "e: conv k3 p1 c8 in=4 | maxpool k2 | convT k2 s2 c8 | pad like=e mode=reflect | concat e"
+    result = chain(parse_inline(text), ("H",))
+    assert result.steps[3].output == ("H",) and result.condition == "2 <= H"
