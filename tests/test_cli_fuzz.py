@@ -177,6 +177,22 @@ NASTY = [
     ["design", "1", "2147483647", "--layers", "12"],
     ["design", "1", "2147483647", "--layers", "12", "--max-stride", "8", "--json"],
     ["design", "H", "64", "--layers", "5"], ["design", "1x1", "64", "--layers", "5"],
+    ["design", "1", "64", "--layers", "5", "--limit", "2147483647", "--json"],
+    ["design", "1", "64", "--layers", "3", "--backend", "jax"],
+    # hostile values (issue 13): each refused in one line, none echoed whole
+    ["forward", "exec", "-l", "conv", "-k", "3"], ["forward", "exec,8", "-l", "conv", "-k", "3", "--json"],
+    ["forward", "8", "-l", "conv", "-k", "3", "-f", "keras", "--backend", ""],
+    ["solve", "8", "16", "--backend", "jax", "--json"], ["solve", "8", "16", "-f", "torch,,onnx"],
+    ["solve", "1000", "1000", "-l", "conv", "--max-kernel", "2800000", "--max-stride", "1", "--limit", "0"],
+    ["solve", "30x30x30", "60x60x60", "-l", "any", "-f", "all", "--max-kernel", "64", "--max-stride", "16"],
+    ["forward", "126", "-l", "upsample", "--scale", "1" * 40001],
+    ["forward", "1000000", "-l", "maxpool", "-k", "1000000", "--mirror"],
+    ["mirror", "8", "conv k3", "-f", "torch,,onnx"], ["chain", "8", "conv k3", "-f", ""],
+    ["chain", "8", "[/red]: conv k3"], ["chain", "8", "[red]x[/red]: conv k3 | \x1b[2Jy: conv k1", "--json"],
+    ["chain", "H", " | ".join(["maxpool k3 s2 p1 ceil"] * 20)],
+    ["forward", "8", "-l", "a" * 131_000], ["forward", "8", "-l", "conv", "-k", "3", "-p", "b" * 131_000],
+    ["verify", "5000x5000", "-l", "conv", "-k", "1", "--json"],
+    ["convert", "conv", "--from", "torch", "--to", "keras", "-k", "3", "--size", "400x400x400"],
     # numeric commands
     ["verify", "2147483647", "-l", "conv", "-k", "4", "-s", "2", "--json"],
     ["verify", "10", "-l", "conv", "-k", "4", "--channels", "1:2:3"],
@@ -197,7 +213,9 @@ NASTY = [
 
 @pytest.mark.parametrize("args", NASTY, ids=lambda a: " ".join(a)[:60])
 def test_nasty_arguments(args):
-    invoke(args)
+    code, out, err = invoke(args)
+    assert len(err) < 2000, (args[:3], len(err))  # long values are cut, not echoed whole
+    assert "\x1b" not in out + err and "\u202e" not in out + err
 
 
 @pytest.mark.parametrize("command", ["chain", "mirror"])
