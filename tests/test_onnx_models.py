@@ -305,7 +305,7 @@ def test_auto_pad_and_convtranspose_attributes(tmp_path):
 def test_constant_operands_leave_the_size(tmp_path):
     # a bias [C,1,1] and a scale [1]: broadcast over the spatial axes, so nothing to chain for them
     g = Graph()
-    x = g.node("Add", [g.conv("x", "c", 3, 4), g.const("bias", np.zeros((4, 1, 1)), np.float32)], "bias")
+    x = g.node("Add", [g.conv("x", "c", 3, 4), g.const("b", np.zeros((4, 1, 1)), np.float32)], "bias")
     x = g.node("Mul", [x, g.const("k", [2.0], np.float32)], "scale")
     x = g.node("Mul", [x, g.node("Sigmoid", [g.node("GlobalAveragePool", [x], "se")], "gate")], "excite")
     got = items(g, x, tmp_path)
@@ -662,3 +662,13 @@ def test_torch_pad_to_the_skip_is_read_as_like(tmp_path):
     model, channels = torch_models()["pad_twice"]
     with pytest.raises(SpecError, match=r"\(Pad '/Pad'\): its pads are computed from the graph's shapes in a way"):
         load_spec(export(model, channels, tmp_path, "pad_twice"))
+
+
+def test_a_tensor_defined_twice_is_refused_as_ort_does(tmp_path):
+    g = Graph()
+    x = g.conv("x", "c", 3, 4)
+    g.nodes.append(helper.make_node("Relu", ["x"], [x], name="again"))
+    path = g.save(x, tmp_path)
+    assert "Duplicate definition" in ort_run(path, (8, 8))
+    with pytest.raises(SpecError, match=r"node 1 \(Relu 'again'\): defines 'c' a second time"):
+        load_spec(path)

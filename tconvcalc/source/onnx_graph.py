@@ -167,7 +167,7 @@ class _Reader:
             self.values[tensor.name] = self._constant(tensor)
         self._input()
         for index, node in enumerate(self.graph.node):
-            where = f"{self.source}: node {index} ({node.op_type} {node.name or node.output[0]!r})"
+            where = f"{self.source}: node {index} ({node.op_type} {_node_name(node)!r})"
             try:
                 outputs = self._node(node, where)
             except _Refusal as refusal:
@@ -177,6 +177,9 @@ class _Reader:
                 outputs = [Blocked(f"{where}: cannot read this node ({type(error).__name__}: "
                                    f"{' '.join(str(error).split())[:80]})")]
             for name, value in zip(node.output, outputs if isinstance(outputs, list) else [outputs]):
+                if name in self.values:
+                    raise SpecError(f"{where}: defines {name!r} a second time; not a valid ONNX graph (ORT "
+                                    "refuses it: 'Duplicate definition of name')")
                 self.values[name] = value
         output = self.graph.output[0].name if self.graph.output else None
         value = self.values.get(output)
@@ -241,7 +244,7 @@ class _Reader:
 
     def _emit(self, node, item, data, where, rank=None, suffix=""):
         """Adds an item reading ``data``; returns the Data value of its output."""
-        name = ((node.name or node.output[0]).lstrip("/") or f"{node.op_type}{len(self.items)}") + suffix
+        name = (_node_name(node).lstrip("/") or f"{node.op_type}{len(self.items)}") + suffix
         while name in self.names or name == INPUT:
             name += "_"
         self.names.add(name)
@@ -743,6 +746,10 @@ def _broadcast_shapes(shapes):
             raise ValueError("shapes do not broadcast")
         out.append(others.pop() if others else 1)
     return tuple(out)
+
+
+def _node_name(node):
+    return node.name or (node.output[0] if node.output else "")
 
 
 class _Refusal(Exception):
