@@ -424,7 +424,7 @@ def test_against_torch_unet_package():
     for bilinear in (False, True):
         model = unet.UNet(n_channels=3, n_classes=2, bilinear=bilinear)
         network = read("unet_pkg/unet_model.py", "UNet", n_channels=3, n_classes=2, bilinear=bilinear)
-        assert sum(_agree(network, model, (n, n), 3) for n in (16, 37, 45)) > 3 * 20
+        assert sum(_agree(network, model, (n, n), 3) for n in (16, 37)) > 2 * 20
 
 
 def test_against_torch_resnet_generator():
