@@ -23,7 +23,7 @@ def visible(text):
     return _UNSAFE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), str(text))
 
 
-MAX_WORD = 100  # a longer word in a message (a 131,000-character option value) is cut to its start
+MAX_WORD = 240  # a longer word in a message (a 131,000-character option value) is cut to its start
 MAX_MESSAGE = 1000
 
 

@@ -280,3 +280,30 @@ def test_ctrl_c_while_working():
     code, err = _interrupt(["chain", "H", _layers("maxpool k3 s2 p1 ceil", 3) + " | conv k3"],
                            lambda line: "sympy" in line and "|" in line and line.rstrip().endswith("sympy"))
     assert code == 130 and "Traceback" not in err and not err.strip(), (code, err)
+
+
+def test_terminal_gets_only_styles():
+    """Under a pseudo-terminal rich colours its own text (SGR), and that is the only escape that reaches it."""
+    import pty
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tconvcalc", "chain", "8",
+         "[red]x[/red]: conv k3 | \x1b]0;PWNED\x07\x1b[2Jz: conv k1 | \u202ey: conv k1"],
+        stdin=slave, stdout=slave, stderr=slave, preexec_fn=_limits,
+        env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "120"})
+    os.close(slave)
+    data = b""
+    while True:
+        try:
+            chunk = os.read(master, 1 << 16)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(master)
+    assert process.wait(timeout=TIMEOUT) == 0
+    text = data.decode("utf-8", "replace")
+    assert "[red]x[/red]" in text and "\\x1b]0;PWNED\\x07" in text and "\\u202e" in text
+    assert not re.findall(r"\x1b(?!\[[0-9;]*m)", text) and "\u202e" not in text and "\x07" not in text
