@@ -38,6 +38,7 @@ RECORDED = {  # every model the tests read, recorded side by side (each child is
     "resnet": (DATA / "resnet_like.py", "ResNet", ""),
     "vggish": (DATA / "resnet_like.py", "VGGish", ""),
     "mobile_se": (DATA / "resnet_like.py", "MobileSE", ""),
+    "segnet": (DATA / "segnet_like.py", "SegNet", ""),
     "esrgan": (DATA / "esrgan_like.py", None, ""),  # the one class no other class of the file uses
     "checked": (DATA / "dynamic.py", "Checked", ""),
     "pad_to_even": (DATA / "dynamic.py", "PadToEven", ""),
@@ -187,6 +188,27 @@ def test_depthwise_convs_and_squeeze_excitation_gates(recorded):
     model = real_model("resnet_like", "MobileSE")
     check_sizes(network, model, (1, 3, 75, 75))
     assert list(valid_in_range(network, 2, 1, 20)) == valid_by_torch(model, 3, range(1, 21))
+
+
+def test_pools_returning_indices_and_unpools(recorded):
+    network = recorded["segnet"].result()
+    assert [node.op for node in network.nodes].count("unpool") == 2
+    model = real_model("segnet_like", "SegNet")
+    check_sizes(network, model, (1, 3, 64, 64))
+    # unpool(x, indices) needs x the size of the indices' pool: not a rule tconvcalc has, so it says so
+    assert "max unpool also needs its input to be the size of the pool" in network.origin
+    assert set(valid_by_torch(model, 3, range(1, 31))) <= set(valid_in_range(network, 2, 1, 30))
+
+
+def test_sizes_torch_computed_at_the_probes_are_checked():
+    """The parent checks its own sizes against torch's at the probe sizes: a layer read wrong is an error."""
+    from tconvcalc.network import make_network
+    from tconvcalc.source.imported import ImportModeError, _check
+
+    network = make_network([{"layer": "conv", "kernel": 3, "name": "c", "where": "m.py:3"}], "torch")
+    _check(network, {"probes": [10], "rank": 2, "sizes": {"c": [[8, 8]]}}, "m.py")  # right: no error
+    with pytest.raises(ImportModeError, match=r"m.py:3: 'c' is 9x9 in torch at input 10, but 8x8"):
+        _check(network, {"probes": [10], "rank": 2, "sizes": {"c": [[9, 9]]}}, "m.py")
 
 
 def test_esrgan_interpolate_scale_factor(recorded):

@@ -48,6 +48,7 @@ def network_from_import(target, framework=None, backend=None, paths=(), timeout=
     answer = run_child(target, paths, timeout, memory)
     items, in_channels, origin, warnings = validated(answer, target.path)
     network = make_network(items, "torch", backend, source=target.path, in_channels=in_channels)
+    _check(network, answer.get("check"), escape(target.path))
     if warnings:
         origin += "; warning: " + "; ".join(warnings)
     from dataclasses import replace
@@ -148,6 +149,36 @@ def _hang_site(stack_path, model_path):
         if os.path.abspath(filename).startswith(roots + os.sep) and "site-packages" not in filename:
             return escape(f"{os.path.relpath(filename)}:{line}")
     return None
+
+
+def _check(network, check, shown):
+    """tconvcalc's own sizes at the probe sizes against those torch computed there, node by node: a rule the
+    recording got wrong stops here instead of answering (also for every other size)."""
+    from ..errors import ShapeError
+    from ..network import build, sizes_through
+
+    if not isinstance(check, dict) or not isinstance(check.get("sizes"), dict):
+        return
+    probes, rank, recorded = check.get("probes"), check.get("rank"), check["sizes"]
+    if rank not in (1, 2, 3) or not isinstance(probes, list):
+        return
+    built = build(network, rank)
+    for index, probe in enumerate(probes):
+        if not isinstance(probe, int) or isinstance(probe, bool):
+            return
+        try:
+            sizes = sizes_through(built, (probe,) * rank)
+        except ShapeError as error:
+            raise ImportModeError(f"{shown}: torch runs the model at {probe}, but tconvcalc's rules for the "
+                                  f"recorded network refuse it: {error}") from None
+        for node in network.nodes:
+            theirs = recorded.get(node.name)
+            if isinstance(theirs, list) and index < len(theirs) and isinstance(theirs[index], list) and \
+                    theirs[index] and tuple(sizes[node.name]) != tuple(theirs[index]):
+                ours = "x".join(map(str, sizes[node.name]))
+                raise ImportModeError(f"{node.where}: {node.name!r} is {'x'.join(map(str, theirs[index]))} in torch "
+                                      f"at input {probe}, but {ours} by the recorded layer ({node.op}); tconvcalc "
+                                      "cannot read this layer right")
 
 
 # ---- what the child handed back ---------------------------------------------------------------------------------

@@ -286,6 +286,8 @@ class Recording:
     def layer(self, module, inputs, output):
         torch = self.torch
         tensors = [t for t in inputs if isinstance(t, torch.Tensor)]
+        if isinstance(output, (tuple, list)) and output:  # max pool with return_indices: (values, indices)
+            output = output[0]
         if not tensors or not isinstance(output, torch.Tensor) or self.name_of(tensors[0]) is None:
             return
         x, kind = tensors[0], type(module).__name__
@@ -709,7 +711,15 @@ def network_items(runs, rank):
             item.update(resolve_vary(event, [run[1][index]["_vary"] for run in chosen], index, spatial_of))
         items.append(item)
     items = [{k: v for k, v in item.items() if k != "_why"} for item in reachable(items, output)]
-    return items, [run[0] for run in chosen], warnings
+    unpools = [item["where"] for item in items if item["layer"] == "unpool"]
+    if unpools:
+        warnings.append(f"{unpools[0]}: torch's max unpool also needs its input to be the size of the pool whose "
+                        "indices it takes, which tconvcalc does not check: the valid inputs may include sizes "
+                        "torch refuses")
+    # what torch computed at each probe size, for the parent to check its own sizes against
+    check = {item["name"]: [sizes[item["name"]] for sizes in spatial_of] for item in items
+             if spatial_of[0].get(item["name"])}
+    return items, [run[0] for run in chosen], warnings, check
 
 
 def reachable(items, output):
@@ -814,11 +824,12 @@ def record(request):
         shape = "x".join(map(str, [BATCH, channels] + [size] * rank))
         raise Failure(describe(error, user, f"running {call} on a {shape} meta tensor (and "
                                             f"{len(PROBES[rank]) - 1} other sizes)", shown))
-    items, sizes, warnings = network_items(runs, rank)
+    items, sizes, warnings, check = network_items(runs, rank)
     probes = " and ".join("x".join([str(s)] * rank) for s in sizes)
     how = f"traced it with torch.fx, recorded at {probes}" if traced else \
         f"recorded runs at {probes} (torch.fx could not trace it: {why_not})"
-    return {"items": items, "in_channels": channels, "warnings": warnings,
+    return {"items": items, "in_channels": channels, "warnings": warnings, "check": {"probes": sizes, "rank": rank,
+                                                                                      "sizes": check},
             "origin": f"imported {call} from {shown} and {how}"}
 
 
