@@ -124,6 +124,7 @@ class Reader:
         self.file = file or SourceFile(text, source)
         self.items = []
         self.flat = set()  # nodes that are flattened (N, features) tensors
+        self.missing = []  # the model's arguments without a default that --args did not give
         self.names = {INPUT}
         self.steps = 0
         self.depth = 0
@@ -1051,6 +1052,9 @@ class Reader:
                 env[key] = value
             else:
                 extra[key] = value
+        if root:  # the model's own arguments that nobody gave: the answer says so
+            self.missing += [name for index, name in enumerate(positional)
+                             if index < offset and index >= len(args) and name not in kwargs]
         if parameters.kwarg is not None:
             env[parameters.kwarg.arg] = extra
         elif extra and root:

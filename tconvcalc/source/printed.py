@@ -49,10 +49,7 @@ def network_from_print(text, source, framework=None, backend=None):
     network = make_network(for_network(items), framework or "torch", backend if framework == "keras" else None,
                            source=source)
     origin = f"read the print(model) text in {os.path.basename(str(source))} as one plain sequence (nothing ran)"
-    fields = {"origin": origin}
-    if "warnings" in type(network).__dataclass_fields__:
-        fields["warnings"] = tuple(warnings)
-    return replace(network, **fields)
+    return replace(network, origin=origin, warnings=tuple(warnings))
 
 
 def items_from_print(text, source):

@@ -70,7 +70,9 @@ def _read(text, source, target):
     if not items:
         raise SpecError(f"{source}: the model has no layer that changes the size (found only shape-neutral "
                         "layers); nothing to chain")
-    return items, f"read {call} from {os.path.basename(source)} without running it"
+    missing = [name for name in dict.fromkeys(reader.missing)]
+    unknown = f" ({', '.join(missing)} not given: unknown)" if missing else ""
+    return items, f"read {call} from {os.path.basename(source)} without running it{unknown}"
 
 
 def _with_hint(message):
