@@ -301,18 +301,26 @@ def test_hostile_module_is_one_line_and_exit_2(hostile, name):
     assert HOSTILE_CASES[name][0] in err
     assert seconds < HOSTILE_CASES[name][1] + 30
     if name == "hangs" and "(it was at" in err:  # where the stack dump before the timeout found it
-        assert "hangs.py:3)" in err
+        assert "hangs.py:7)" in err
 
 
-def test_a_forked_process_is_killed_and_its_output_never_shown(hostile):
-    code, out, err, _, pidfile = hostile["forks"]
-    assert code == 0, err
+def assert_stopped(pidfile):
     pid = int(pidfile.read_text())
     try:
         state = Path(f"/proc/{pid}/status").read_text()
     except FileNotFoundError:
         return  # gone
     assert "State:\tZ" in state  # killed, waiting for its reaper
+
+
+def test_a_hanging_module_is_stopped(hostile):
+    assert_stopped(hostile["hangs"][4])
+
+
+def test_a_forked_process_is_killed_and_its_output_never_shown(hostile):
+    code, out, err, _, pidfile = hostile["forks"]
+    assert code == 0, err
+    assert_stopped(pidfile)
 
 
 def test_escapes_printed_by_the_module_never_reach_the_terminal(hostile):

@@ -791,13 +791,13 @@ def record(request):
     shown = user.shown = user.where(path, "")[:-1]
     phase, call, first_error = f"importing {shown}", name or "the model", None
     try:
+        module = import_user_module(path, paths)  # first: a module that fails early fails before torch loads
         try:
             import torch
         except ModuleNotFoundError as error:
             if error.name != "torch":
                 raise
             raise Failure("--import needs torch (pip install torch)") from None
-        module = import_user_module(path, paths)
         name, value = pick(module, name, torch.nn, shown)
         words = [repr(v) for v in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
         call = f"{name}({', '.join(words)})" if not isinstance(value, torch.nn.Module) else name
