@@ -244,3 +244,40 @@ def test_symbolic_reflect_pad_like_reads_as_words_where_its_rule_needs_numbers()
     text = "e: conv k3 p1 c8 in=4 | maxpool k2 | convT k2 s2 c8 | pad like=e mode=reflect | concat e"
     result = chain(parse_inline(text), ("H",))
     assert result.steps[3].output == ("H",) and result.condition == "2 <= H"
+
+
+# ---- verify: the executor's adaptive pools ------------------------------------------------------------
+
+
+def _naive_adaptive(x, outputs, reduce):
+    """Each output cell reduces its box of torch's windows, cell by cell."""
+    import itertools
+
+    import numpy as np
+
+    sizes = x.shape[2:]
+    out = np.zeros(x.shape[:2] + tuple(outputs))
+    for cell in itertools.product(*(range(o) for o in outputs)):
+        box = tuple(slice(i * n // o, -(-(i + 1) * n // o)) for i, n, o in zip(cell, sizes, outputs))
+        out[(slice(None), slice(None)) + cell] = reduce(x[(slice(None), slice(None)) + box], axis=tuple(
+            range(2, x.ndim)))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_executor_adaptive_pools_equal_the_window_rule_cell_by_cell(seed):
+    np = pytest.importorskip("numpy")
+    import random
+
+    from tconvcalc.numeric import layers
+
+    rng = random.Random(seed)
+    rank = rng.randint(1, 3)
+    sizes = tuple(rng.randint(1, 9) for _ in range(rank))
+    outputs = tuple(rng.randint(1, 11) for _ in range(rank))
+    kind = rng.choice(["adaptiveavgpool", "adaptivemaxpool"])
+    layer = build_layer(kind, "torch", rank, output_size=list(outputs))
+    x = np.random.default_rng(seed).uniform(-1, 1, (2, 3, *sizes))
+    got = layers.run(x, layers.plan(layer, sizes))
+    expected = _naive_adaptive(x, outputs, np.mean if kind == "adaptiveavgpool" else np.max)
+    assert got.shape == expected.shape and np.allclose(got, expected, atol=1e-12)

@@ -19,7 +19,8 @@ from . import AxisOut, call, consecutive_outputs, not_available
 
 DEFAULT_PADDING = "zeros"
 
-OPSET = {"conv": 22, "convT": 22, "maxpool": 22, "avgpool": 22, "unpool": 22, "upsample": 19, "pixelshuffle": 13,
+OPSET = {"conv": 22, "convT": 22, "maxpool": 22, "avgpool": 22, "unpool": 22, "adaptiveavgpool": 22,
+         "adaptivemaxpool": 22, "upsample": 19, "pixelshuffle": 13,
          "pad": 25}
 _AUTO_PAD = {"valid": "VALID", "same_upper": "SAME_UPPER", "same_lower": "SAME_LOWER", "same": "SAME_UPPER"}
 

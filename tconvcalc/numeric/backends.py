@@ -59,8 +59,7 @@ def _channels_first(a):
 
 
 def _tf(layer, g, x, w, groups):
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # reference kernels (before TF's first import)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's kernels as installed: oneDNN by default
     import tensorflow as tf
 
     r = layer.rank
@@ -69,6 +68,8 @@ def _tf(layer, g, x, w, groups):
     xt = tf.constant(_channels_last(x))
     if g.kind == "conv":
         filters = tf.constant(np.transpose(w, (*spatial_weights, 1, 0)))  # (*k, C_in/G, C_out)
+        if _only_onednn_runs(g, r):
+            xt, filters = tf.cast(xt, tf.float32), tf.cast(filters, tf.float32)
         # tf.nn.conv1d/conv2d/conv3d, the ops tconvcalc.frameworks.tf models (tf.nn.convolution refuses
         # strides > 1 with dilations > 1 in Python before any kernel runs).
         padding = word if word is not None else [[0, 0], *([b, a] for b, a in layer.padding), [0, 0]]
@@ -83,6 +84,8 @@ def _tf(layer, g, x, w, groups):
     if groups != 1:
         raise Unsupported("tf.nn.conv_transpose has no groups")
     filters = tf.constant(np.transpose(w, (*spatial_weights, 1, 0)))  # (*k, C_out, C_in)
+    if _only_onednn_runs(g, r):
+        xt, filters = tf.cast(xt, tf.float32), tf.cast(filters, tf.float32)
     shape = [x.shape[0], *g.output, w.shape[1]]
     padding = word if word is not None else [[0, 0], *([b, a] for b, a in layer.padding), [0, 0]]
     if r == 1:
@@ -94,8 +97,20 @@ def _tf(layer, g, x, w, groups):
     return _channels_first(out)
 
 
+def _only_onednn_runs(g, rank):
+    """A dilated transposed conv, or a dilated 3-D conv: TF's default oneDNN kernels run it, in float32 only; the
+    reference CPU kernels (TF_ENABLE_ONEDNN_OPTS=0, and every float64 op) refuse it. True: run it in float32."""
+    if max(g.dilation) == 1 or g.kind == "conv" and rank < 3:
+        return False
+    from tensorflow.python.util import _pywrap_util_port
+
+    if not _pywrap_util_port.IsMklEnabled():
+        raise Unsupported("TF runs its reference CPU kernels here (TF_ENABLE_ONEDNN_OPTS=0), which refuse "
+                          "dilation > 1 for this op; its default oneDNN kernels run it")
+    return True
+
+
 def _keras(layer, g, x, w, groups):
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
@@ -104,6 +119,8 @@ def _keras(layer, g, x, w, groups):
                           f"{layer.backend} (set KERAS_BACKEND)")
     spatial_weights = tuple(range(2, w.ndim))
     xk = _channels_last(x).copy()
+    if layer.backend == "tensorflow" and _only_onednn_runs(g, layer.rank):
+        xk, w = xk.astype(np.float32), w.astype(np.float32)
     if g.kind == "conv":
         kernel = np.transpose(w, (*spatial_weights, 1, 0)).copy()
         padding = layer.padding
@@ -246,13 +263,17 @@ def _torch_layer(layer, p, x, mode):
         elif p.kind == "pad":  # torch lists the last axis first: (left, right, top, bottom, ...)
             flat = [int(v) for pair in reversed(layer.padding) for v in pair]
             out = F.pad(xt, flat, mode=_pad_mode(layer, TORCH_PAD))
+        elif p.kind in ("adaptiveavgpool", "adaptivemaxpool"):
+            name = "adaptive_avg_pool" if p.kind == "adaptiveavgpool" else "adaptive_max_pool"
+            size = layer.output_size[0] if r == 1 else layer.output_size  # None keeps an axis
+            out = getattr(F, f"{name}{r}d")(xt, size)
+            out = out[0] if isinstance(out, tuple) else out
         else:
             out = F.pixel_shuffle(xt, int(p.scale[0]))
     return out.numpy()
 
 
 def _tf_layer(layer, p, x, mode):
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
@@ -264,6 +285,9 @@ def _tf_layer(layer, p, x, mode):
         cropped = xt[(slice(None), *_kept(layer, p.input), slice(None))]
         out = tf.pad(cropped, [[0, 0], *_fills(layer), [0, 0]], mode=_pad_mode(layer, TF_PAD))
         return _channels_first(out).astype(np.float64)
+    if p.kind in ("adaptiveavgpool", "adaptivemaxpool"):  # global only, as code() writes it
+        reduce = tf.reduce_mean if p.kind == "adaptiveavgpool" else tf.reduce_max
+        return _channels_first(reduce(xt, axis=list(range(1, r + 1)), keepdims=True)).astype(np.float64)
     if p.kind not in ("maxpool", "avgpool"):
         raise Unsupported(f"tf.nn has no {p.kind}")
     word = _word(layer)
@@ -284,7 +308,6 @@ def _keras_pad(keras, layer, xk):
 
 
 def _keras_layer(layer, p, x, mode):
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
@@ -297,6 +320,13 @@ def _keras_layer(layer, p, x, mode):
         out = op(xk, p.kernel, p.stride, padding=layer.padding, data_format="channels_last")
     elif p.kind == "pad":
         out = _keras_pad(keras, layer, xk)
+    elif p.kind in ("adaptiveavgpool", "adaptivemaxpool"):
+        kind = "Average" if p.kind == "adaptiveavgpool" else "Max"
+        if set(p.output) == {1}:  # code() writes the global layer
+            out = getattr(keras.layers, f"Global{kind}Pooling{layer.rank}D")(keepdims=True)(xk)
+        else:
+            size = p.output[0] if layer.rank == 1 else tuple(p.output)
+            out = getattr(keras.layers, f"Adaptive{kind}Pooling{layer.rank}D")(size)(xk)
     elif p.kind == "upsample":
         size = tuple(int(f) for f in p.scale)
         if mode != "nearest" and layer.rank != 2:
@@ -329,6 +359,10 @@ def _jax_layer(layer, p, x, mode):
         cropped = lax.pad(jnp.asarray(x, jnp.float32), 0.0,
                           [(0, 0, 0), (0, 0, 0), *((-b, -a, 0) for b, a in _crops(layer))])
         out = jnp.pad(cropped, [(0, 0), (0, 0), *_fills(layer)], mode=_pad_mode(layer, JAX_PAD))
+        return np.asarray(out, dtype=np.float64)
+    if p.kind in ("adaptiveavgpool", "adaptivemaxpool"):  # global only, as code() writes it
+        reduce = jnp.mean if p.kind == "adaptiveavgpool" else jnp.max
+        out = reduce(jnp.asarray(x, jnp.float32), axis=tuple(range(2, layer.rank + 2)), keepdims=True)
         return np.asarray(out, dtype=np.float64)
     if p.kind not in ("maxpool", "avgpool"):
         raise Unsupported(f"jax.lax has no {p.kind}")
@@ -389,6 +423,9 @@ def _onnx_layer(layer, p, x, mode):
     if p.kind == "pixelshuffle":
         return _onnx_session(helper.make_node("DepthToSpace", ["X"], ["Y"], blocksize=int(p.scale[0])), [("X", x32)],
                              p.kind)
+    if p.kind in ("adaptiveavgpool", "adaptivemaxpool"):
+        op = "GlobalAveragePool" if p.kind == "adaptiveavgpool" else "GlobalMaxPool"
+        return _onnx_session(helper.make_node(op, ["X"], ["Y"]), [("X", x32)], p.kind)
     if p.kind == "upsample":
         scales = np.array([1.0, 1.0, *p.scale], dtype=np.float32)
         node = helper.make_node("Resize", ["X", "", "scales"], ["Y"], mode="nearest" if mode == "nearest" else "linear")

@@ -265,8 +265,24 @@ def pad(x, p):
     return np.pad(cropped, widths, mode=fill)
 
 
+def adaptive_pool(x, p):
+    """torch's adaptive pooling: output i of an axis of n reduces input [floor(i·n/out), ceil((i+1)·n/out)).
+    A box's mean (max) is the mean (max) along each axis in turn, so one pass per axis."""
+    reduce = np.mean if p.kind == "adaptiveavgpool" else np.max
+    out = x
+    for axis, (n, o) in enumerate(zip(p.input, p.output), 2):
+        bounds = [(i * n // o, -(-(i + 1) * n // o)) for i in range(o)]
+        parts = [reduce(np.take(out, range(start, end), axis=axis), axis=axis, keepdims=True) for start, end in bounds]
+        shape = list(out.shape)
+        shape[axis] = 0
+        out = np.concatenate(parts, axis=axis) if parts else np.zeros(shape, out.dtype)
+    return out
+
+
 def run(x, p, mode="nearest"):
     """The layer of plan ``p`` on x. unpool: x is the input of the maxpool whose (values, indices) it undoes."""
+    if p.kind in ("adaptiveavgpool", "adaptivemaxpool"):
+        return adaptive_pool(x, p)
     if p.kind == "maxpool":
         return maxpool(x, p)[0]
     if p.kind == "avgpool":

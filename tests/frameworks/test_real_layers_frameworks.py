@@ -366,3 +366,35 @@ def test_onnx_global_pools_and_resize_sizes_in_onnxruntime():
         layer = build_layer("upsample", "onnx", rank, output_size=list(target)) if op == "Resize" else \
             build_layer("globalavgpool" if op == "GlobalAveragePool" else "globalmaxpool", "onnx", rank)
         assert forward(layer, sizes).output == tuple(real), (op, sizes, target)
+
+
+# ---- verify runs the adaptive pools against each framework ------------------------------------------
+
+
+@pytest.mark.parametrize("framework", ["torch", "tf", "jax", "onnx", "keras"])
+def test_verify_adaptive_pools_against_the_framework(framework):
+    pytest.importorskip("numpy")
+    pytest.importorskip({"torch": "torch", "tf": "tensorflow", "jax": "jax", "onnx": "onnxruntime",
+                         "keras": "keras"}[framework])
+    if framework == "keras":
+        import keras
+
+        if keras.backend.backend() != "tensorflow":
+            pytest.skip("the keras runner compares on the backend keras runs here")
+    from tconvcalc.numeric.verify import verify
+
+    rng = random.Random(11)
+    compared = 0
+    for kind, sizes, outputs in _adaptive_cases(rng, 40, allow_none=framework == "torch", allow_zero=False):
+        if framework in ("tf", "jax", "onnx"):
+            outputs = (1,) * len(sizes)
+        if framework == "torch" and len(sizes) == 1 and outputs == (None,):
+            continue
+        if framework == "keras" and _keras_crashes(kind, sizes, outputs):
+            continue
+        layer = build_layer(kind, framework, len(sizes), output_size=list(outputs))
+        result = verify(layer, sizes, channels=(3, 3), batch=2, seed=compared)
+        assert result.ok, (kind, sizes, outputs, result.failures)
+        assert result.framework_max_abs_diff is not None, result.framework_note
+        compared += 1
+    assert compared >= 20
