@@ -29,6 +29,7 @@ NODE_FIELDS = {"name", "layer", "channels", "input", "with", "inputs", "rank", "
 LIKE_KINDS = ("upsample", "pad")  # layers that may take their output size from another node (like: NAME)
 INPUT = "input"  # the name of the network's input
 MAX_NODES = 1000
+MAX_NAME = 256
 
 
 class SpecError(InputError):
@@ -129,6 +130,8 @@ def make_network(items, framework="torch", backend=None, source="inline", in_cha
         if op_text in GLOBAL_ALIASES and item.get("output_size") is None:
             item = {**item, "output_size": 1}
         name = str(item.get("name", f"{op}{index + 1}"))
+        if len(name) > MAX_NAME:  # it would be every table's widest cell, and every message's
+            raise SpecError(f"{where}: a name of {len(name):,} characters (at most {MAX_NAME})")
         if name in known:
             raise SpecError(f"{where}: the name {name!r} is used twice")
         previous = known[-1]

@@ -166,6 +166,7 @@ CASES = [
     ("long-backend", ["forward", "8", "-f", "keras", "-l", "conv", "-k", "3", "--backend", "d" * 131_000], 2,
      "characters"),
     ("long-spaced", ["forward", "8", "-l", "conv x " * 15_000], 2, "(cut)"),
+    ("long-name", ["chain", "8", "n" * 100_000 + ": conv k3"], 2, "at most 256"),
     # baits: nothing may run
     ("bait-python", ["chain", "64", _file("bait.py", ":Net")], 0, "62x62"),
     ("bait-args", ["chain", "64", _file("bait.py", ":Net"), "--args", "n=__import__('os').system('touch x')"], 2, ""),
