@@ -328,3 +328,46 @@ def test_nested_sequential_blocks_are_inlined(tmp_path):
             continue
         assert not isinstance(shapes, str), f"H={n}: keras refuses ({shapes[:200]})"
         assert result.output == shapes["cat"][1:3] and result.steps[-1].channels == shapes["cat"][-1]
+
+
+def test_corrupted_configs_are_one_line(tmp_path):
+    # random leaves of a real config replaced by values of other types: each read works or is one line
+    import random
+
+    from tconvcalc.errors import TconvError
+
+    keras = keras_module()
+    path = save(functional_unet(keras), tmp_path)
+    config = json.loads(zipfile.ZipFile(path).read("config.json"))
+    draw, outcomes = random.Random(0), set()
+
+    def leaves(value, trail=()):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                yield from leaves(inner, trail + (key,))
+        elif isinstance(value, list):
+            for index, inner in enumerate(value):
+                yield from leaves(inner, trail + (index,))
+        yield trail
+
+    trails = list(leaves(config))
+    for trial in range(200):
+        mutated = json.loads(json.dumps(config))
+        for _ in range(draw.randint(1, 3)):
+            trail = draw.choice(trails[:-1])
+            target = mutated
+            try:
+                for step in trail[:-1]:
+                    target = target[step]
+                target[trail[-1]] = draw.choice([None, -1, 0, 2**40, "x", [], {}, [1, 2, 3], True, 1.5])
+            except (KeyError, IndexError, TypeError):
+                continue
+        archive = write_zip(tmp_path / f"m{trial}.keras", {"config.json": json.dumps(mutated)})
+        try:
+            network = load_spec(archive)
+            chain(network, network.fit((16,)))
+            outcomes.add("read")
+        except TconvError as error:
+            assert "\n" not in str(error)
+            outcomes.add(type(error).__name__)
+    assert "read" in outcomes and "SpecError" in outcomes

@@ -5,6 +5,7 @@ import os
 import re
 from dataclasses import replace
 
+from ..errors import TconvError
 from ..network import INPUT, SpecError, make_network
 from .items import axes_text, reachable
 
@@ -35,12 +36,19 @@ def network_from_keras_json(data, path, backend=None):
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise SpecError(f"{source}: a Keras {kind} with no config.layers list; expected model.to_json() of a "
                         "Sequential or Functional model")
-    if kind == "Sequential":
-        items, channels, _ = _keras_sequential(config["layers"], source)
-    elif kind in ("Functional", "Model"):
-        items, channels = _keras_functional(config, source)
-    else:
+    if kind not in ("Sequential", "Functional", "Model"):
         raise SpecError(f"{source}: Keras class_name {kind!r}; expected a Sequential or Functional model")
+    try:
+        if kind == "Sequential":
+            items, channels, _ = _keras_sequential(config["layers"], source)
+        else:
+            items, channels = _keras_functional(config, source)
+    except TconvError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError) as error:
+        # a field of the wrong type somewhere in a hand-edited or damaged config
+        raise SpecError(f"{source}: cannot read the Keras config ({type(error).__name__}: "
+                        f"{' '.join(str(error).split())[:80]})") from None
     if not items:
         raise SpecError(f"{source}: the model has no layer that changes the size; nothing to chain")
     return make_network(items, "keras", backend, source=source, in_channels=channels)
@@ -415,20 +423,24 @@ def _inbound(layer, where):
             _tensors(node.get("args", []), refs)
         elif isinstance(node, list):  # Keras 2: [[name, node_index, tensor_index, kwargs], ...]
             for entry in node:
-                if isinstance(entry, list) and len(entry) >= 2 and isinstance(entry[0], str):
-                    refs.append((entry[0], int(entry[1])))
+                if isinstance(entry, list) and len(entry) >= 2 and isinstance(entry[0], str) and _index(entry[1]):
+                    refs.append((entry[0], entry[1]))
         if not refs:
             raise SpecError(f"{where}: cannot read which tensors this layer reads")
         calls.append(refs)
     return calls
 
 
+def _index(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _tensors(value, refs):
     if isinstance(value, dict):
         if value.get("class_name") == "__keras_tensor__":
             history = (value.get("config") or {}).get("keras_history")
-            if isinstance(history, list) and len(history) >= 2:
-                refs.append((str(history[0]), int(history[1])))
+            if isinstance(history, list) and len(history) >= 2 and _index(history[1]):
+                refs.append((str(history[0]), history[1]))
             return
         for inner in value.values():
             _tensors(inner, refs)

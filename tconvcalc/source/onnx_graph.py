@@ -15,7 +15,7 @@ import struct
 import sys
 from dataclasses import dataclass, field, replace
 
-from ..errors import InputError
+from ..errors import InputError, TconvError
 from ..network import INPUT, Network, SpecError, make_network
 from .items import reachable
 
@@ -172,6 +172,8 @@ class _Reader:
                 outputs = self._node(node, where)
             except _Refusal as refusal:
                 outputs = [Blocked(f"{where}: {refusal}")]
+            except TconvError:
+                raise
             except (TypeError, ValueError, IndexError, KeyError, AttributeError, OverflowError) as error:
                 # a malformed node (attributes of the wrong type, indices past the end): said where it matters
                 outputs = [Blocked(f"{where}: cannot read this node ({type(error).__name__}: "
