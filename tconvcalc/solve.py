@@ -82,6 +82,10 @@ def solve(size, target, kinds=("convT",), frameworks=("torch",), bounds=Bounds()
     if "pad" in kinds:
         raise InputError("solve does not search pad layers: a pad's output is its input plus both pads "
                          "(tconvcalc forward IN -l pad -p BEFORE:AFTER)")
+    adaptive = next((kind for kind in kinds if kind in ("adaptiveavgpool", "adaptivemaxpool")), None)
+    if adaptive:
+        raise InputError(f"solve does not search {adaptive}: its output is the output_size asked for, from any "
+                         f"input (tconvcalc forward IN -l {adaptive} --output-size OUT)")
     _check_request(size, target, bounds)
     _check_search(size, target, kinds, frameworks, bounds, fixed)
     found = []
