@@ -58,6 +58,8 @@ def adjoint_error(g, x, w, out, rng, groups=1):
 
 def compare(layer, g, x, w, out, groups=1, runner=None):
     """(max abs diff or None, note, failure or None) against the installed framework."""
+    if 0 in out.shape:  # nothing to compare, and TF's default oneDNN max_pool can kill the process here (SIGFPE)
+        return None, "values not compared: the output is empty", None
     try:
         theirs = runner() if runner is not None else backends.run(layer, g, x, w, groups)
     except ImportError:

@@ -99,6 +99,8 @@ def test_convert_on_the_real_frameworks(source_framework, target_framework, kind
             assert ours.shape == theirs.shape, (ours.shape, theirs.shape)
             scale = max(1.0, float(np.max(np.abs(theirs))))
             assert float(np.max(np.abs(ours - theirs))) <= 1e-4 * scale
+        except backends.Unsupported:  # a dilated TF transpose on TF's reference kernels: the warning says so
+            done -= 1
         except AssertionError as error:
             failures.append(f"{source} size={size} -> {result.code} | {result.extra}: {error}")
     assert not failures, f"{len(failures)} of {done}:\n" + "\n".join(failures[:20])
