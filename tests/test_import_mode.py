@@ -39,6 +39,7 @@ RECORDED = {  # every model the tests read, recorded side by side (each child is
     "vggish": (DATA / "resnet_like.py", "VGGish", ""),
     "mobile_se": (DATA / "resnet_like.py", "MobileSE", ""),
     "segnet": (DATA / "segnet_like.py", "SegNet", ""),
+    "script": (DATA / "script_style.py", None, ""),  # the module-level instance
     "esrgan": (DATA / "esrgan_like.py", None, ""),  # the one class no other class of the file uses
     "checked": (DATA / "dynamic.py", "Checked", ""),
     "pad_to_even": (DATA / "dynamic.py", "PadToEven", ""),
@@ -188,6 +189,18 @@ def test_depthwise_convs_and_squeeze_excitation_gates(recorded):
     model = real_model("resnet_like", "MobileSE")
     check_sizes(network, model, (1, 3, 75, 75))
     assert list(valid_in_range(network, 2, 1, 20)) == valid_by_torch(model, 3, range(1, 21))
+
+
+def test_a_training_script_with_argparse_and_a_module_level_model(recorded):
+    network = recorded["script"].result()
+    assert network.origin.startswith("imported netG from ")
+    sys.argv, argv = ["script_style.py"], sys.argv
+    try:
+        model = real_model("script_style", "Generator", "16, 8")
+    finally:
+        sys.argv = argv
+    result = check_sizes(network, model, (1, 16, 1, 1))  # DCGAN: a 1x1 latent to 32x32
+    assert tuple(result.output) == (32, 32)
 
 
 def test_pools_returning_indices_and_unpools(recorded):

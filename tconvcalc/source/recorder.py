@@ -118,6 +118,7 @@ def import_user_module(path, paths):
     dotted, root = module_name(path)
     for entry in [*paths, os.path.dirname(os.path.abspath(path)), root][::-1]:
         sys.path.insert(0, os.path.abspath(entry))
+    sys.argv = [path]  # as `python model.py` has it: an argparse at module level sees no arguments
     if "." in dotted and all(part.isidentifier() for part in dotted.split(".")):
         return importlib.import_module(dotted)
     name = dotted if dotted.isidentifier() else "user_model"
