@@ -419,7 +419,8 @@ def test_unet_against_ort(tmp_path):
     path = g.save(unet(g), tmp_path)
     network = load_spec(path)
     assert network.framework == "onnx" and network.in_channels == 3
-    assert network.origin == f"read the ONNX graph of model.onnx (opset {OPSET}, {len(g.nodes)} nodes) without running it"
+    assert network.origin == (f"read the ONNX graph of model.onnx (opset {OPSET}, {len(g.nodes)} nodes) "
+                              "without running it")
     valid = compare_with_ort(path)
     assert valid == [n for n in SIZES if n % 4 == 0]  # two pools of 2 and back: what ORT ran
 

@@ -569,9 +569,6 @@ class _Reader:
 
     def _op_Concat(self, node, inputs, attrs, where):
         data = [v for v in inputs if v is not None]
-        blocked = next((v for v in data if isinstance(v, Blocked)), None)
-        if blocked:
-            return blocked
         if not all(isinstance(v, Data) for v in data):
             raise _Refusal("it concatenates a constant or a shape with the image tensor")
         rank, last = data[0].rank, data[0].last
@@ -594,9 +591,6 @@ class _Reader:
         """Add/Mul/...: two tensors of the graph merge (broadcasting); a constant operand (a bias, a scale)
         leaves the size alone where it broadcasts over the spatial axes (their sizes 1)."""
         present = [v for v in inputs if v is not None]
-        blocked = next((v for v in present if isinstance(v, Blocked)), None)
-        if blocked:
-            return blocked
         data = [v for v in present if isinstance(v, Data)]
         rank, last = max(d.rank for d in data), data[0].last
         spatial = range(1, rank - 1) if last else range(2, rank) if rank > 2 else ()
