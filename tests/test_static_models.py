@@ -575,3 +575,40 @@ def test_against_torch_rrdbnet():
         assert _agree(network, model, (n, n), 3) == 2 * 3 * 5 + 6
     found, _ = items("rrdbnet.py", "RRDBNet", in_nc=3, out_nc=3, nf=64, nb=23)
     assert len(found) == 1 + 23 * 3 * (5 + 4 + 1) + 23 + 1 + 1 + 2 * 2 + 2  # 23 RRDBs as in ESRGAN: 722 nodes
+
+
+def test_against_torch_setattr_getattr_formatted_names_and_spatial_means(tmp_path):
+    """setattr(self, f"conv{i}", ...), add_module('se%d' % i, ...), getattr(self, ...) in forward; squeeze-excitation
+    by x.mean((2, 3), keepdim=True) and a head on x.mean(dim=[-2, -1])."""
+    pytest.importorskip("torch")
+    path = tmp_path / "named_blocks.py"
+    path.write_text(textwrap.dedent("""
+        import torch.nn as nn
+        class SE(nn.Module):
+            def __init__(self, c, r=4):
+                super().__init__()
+                self.fc1 = nn.Conv2d(c, c // r, 1)
+                self.fc2 = nn.Conv2d(c // r, c, 1)
+            def forward(self, x):
+                s = x.mean((2, 3), keepdim=True)
+                return x * self.fc2(self.fc1(s)).sigmoid()
+        class Net(nn.Module):
+            def __init__(self, depth=3):
+                super().__init__()
+                self.depth = depth
+                for i in range(depth):
+                    setattr(self, f"conv{i}", nn.Conv2d(8, 8, 3, stride=2, padding=1))
+                    self.add_module('se%d' % i, SE(8))
+                self.fc = nn.Linear(8, 2)
+            def forward(self, x):
+                for i in range(self.depth):
+                    x = getattr(self, 'se%d' % i)(getattr(self, f"conv{i}")(x))
+                return self.fc(x.mean(dim=[-2, -1]))
+    """))
+    network = load_spec(str(path))
+    assert [n.op for n in network.nodes][-6:] == ["conv", "conv", "mul", "adaptiveavgpool", "flatten", "linear"]
+    spec = importlib.util.spec_from_file_location("named_blocks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for n in (1, 9, 64):
+        assert _agree(network, module.Net(), (n, n), 8) == 3 * 3 + 1

@@ -336,7 +336,13 @@ class Reader:
             if isinstance(left, (list, tuple)) and any(isinstance(v, Seq) for v in left):
                 self.bounded(Seq([(str(i), v) for i, v in enumerate(result)], "seq"), node)
             return result
-        if isinstance(node.op, ast.Mod) and isinstance(left, str):
+        if isinstance(node.op, ast.Mod) and isinstance(left, str) and len(left) <= 1000:
+            values = right if isinstance(right, tuple) else (right,)
+            if all(_scalar(v) for v in values):  # 'conv%d' % i
+                try:
+                    return self.bounded(left % values, node)
+                except (TypeError, ValueError, OverflowError):
+                    pass
             return Unknown("a formatted string")
         return Unknown(segment(self.text, node))
 
@@ -399,7 +405,17 @@ class Reader:
         return self.value(node.body if test else node.orelse, env, ctx)
 
     def v_JoinedStr(self, node, env, ctx):
-        return Unknown("an f-string")
+        """f"layer{i}" with known values (setattr/add_module names); else unknown."""
+        parts = []
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                parts.append(str(value.value))
+                continue
+            inner = self.value(value.value, env, ctx)
+            if value.format_spec is not None or not _scalar(inner):
+                return Unknown("an f-string")
+            parts.append(str(inner))
+        return self.bounded("".join(parts), node)
 
     def v_Lambda(self, node, env, ctx):
         return Function(node, self.file, dict(env), ctx)
@@ -631,6 +647,15 @@ class Reader:
                 and node.args[1].id in ("int", "float", "str", "list", "tuple"):
             return isinstance(args[0], {"int": int, "float": float, "str": str, "list": list,
                                         "tuple": tuple}[node.args[1].id])
+        if name in ("setattr", "getattr") and node.args and isinstance(node.args[0], ast.Name) and \
+                node.args[0].id == "self" and len(args) >= 2 and isinstance(args[1], str):
+            attribute = ast.Attribute(value=ast.Name(id="self", ctx=ast.Load()), attr=args[1], ctx=ast.Load())
+            ast.copy_location(attribute, node)
+            if name == "getattr":  # getattr(self, f"layer{i}")
+                return self.v_Attribute(attribute, env, ctx)
+            if len(args) == 3:  # setattr(self, f"conv{i}", nn.Conv2d(...))
+                self.assign(attribute, args[2], env, node, ctx)
+                return None
         if name == "super":
             return Unknown("super()")
         if name in _BUILTINS or name == "range" or name.startswith("math."):
@@ -934,6 +959,10 @@ class Reader:
                 return Shape(ref)
             if len(args) == 1 and isinstance(args[0], int):
                 return Size.of(ref, args[0])
+        if method in ("mean", "amax", "sum"):
+            reduced = self.spatial_mean(ref, node, env, ctx, method)
+            if reduced is not None:
+                return reduced
         if method in ("dim", "numel", "item", "size"):
             return Unknown("a tensor's size")
         if method == "flatten":
@@ -953,6 +982,28 @@ class Reader:
         if method in ("squeeze", "unsqueeze") and ref.name in self.flat:
             return ref  # (N, 1) -> (N,) after a flatten: no spatial axes left to change
         self.fail(node, f"{text}: unknown tensor method .{method}(); it could change the size")
+
+    def spatial_mean(self, ref, node, env, ctx, method):
+        """x.mean((2, 3)) / x.mean([2, 3], keepdim=True): global pooling over every spatial axis (then a flatten
+        unless keepdim); None for any other reduction."""
+        args = [self.value(a, env, ctx) for a in node.args]
+        kwargs = {k.arg: self.value(k.value, env, ctx) for k in node.keywords if k.arg}
+        dims = args[0] if args else kwargs.get("dim")
+        keep = args[1] if len(args) > 1 else kwargs.get("keepdim", False)
+        dims = list(dims) if isinstance(dims, (list, tuple)) else None
+        if not dims or not all(isinstance(d, int) for d in dims) or not isinstance(keep, bool):
+            return None
+        rank = len(dims)
+        if sorted(d + 2 + rank if d < 0 else d for d in dims) != list(range(2, 2 + rank)):
+            return None
+        kind = "adaptiveavgpool" if method in ("mean", "sum") else "adaptivemaxpool"
+        pooled = self.leaf({"layer": kind, "output_size": 1, "rank": rank, "where": self.where(node)}, ref, node, ctx,
+                           method)
+        if keep:
+            return pooled
+        flat = self.leaf({"layer": "flatten", "where": self.where(node)}, pooled, node, ctx, "flatten")
+        self.flat.add(flat.name)
+        return flat
 
     def list_method(self, owner, node, env, ctx):
         method = node.func.attr
@@ -1561,6 +1612,10 @@ def same_sizes(a, b, depth=0):
 
 def _same_kind(a, b):
     return isinstance(a, TorchClass) and a == b
+
+
+def _scalar(value):
+    return isinstance(value, (int, float, str, bool, type(None))) and not isinstance(value, Unknown)
 
 
 def first(value):
