@@ -612,3 +612,11 @@ def test_against_torch_setattr_getattr_formatted_names_and_spatial_means(tmp_pat
     spec.loader.exec_module(module)
     for n in (1, 9, 64):
         assert _agree(network, module.Net(), (n, n), 8) == 3 * 3 + 1
+
+
+def test_against_torch_ddpm_style_unet():
+    module = _import("ddpm_unet")
+    network = read("ddpm_unet.py", "UNet")
+    assert sum(1 for n in network.nodes if n.op == "concat") == 4
+    for n in (8, 30, 32):
+        assert _agree(network, module.UNet(), (n, n), 3) > 20

@@ -667,8 +667,8 @@ class Reader:
     def compute(self, function, args, node, text):
         """A builtin or math function of literal numbers, within the integer bound."""
         flat = [v for a in args for v in (a if isinstance(a, (list, tuple)) else [a])]
-        if function is not len and not all(isinstance(v, (int, float, bool, type(None))) or
-                                           isinstance(v, str) and len(v) <= 1000 for v in flat):
+        if function in (sum, str) and not all(isinstance(v, (int, float, bool, type(None))) or
+                                              isinstance(v, str) and len(v) <= 1000 for v in flat):
             return Unknown(text)  # sum(lists, []) and str(nested lists) grow without bound
         if function in (pow, math.pow, math.factorial, math.comb) and any(
                 isinstance(a, int) and abs(a) > 4096 for a in args):
@@ -1231,6 +1231,8 @@ class Reader:
         elif isinstance(target, (ast.Tuple, ast.List)):
             if isinstance(value, Shape):  # _, _, h, w = x.size()
                 value = tuple(Size.of(value.ref, value.start + i) for i in range(len(target.elts)))
+            if isinstance(value, Bound) and isinstance(value.module, Seq):  # for block, down in self.downs
+                value = tuple(self.children(value))
             if isinstance(value, (tuple, list)) and len(value) == len(target.elts):
                 for element, item in zip(target.elts, value):
                     self.assign(element, item, env, node, ctx)
