@@ -619,4 +619,4 @@ def test_against_torch_ddpm_style_unet():
     network = read("ddpm_unet.py", "UNet")
     assert sum(1 for n in network.nodes if n.op == "concat") == 4
     for n in (8, 30, 32):
-        assert _agree(network, module.UNet(), (n, n), 3) > 20
+        assert _agree(network, module.UNet(), (n, n), 3) >= 20
