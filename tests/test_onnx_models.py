@@ -207,7 +207,8 @@ def compare_with_ort(path, sizes=SIZES, channels=3, last=False):
         assert not isinstance(ort, str), f"H={n}: ORT refuses ({ort[:300]}) but tconvcalc gives {result.output}"
         valid.append(n)
         for step in result.steps:
-            shape = ort[tensors[step.name.removesuffix("/size")]]  # Reshape(N, F): a flatten, then F checked
+            # Reshape(N, F): a flatten, then F checked (NAME/size); ReduceMean without keepdims: NAME/flatten
+            shape = ort[tensors[step.name.removesuffix("/size").removesuffix("/flatten")]]
             if len(shape) > 2:
                 assert tuple(step.output) == tuple(shape[2:]), f"H={n}: {step.name}: {step.output} vs ORT {shape}"
             elif step.op == "flatten":
@@ -672,4 +673,21 @@ def test_a_tensor_defined_twice_is_refused_as_ort_does(tmp_path):
     path = g.save(x, tmp_path)
     assert "Duplicate definition" in ort_run(path, (8, 8))
     with pytest.raises(SpecError, match=r"node 1 \(Relu 'again'\): defines 'c' a second time"):
+        load_spec(path)
+
+
+@pytest.mark.parametrize("keepdims", [0, 1])
+def test_spatial_reductions_are_global_pools(keepdims, tmp_path):
+    # torch's x.mean((2, 3)) exports as ReduceMean(axes=[2, 3], keepdims=0): a global pool, then a flatten
+    g = Graph()
+    x = g.node("ReduceMean", [g.conv("x", "c", 3, 6, strides=[2, 2])], "mean", axes=[2, 3], keepdims=keepdims)
+    if not keepdims:
+        x = g.node("Gemm", [x, g.weight("fc.w", (4, 6))], "fc", transB=1)
+    path = g.save(x, tmp_path)
+    ops = [node.op for node in load_spec(path).nodes]
+    assert ops == (["conv", "adaptiveavgpool", "flatten", "linear"] if not keepdims else ["conv", "adaptiveavgpool"])
+    assert compare_with_ort(path, range(1, 12)) == list(range(3, 12))  # conv k3 s2 needs 3
+    g = Graph()
+    path = g.save(g.node("ReduceMax", ["x"], "rmax", axes=[1, 2]), tmp_path, "partial.onnx")
+    with pytest.raises(SpecError, match=r"\(ReduceMax 'rmax'\): axes \[1, 2\]: tconvcalc follows a reduction"):
         load_spec(path)

@@ -239,7 +239,7 @@ class _Reader:
     def _other(self, node, reason):
         raise _Refusal(f"{reason} (supported: Conv, ConvTranspose, MaxPool, AveragePool, Global*Pool, Resize, "
                        "Upsample, DepthToSpace, Pad, Concat, Add/Sub/Mul/Div, Slice, Flatten, Reshape, Gemm, "
-                       "MatMul and shape-neutral ops)")
+                       "MatMul, spatial ReduceMean/Max and shape-neutral ops)")
 
     def _attrs(self, node):
         return {a.name: _attribute(a) for a in node.attribute}
@@ -463,6 +463,24 @@ class _Reader:
     def _op_GlobalMaxPool(self, node, inputs, attrs, where):
         return self._emit(node, {"layer": "adaptivemaxpool", "output_size": 1}, self._spatial(inputs[0], where),
                           where)
+
+    def _reduce(self, node, inputs, attrs, where):
+        """ReduceMean/Max/... over every spatial axis (torch's x.mean((2, 3))): a global pool, then (keepdims 0)
+        a flatten. Their sizes do not depend on which reduction; the values do, and are not tconvcalc's."""
+        data = self._spatial(inputs[0], where)
+        full = self.rank + 2
+        axes = attrs.get("axes")
+        if axes is None and len(inputs) > 1 and inputs[1] is not None:  # opset 18: axes as an input
+            axes = self._ints(inputs[1], "axes", where)
+        if axes is None or sorted(a % full for a in axes) != list(range(2, full)):
+            raise _Refusal(f"axes {axes}: tconvcalc follows a reduction over every spatial axis (2 to {full - 1})")
+        kind = "adaptivemaxpool" if node.op_type == "ReduceMax" else "adaptiveavgpool"
+        pooled = self._emit(node, {"layer": kind, "output_size": 1}, data, where)
+        if attrs.get("keepdims", 1):
+            return pooled
+        return self._emit(node, {"layer": "flatten"}, pooled, where, rank=2, suffix="/flatten")
+
+    _op_ReduceMean = _op_ReduceMax = _op_ReduceSum = _op_ReduceMin = _op_ReduceL2 = _reduce
 
     def _op_Resize(self, node, inputs, attrs, where):
         data = self._spatial(inputs[0], where)
