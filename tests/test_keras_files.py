@@ -230,6 +230,11 @@ def test_resizing_reads_its_output_size(tmp_path):
     model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Resizing(20, 24, name="resize")])
     node = load_spec(save(model, tmp_path)).nodes[0]
     assert node.op == "upsample" and dict(node.options)["output_size"] == "20x24"
+    layers = keras.layers
+    model = keras.Sequential([keras.Input((None, None, 3)), layers.Conv2D(4, 3, strides=2, name="conv"),
+                              layers.Resizing(20, 24, name="resize"), layers.Conv2D(2, 5, name="head")])
+    # conv k3 s2 valid needs H >= 3; after Resizing every input gives 20x24 -> 16x20
+    assert compare_with_keras(save(model, tmp_path, "r.keras"), model, range(1, 12)) == list(range(3, 12))
 
 
 # ---- against keras running the model ----------------------------------------------------------------------
