@@ -750,7 +750,9 @@ def chain(network, size):
         sizes[node.name], channels[node.name] = out, channel
         warnings += [f"{node.name}: {w}" for w in notes]
         steps.append(Step(node.name, node.op, _describe(node), node.inputs, _shown(incoming[0]), _shown(out),
-                          _shown_channels(channel), _with_channels(code, channels[node.inputs[0]], channel),
+                          _shown_channels(channel),
+                          _with_channels(_depthwise(layer, code, channels[node.inputs[0]], channel),
+                                         channels[node.inputs[0]], channel),
                           tuple(notes)))
     condition = None
     if symbolic:
@@ -865,6 +867,15 @@ def _describe(node):
         return f"{short[field]}={value}" if str(value)[:1].isalpha() else f"{short[field]}{value}"
 
     return " ".join([node.op] + [option(f, v) for f, v in node.options])
+
+
+def _depthwise(layer, code, c_in, c_out):
+    """A conv whose groups are its input channels in the framework's depthwise idiom, where it has one (Keras
+    DepthwiseConv1D/2D, tf.nn.depthwise_conv2d); torch, jax and onnx write it with groups as it is."""
+    if layer is None or layer.kind != "conv" or layer.groups == 1 or layer.groups != c_in:
+        return code
+    idiom = getattr(module(layer.framework), "depthwise_code", None)
+    return (idiom and idiom(layer, c_in, c_out)) or code
 
 
 def _with_channels(code, c_in, c_out):

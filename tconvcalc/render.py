@@ -178,7 +178,9 @@ def print_inputs(result, console):
 def print_chain(result, console):
     if result.model:
         console.print(result.model, markup=False, highlight=False)
-    table = Table(title=f"{result.framework}: {size_text(result.input)} -> {size_text(result.output)} "
+    last = result.steps[-1].channels if result.steps else None
+    shown = size_text(result.output) or ("" if last is None else f"{last} features")  # after a flatten
+    table = Table(title=f"{result.framework}: {size_text(result.input)} -> {shown} "
                         f"through {len(result.steps)} layers", title_justify="left", show_edge=False)
     for header in ("#", "name", "layer", "in", "out", "channels"):
         table.add_column(header, overflow="fold", justify="right" if header in ("#", "channels") else "left")

@@ -479,6 +479,17 @@ def code(layer, axes):
     return call(name, "filters", k, **kwargs)
 
 
+def depthwise_code(layer, c_in, c_out):
+    """groups = in channels: DepthwiseConv1D/2D (no 3-D one), each input channel to c_out/c_in outputs."""
+    if layer.rank == 3:
+        return None
+    multiplier = c_out // c_in if c_out is not None and c_out % c_in == 0 else None
+    k, s, d = (per_axis(v) for v in (layer.kernel, layer.stride, layer.dilation))
+    return call(f"layers.DepthwiseConv{layer.rank}D", k, strides=None if s == 1 else s,
+                padding=_Quoted(layer.padding), depth_multiplier=None if multiplier == 1 else multiplier,
+                dilation_rate=None if d == 1 else d)
+
+
 def stack(codes):
     """One stack of layers: a keras.Sequential."""
     return "keras.Sequential([\n" + "".join(f"    {code},\n" for code in codes) + "])"

@@ -405,6 +405,17 @@ def code(layer, axes):
     not_available(f"tf.nn has no {layer.kind} layer")
 
 
+def depthwise_code(layer, c_in, c_out):
+    """groups = in channels in 2-D: tf.nn.depthwise_conv2d, a filter (kh, kw, C_in, multiplier)."""
+    if layer.rank != 2:
+        return None
+    multiplier = c_out // c_in if c_out is not None and c_out % c_in == 0 else "multiplier"
+    strides = [1, *(int(v) for v in layer.stride), 1]
+    dilations = "" if set(layer.dilation) == {1} else f", dilations={[int(v) for v in layer.dilation]}"
+    return (f"tf.nn.depthwise_conv2d(x, w, strides={strides}, padding={_padding_arg(layer)}{dilations})  "
+            f"# w: ({', '.join(str(int(k)) for k in layer.kernel)}, {c_in}, {multiplier})")
+
+
 def stack(codes):
     """One stack of calls, each on the previous result, each with its own weights."""
     return "\n".join("x = " + code.replace("(x, w,", f"(x, w{i},", 1) for i, code in enumerate(codes, 1))

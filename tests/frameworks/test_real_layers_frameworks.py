@@ -398,3 +398,69 @@ def test_verify_adaptive_pools_against_the_framework(framework):
         assert result.framework_max_abs_diff is not None, result.framework_note
         compared += 1
     assert compared >= 20
+
+
+# ---- depthwise convs ----------------------------------------------------------------------------------
+
+
+def _depthwise_cases(rng, count, rank):
+    """Strides with dilation left out: Keras DepthwiseConv takes them where Conv(groups=) refuses (tconvcalc
+    answers Conv's rule), and tf.nn.depthwise_conv2d only warns that its strides must then be 1."""
+    for _ in range(count):
+        sizes = tuple(rng.randint(1, 12) for _ in range(rank))
+        kernel = tuple(rng.randint(1, 4) for _ in range(rank))
+        stride = tuple(rng.choice([1, 1, 2, 3]) for _ in range(rank))
+        dilation = tuple(rng.choice([1, 1, 2]) for _ in range(rank))
+        if max(stride) > 1 and max(dilation) > 1:
+            dilation = (1,) * rank
+        yield sizes, kernel, stride, dilation, rng.choice(["valid", "same"])
+
+
+def _text(values):
+    return "x".join(map(str, values))
+
+
+def test_keras_depthwise_conv_matches_the_grouped_conv_tconvcalc_writes_as_it():
+    keras = pytest.importorskip("keras")
+    rng = random.Random(12)
+    for rank in (1, 2):
+        for sizes, kernel, stride, dilation, padding in _depthwise_cases(rng, 60, rank):
+            try:
+                real = tuple(getattr(keras.layers, f"DepthwiseConv{rank}D")(
+                    kernel, strides=stride, padding=padding, dilation_rate=dilation, depth_multiplier=2)(
+                    keras.Input((*sizes, 3))).shape[1:-1])
+            except ValueError:
+                real = "refused"
+            items = [{"layer": "conv", "kernel": _text(kernel), "stride": _text(stride), "dilation": _text(dilation),
+                      "padding": padding, "groups": 3, "in_channels": 3, "channels": 6}]
+            try:
+                result = chain(make_network(items, "keras", keras.backend.backend()), sizes)
+                ours = result.output
+                assert result.steps[0].code.startswith(f"layers.DepthwiseConv{rank}D(")
+            except ShapeError:
+                ours = "refused"
+            assert ours == real, (sizes, kernel, stride, dilation, padding)
+
+
+def test_tf_depthwise_conv2d_matches_the_grouped_conv_tconvcalc_writes_as_it():
+    tf = pytest.importorskip("tensorflow")
+    rng = random.Random(13)
+    for sizes, kernel, stride, dilation, padding in _depthwise_cases(rng, 80, 2):
+        try:
+            real = tuple(tf.nn.depthwise_conv2d(tf.zeros((1, *sizes, 3)), tf.zeros((*kernel, 3, 2)),
+                                                [1, *stride, 1], padding.upper(), dilations=list(dilation)).shape[1:3])
+            real = real if all(real) else "empty"
+        except (tf.errors.InvalidArgumentError, ValueError):
+            real = "refused"
+        items = [{"layer": "conv", "kernel": _text(kernel), "stride": _text(stride), "dilation": _text(dilation),
+                  "padding": padding, "groups": 3, "in_channels": 3, "channels": 6}]
+        try:
+            result = chain(make_network(items, "tf"), sizes)
+            ours = result.output if all(result.output) else "empty"
+            assert result.steps[0].code.startswith("tf.nn.depthwise_conv2d(")
+        except ShapeError:
+            ours = "refused"
+        if ours == "empty":  # oneDNN's wrong non-empty shape is forward's warning (tests/frameworks/test_tf.py)
+            assert "oneDNN" in result.warnings[0]
+            continue
+        assert ours == real, (sizes, kernel, stride, dilation, padding)
