@@ -259,7 +259,8 @@ def _torch_layer(layer, p, x, mode):
                                                 p.stride, padding=layer.symmetric_pads, output_size=p.output)
         elif p.kind == "upsample":
             kwargs = {"mode": "nearest"} if mode == "nearest" else {"mode": _LINEAR[r], "align_corners": False}
-            out = F.interpolate(xt, scale_factor=p.scale, **kwargs)
+            size = {"scale_factor": p.scale} if layer.scale is not None else {"size": p.output}
+            out = F.interpolate(xt, **size, **kwargs)
         elif p.kind == "pad":  # torch lists the last axis first: (left, right, top, bottom, ...)
             flat = [int(v) for pair in reversed(layer.padding) for v in pair]
             out = F.pad(xt, flat, mode=_pad_mode(layer, TORCH_PAD))
@@ -328,6 +329,8 @@ def _keras_layer(layer, p, x, mode):
             size = p.output[0] if layer.rank == 1 else tuple(p.output)
             out = getattr(keras.layers, f"Adaptive{kind}Pooling{layer.rank}D")(size)(xk)
     elif p.kind == "upsample":
+        if layer.scale is None:
+            raise Unsupported("the executor resizes to a size by torch's rule; Keras Resizing's is not modelled")
         size = tuple(int(f) for f in p.scale)
         if mode != "nearest" and layer.rank != 2:
             raise Unsupported(f"keras UpSampling{layer.rank}D only repeats (bilinear: UpSampling2D)")
@@ -426,6 +429,8 @@ def _onnx_layer(layer, p, x, mode):
     if p.kind in ("adaptiveavgpool", "adaptivemaxpool"):
         op = "GlobalAveragePool" if p.kind == "adaptiveavgpool" else "GlobalMaxPool"
         return _onnx_session(helper.make_node(op, ["X"], ["Y"]), [("X", x32)], p.kind)
+    if p.kind == "upsample" and layer.scale is None:
+        raise Unsupported("the executor resizes to a size by torch's rule; ORT Resize with sizes is not compared")
     if p.kind == "upsample":
         scales = np.array([1.0, 1.0, *p.scale], dtype=np.float32)
         node = helper.make_node("Resize", ["X", "", "scales"], ["Y"], mode="nearest" if mode == "nearest" else "linear")

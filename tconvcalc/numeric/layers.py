@@ -215,7 +215,8 @@ def upsample(x, p, mode="nearest"):
         raise InputError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
     check_size((*x.shape[:2], *p.output), "output")
     out = x
-    for axis, (n, o, f) in enumerate(zip(p.input, p.output, p.scale)):
+    scales = p.scale or tuple(o / n for n, o in zip(p.input, p.output))  # to a size: torch's scale is out/in
+    for axis, (n, o, f) in enumerate(zip(p.input, p.output, scales)):
         if mode == "nearest":
             rule = NEAREST.get(p.framework, "floor")
             out = np.take(out, nearest_sources(n, o, f, rule, len(p.input)), axis=2 + axis)

@@ -464,3 +464,17 @@ def test_tf_depthwise_conv2d_matches_the_grouped_conv_tconvcalc_writes_as_it():
             assert "oneDNN" in result.warnings[0]
             continue
         assert ours == real, (sizes, kernel, stride, dilation, padding)
+
+
+def test_verify_upsample_to_a_size_against_torch():
+    pytest.importorskip("numpy")
+    pytest.importorskip("torch")
+    from tconvcalc.numeric.verify import verify
+
+    rng = random.Random(14)
+    for seed in range(40):
+        rank = rng.randint(1, 3)
+        sizes, target = (tuple(rng.randint(1, 9) for _ in range(rank)) for _ in range(2))
+        mode = rng.choice(["nearest", "bilinear"]) if rank == 2 else "nearest"
+        result = verify(build_layer("upsample", "torch", rank, output_size=list(target)), sizes, seed=seed, mode=mode)
+        assert result.ok and result.framework_max_abs_diff is not None, (sizes, target, mode, result.failures)
