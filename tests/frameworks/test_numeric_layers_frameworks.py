@@ -83,6 +83,17 @@ def xla_aborts(layer):
             and any(b < 0 or a < 0 for b, a in layer.padding))
 
 
+def onednn_pool_differs(layer):
+    """TF's default oneDNN kernels give other values than TF's reference kernel for a 3-D SAME pool whose stride
+    exceeds its kernel on an axis (the sizes agree): the executor follows the reference kernel."""
+    if not (layer.framework == "tf" or layer.framework == "keras" and layer.backend == "tensorflow") or layer.kind not in ("maxpool", "avgpool") or layer.rank != 3 \
+            or layer.padding != "same" or not any(s > k for s, k in zip(layer.stride, layer.kernel)):
+        return False
+    from tensorflow.python.util import _pywrap_util_port
+
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
 @pytest.mark.parametrize("framework, kind", CASES)
 def test_executor_equals_the_framework(framework, kind):
     pytest.importorskip(MODULES[framework])
@@ -93,7 +104,7 @@ def test_executor_equals_the_framework(framework, kind):
         rank, options, size, mode = _config(rng, framework, kind)
         try:
             layer = build_layer(kind, framework, rank, **options)
-            if xla_aborts(layer):
+            if xla_aborts(layer) or onednn_pool_differs(layer):
                 continue
             result = verify(layer, size, channels=(rng.randint(1, 2), 1), batch=rng.randint(1, 2), seed=tried,
                             mode=mode)
