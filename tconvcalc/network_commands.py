@@ -108,8 +108,10 @@ def chain(size, spec, framework, backend, expect, valid_range, model_args, run_i
     wanted = None if expect is None else parse_size(expect)
     build(network, len(sizes))
     result = run_chain(network, sizes)
-    if wanted is not None and tuple(wanted) != tuple(result.output):  # before any output: one JSON object
-        raise ShapeError(f"expected {render.size_text(wanted)}, got {render.size_text(result.output)} "
+    got = tuple(result.output) or (result.steps[-1].channels,)  # a flattened output: its features
+    if wanted is not None and tuple(wanted) != got:  # before any output: one JSON object
+        got_text = render.size_text(got) + ("" if result.output else " features")
+        raise ShapeError(f"expected {render.size_text(wanted)}, got {got_text} "
                          f"(from {render.size_text(result.input)} through {len(result.steps)} layers)")
     if as_json:
         click.echo(render.to_json(result))
