@@ -22,7 +22,6 @@ RECORDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recorder.py
 MEMORY_LIMIT = 4 << 30  # address space: torch imports in about 0.7 GiB of it; meta tensors take none
 MAX_ANSWER = 16 << 20  # bytes of JSON the child may hand back
 MAX_TEXT = 300  # characters of any one string from the child (a name, a message)
-OPTIONAL = {"in_channels": None, "groups": 1}  # dropped while make_network does not know them (groups: at 1 only)
 
 
 def child_env():
@@ -196,7 +195,7 @@ def validated(answer, path):
     items = answer.get("items")
     if not isinstance(items, list) or not items:
         raise ImportModeError(f"{shown}: the recorded network has no layers")
-    known = NODE_FIELDS | set(LAYER_FIELDS) | {"where", "like", "groups", "in_channels"}
+    known = NODE_FIELDS | set(LAYER_FIELDS) | {"where"}
     checked = [_item(item, index, known, shown) for index, item in enumerate(items)]
     in_channels = answer.get("in_channels")
     if not (isinstance(in_channels, int) and not isinstance(in_channels, bool) and in_channels > 0):
@@ -214,8 +213,6 @@ def _item(item, index, known, shown):
     for key, value in item.items():
         if key not in known:
             raise ImportModeError(f"{shown}: recorded item {index} has an unexpected field {escape(str(key), 40)!r}")
-        if key in OPTIONAL and key not in NODE_FIELDS | set(LAYER_FIELDS) and OPTIONAL[key] in (None, value):
-            continue  # a check make_network cannot make yet, or the default
         clean[key] = _value(value, f"{shown}: recorded item {index}, field {key}")
     for key in ("name", "input", "like"):
         if key in clean and not isinstance(clean[key], str):

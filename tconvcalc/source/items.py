@@ -12,17 +12,6 @@ def axes_text(value):
     return value
 
 
-_CHECKS = ("groups", "in_channels")  # fields that only check channels: dropped where the network model lacks them
-
-
-def for_network(items):
-    """The items as make_network takes them: the check-only fields it does not know (yet) left out."""
-    from ..network import LAYER_FIELDS, NODE_FIELDS
-
-    unknown = [field for field in _CHECKS if field not in LAYER_FIELDS and field not in NODE_FIELDS]
-    return [{k: v for k, v in item.items() if k not in unknown} for item in items] if unknown else list(items)
-
-
 def reachable(items, output):
     """The items the node named ``output`` depends on, in order (forward() may compute things it does
     not return)."""

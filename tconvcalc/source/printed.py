@@ -12,7 +12,6 @@ from dataclasses import replace
 
 from ..network import INPUT, MAX_NODES, SpecError, make_network
 from .interpreter import MAX_DEPTH, Reader, dotted, join
-from .items import for_network
 from .torch_layers import torch_layer
 from .values import Leaf, Unsupported
 
@@ -46,7 +45,7 @@ def network_from_print(text, source, framework=None, backend=None):
     """``print(model)`` text: every printed module in order, as one sequential chain (it has no data flow);
     the answer carries a warning that says so, and names what in the text a plain sequence cannot be."""
     items, warnings = items_from_print(text, source)
-    network = make_network(for_network(items), framework or "torch", backend if framework == "keras" else None,
+    network = make_network(items, framework or "torch", backend if framework == "keras" else None,
                            source=source)
     origin = f"read the print(model) text in {os.path.basename(str(source))} as one plain sequence (nothing ran)"
     return replace(network, origin=origin, warnings=tuple(warnings))

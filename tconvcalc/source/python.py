@@ -22,7 +22,7 @@ import re
 from ..errors import InputError
 from ..network import INPUT, SpecError, make_network
 from .interpreter import IMPORT_HINT, BudgetError, Class, Reader, SourceFile, dotted, first, segment
-from .items import for_network, reachable
+from .items import reachable
 from .torch_layers import TORCH_LAYER, is_torch_layer
 from .values import MODULES, Bound, Function, Namespace, Ref, Unknown
 
@@ -39,7 +39,7 @@ def network_from_python(text, source, framework=None, backend=None, target=None)
     to read (class, function or variable; None: the file's model) and its constructor arguments."""
     items, origin = items_from_python(text, source, target)
     framework = framework or "torch"
-    network = make_network(for_network(items), framework, backend if framework == "keras" else None, source=source,
+    network = make_network(items, framework, backend if framework == "keras" else None, source=source,
                            in_channels=None)
     return _with_origin(network, origin)
 
