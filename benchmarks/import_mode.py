@@ -1,11 +1,11 @@
 """What import mode adds over importing torch and the user's module, on a 300+ layer model (an ESRGAN-like
-generator of 319 layers, tests/data/import_models/esrgan_like.py with nb=10), as whole processes:
+generator of 319 layers, tests/data/models/esrgan_like.py with groups=10), as whole processes:
 
 * ``python -c "import torch"``;
 * the floor: a process that imports torch and torch.fx, imports the model file and builds the model on the
   meta device (what any tool that reads the model by running it must do), and the same running the model once
   on a meta tensor (the first meta run imports what torch's meta kernels need);
-* ``tconvcalc chain 64 esrgan_like.py:RRDBNet --args nb=10 --import`` (numeric) and the same in ``H``.
+* ``tconvcalc chain 64 esrgan_like.py:DenseUpscaler --args groups=10 --import`` (numeric) and the same in ``H``.
 
 Wall time is noisy on a shared machine, so CPU time (user + system of the processes) is given too; medians.
 
@@ -21,22 +21,22 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODELS = os.path.join(HERE, "..", "tests", "data", "import_models")
+MODELS = os.path.join(HERE, "..", "tests", "data", "models")
 
 
 def commands(blocks):
     build = (f"import sys, torch, torch.fx; sys.path.insert(0, {MODELS!r}); import esrgan_like\n"
-             f"with torch.device('meta'): esrgan_like.RRDBNet(nb={blocks})")
+             f"with torch.device('meta'): esrgan_like.DenseUpscaler(groups={blocks})")
     run = build.replace("with torch.device('meta'): esrgan_like", "with torch.device('meta'): m = esrgan_like") + \
         "\nm.eval()(torch.empty(2, 3, 64, 64, device='meta'))"
-    spec = f"{os.path.join(MODELS, 'esrgan_like.py')}:RRDBNet"
+    spec = f"{os.path.join(MODELS, 'esrgan_like.py')}:DenseUpscaler"
     chain = [sys.executable, "-m", "tconvcalc", "chain"]
     return {
         "import torch": [sys.executable, "-c", "import torch"],
         "floor: import torch + the model, build it": [sys.executable, "-c", build],
         "floor + one meta forward": [sys.executable, "-c", run],
-        "tconvcalc chain 64 --import": chain + ["64", spec, "--args", f"nb={blocks}", "--import", "--json"],
-        "tconvcalc chain H --import": chain + ["H", spec, "--args", f"nb={blocks}", "--import", "--json"],
+        "tconvcalc chain 64 --import": chain + ["64", spec, "--args", f"groups={blocks}", "--import", "--json"],
+        "tconvcalc chain H --import": chain + ["H", spec, "--args", f"groups={blocks}", "--import", "--json"],
     }
 
 

@@ -23,6 +23,7 @@ from tconvcalc.source.imported import network_from_import  # noqa: E402
 from tconvcalc.source.selection import Target, parse_args  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "import_models"
+SHARED = Path(__file__).parent / "data" / "models"  # read by test_static_models.py too
 HOSTILE = DATA / "hostile"
 ESCAPE = "\x1b"
 
@@ -33,14 +34,14 @@ def record(file, name=None, args=""):
 
 
 RECORDED = {  # every model the tests read, recorded side by side (each child is mostly torch's import)
-    "unet": (DATA / "unet" / "unet_model.py", "UNet", "n_channels=3, n_classes=2"),
-    "unet_bilinear": (DATA / "unet" / "unet_model.py", "UNet", "n_channels=1, n_classes=3, bilinear=True"),
+    "unet": (SHARED / "unet" / "model.py", "UNet", "in_channels=3, num_classes=2"),
+    "unet_bilinear": (SHARED / "unet" / "model.py", "UNet", "in_channels=1, num_classes=3, bilinear=True"),
     "resnet": (DATA / "resnet_like.py", "ResNet", ""),
     "vggish": (DATA / "resnet_like.py", "VGGish", ""),
     "mobile_se": (DATA / "resnet_like.py", "MobileSE", ""),
     "segnet": (DATA / "segnet_like.py", "SegNet", ""),
     "script": (DATA / "script_style.py", None, ""),  # the module-level instance
-    "esrgan": (DATA / "esrgan_like.py", None, ""),  # the one class no other class of the file uses
+    "esrgan": (SHARED / "esrgan_like.py", None, ""),  # the one class no other class of the file uses
     "checked": (DATA / "dynamic.py", "Checked", ""),
     "pad_to_even": (DATA / "dynamic.py", "PadToEven", ""),
     "two_models": (DATA / "two_models.py", None, ""),
@@ -58,13 +59,13 @@ def recorded():
         yield {key: pool.submit(record, *spec) for key, spec in RECORDED.items()}
 
 
-def real_model(module, name, args=""):
+def real_model(module, name, args="", directory=DATA):
     """The model as the user builds it, imported here the way a training script next to it would."""
-    sys.path.insert(0, str(DATA))
+    sys.path.insert(0, str(directory))
     try:
         factory = getattr(importlib.import_module(module), name)
     finally:
-        sys.path.remove(str(DATA))
+        sys.path.remove(str(directory))
     positional, keywords = parse_args(args)
     return factory(*positional, **dict(keywords)).eval()
 
@@ -133,18 +134,18 @@ def unet(recorded):
 
 
 def test_unet_package_with_relative_imports_and_the_pad_idiom(unet):
-    assert unet.origin.startswith("imported UNet(n_channels=3, n_classes=2) from ")
+    assert unet.origin.startswith("imported UNet(in_channels=3, num_classes=2) from ")
     assert "traced it with torch.fx" in unet.origin
     pads = [node for node in unet.nodes if node.op == "pad"]
     assert len(pads) == 4 and all(node.like for node in pads)
-    assert unet.nodes[0].where.endswith("unet_parts.py:23")
-    model = real_model("unet.unet_model", "UNet", "n_channels=3, n_classes=2")
+    assert unet.nodes[0].where.endswith("unet/parts.py:21")  # ConvPair's forward: return self.body(x)
+    model = real_model("unet.model", "UNet", "in_channels=3, num_classes=2", SHARED)
     for size in (75, 100):  # odd sizes on the way down: the pads are not 0
         check_sizes(unet, model, (1, 3, size, size))
 
 
 def test_unet_valid_inputs_match_torch(unet):
-    model = real_model("unet.unet_model", "UNet", "n_channels=3, n_classes=2")
+    model = real_model("unet.model", "UNet", "in_channels=3, num_classes=2", SHARED)
     sizes = range(1, 41)
     assert list(valid_in_range(unet, 2, 1, 40)) == valid_by_torch(model, 3, sizes)
 
@@ -152,7 +153,7 @@ def test_unet_valid_inputs_match_torch(unet):
 def test_unet_bilinear_upsampling(recorded):
     network = recorded["unet_bilinear"].result()
     assert any(node.op == "upsample" for node in network.nodes)
-    check_sizes(network, real_model("unet.unet_model", "UNet", "n_channels=1, n_classes=3, bilinear=True"),
+    check_sizes(network, real_model("unet.model", "UNet", "in_channels=1, num_classes=3, bilinear=True", SHARED),
                 (1, 1, 75, 75))
 
 
@@ -226,10 +227,10 @@ def test_sizes_torch_computed_at_the_probes_are_checked():
 
 def test_esrgan_interpolate_scale_factor(recorded):
     network = recorded["esrgan"].result()
-    assert network.origin.startswith("imported RRDBNet() from ")
+    assert network.origin.startswith("imported DenseUpscaler() from ")
     ups = [node for node in network.nodes if node.op == "upsample"]
     assert len(ups) == 2 and all(dict(node.options).get("scale") == 2 for node in ups)
-    check_sizes(network, real_model("esrgan_like", "RRDBNet"), (1, 3, 23, 23))
+    check_sizes(network, real_model("esrgan_like", "DenseUpscaler", directory=SHARED), (1, 3, 23, 23))
 
 
 def test_fx_cannot_trace_shape_checks_so_runs_are_recorded(recorded):

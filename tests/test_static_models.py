@@ -1,6 +1,7 @@
 """The reader that does not run code, on model files written in the idioms of real repositories
-(tests/data/static_models/: a U-Net package with relative imports, a pix2pix/CycleGAN ResNet generator,
-a DCGAN, a torchvision-style ResNet, a HiFi-GAN-like vocoder, a file with two models and a factory),
+(tests/data/static_models/: a pix2pix/CycleGAN ResNet generator, a DCGAN, a torchvision-style ResNet, a
+HiFi-GAN-like vocoder, a file with two models and a factory; tests/data/models/, shared with the import-mode
+tests: a U-Net package with relative imports and an ESRGAN-like network),
 and on hostile files that must be refused quickly.
 
 The torch part builds the same models for real (the test imports the files; tconvcalc never does) and
@@ -27,9 +28,11 @@ from tconvcalc.source.python import items_from_python
 from tconvcalc.source.selection import Target
 
 MODELS = pathlib.Path(__file__).parent / "data" / "static_models"
-HIFI = {"resblock": "1", "upsample_rates": [8, 8, 4], "upsample_kernel_sizes": [16, 16, 8],
-        "upsample_initial_channel": 64, "resblock_kernel_sizes": [3, 5],
-        "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5]]}
+SHARED = pathlib.Path(__file__).parent / "data" / "models"  # read by test_import_mode.py too
+UNET = SHARED / "unet" / "model.py"
+ESRGAN = SHARED / "esrgan_like.py"
+HIFI = {"up_rates": [8, 8, 4], "up_kernels": [16, 16, 8], "width": 64, "block_kernels": [3, 5],
+        "block_dilations": [[1, 3, 5], [1, 3, 5]]}
 
 
 def read(file, name=None, **kwargs):
@@ -65,8 +68,8 @@ def test_the_cli_lists_candidates_in_one_line_exit_2(run):
 
 
 def test_origin_says_what_was_read_and_how():
-    network = read("unet_pkg/unet_model.py", "UNet", n_channels=3, n_classes=2)
-    assert network.origin == "read UNet(n_channels=3, n_classes=2) from unet_model.py without running it"
+    network = read(UNET, "UNet", in_channels=3, num_classes=2)
+    assert network.origin == "read UNet(in_channels=3, num_classes=2) from model.py without running it"
     assert chain(network, (64, 64)).model == network.origin
     assert read("resnet.py", "resnet50", num_classes=10).origin == \
         "read resnet50(num_classes=10) from resnet.py without running it"
@@ -89,16 +92,16 @@ def test_a_module_level_variable_can_be_named(tmp_path):
 
 
 def test_arguments_are_substituted():
-    found, _ = items("unet_pkg/unet_model.py", "UNet", n_channels=5, n_classes=7)
+    found, _ = items(UNET, "UNet", in_channels=5, num_classes=7)
     by_name = {item["name"]: item for item in found}
-    assert by_name["inc.double_conv.0"]["in_channels"] == 5 and by_name["outc.conv"]["channels"] == 7
+    assert by_name["stem.body.0"]["in_channels"] == 5 and by_name["head.proj"]["channels"] == 7
     with pytest.raises(SpecError, match="has no argument 'colour'"):
-        items("unet_pkg/unet_model.py", "UNet", n_channels=3, n_classes=2, colour=1)
+        items(UNET, "UNet", in_channels=3, num_classes=2, colour=1)
 
 
 def test_a_missing_argument_says_to_give_it_with_args():
-    with pytest.raises(SpecError, match=r"'h' is an argument of __init__\(\) without a default: give it with "
-                                        r"--args 'h=...'"):
+    with pytest.raises(SpecError, match=r"'cfg' is an argument of __init__\(\) without a default: give it with "
+                                        r"--args 'cfg=...'"):
         read("hifigan.py", "Generator")
 
 
@@ -106,17 +109,20 @@ def test_a_missing_argument_says_to_give_it_with_args():
 
 
 def test_unet_package_follows_relative_imports_pad_and_two_tensor_forward():
-    found, _ = items("unet_pkg/unet_model.py", "UNet", n_channels=3, n_classes=2)
+    found, _ = items(UNET, "UNet", in_channels=3, num_classes=2)
     by_name = {item["name"]: item for item in found}
-    pad = by_name["up1.pad@L59"]
-    assert pad["layer"] == "pad" and pad["like"] == "down3.maxpool_conv.1.double_conv.3"
-    assert by_name["up1.x"]["layer"] == "concat" and by_name["up1.x"]["input"] == "down3.maxpool_conv.1.double_conv.3"
-    assert by_name["up1.x"]["with"] == ["up1.pad@L59"]
-    assert by_name["up1.up"]["layer"] == "convT"
-    bilinear, _ = items("unet_pkg/unet_model.py", "UNet", n_channels=3, n_classes=2, bilinear=True)
-    assert {i["name"]: i for i in bilinear}["up1.up"] == {"layer": "upsample", "scale": 2,
-                                                          "where": f"{MODELS / 'unet_pkg' / 'unet_parts.py'}:47",
-                                                          "name": "up1.up", "input": "down4.maxpool_conv.1.double_conv.3"}
+    pad = by_name["dec1.pad@L52"]  # F.pad(low, [dw // 2, dw - dw // 2, dh // 2, dh - dh // 2]) in parts.py
+    assert pad["layer"] == "pad" and pad["like"] == "enc3.steps.1.body.3"
+    assert by_name["dec1.merged"]["layer"] == "concat" and by_name["dec1.merged"]["input"] == "enc3.steps.1.body.3"
+    assert by_name["dec1.merged"]["with"] == ["dec1.pad@L52"]
+    assert by_name["dec1.upsample"]["layer"] == "convT"
+    assert [by_name[f"dec{i}.pad@L52"]["like"] for i in (2, 3, 4)] == ["enc2.steps.1.body.3", "enc1.steps.1.body.3",
+                                                                       "stem.body.3"]  # the loop over the skips
+    bilinear, _ = items(UNET, "UNet", in_channels=3, num_classes=2, bilinear=True)
+    assert {i["name"]: i for i in bilinear}["dec1.upsample"] == {"layer": "upsample", "scale": 2,
+                                                                 "where": f"{UNET.parent / 'parts.py'}:41",
+                                                                 "name": "dec1.upsample",
+                                                                 "input": "enc4.steps.1.body.3"}
 
 
 def test_resnet_helpers_annotated_expansion_downsample_and_head():
@@ -148,11 +154,11 @@ def test_dcgan_if_is_cuda_both_branches_apply_main():
 
 
 def test_hifigan_weight_norm_modulelist_append_and_config_by_attribute():
-    found, _ = items("hifigan.py", "Generator", h=HIFI)
+    found, _ = items("hifigan.py", "Generator", cfg=HIFI)
     by_name = {item["name"]: item for item in found}
-    assert [by_name[f"ups.{i}"]["stride"] for i in range(3)] == [8, 8, 4]
-    assert by_name["resblocks.5.convs1.2"]["dilation"] == 5 and by_name["resblocks.5.convs1.2"]["rank"] == 1
-    assert by_name["conv_post"]["channels"] == 1
+    assert [by_name[f"upsamplers.{i}"]["stride"] for i in range(3)] == [8, 8, 4]
+    assert by_name["blocks.5.dilated.2"]["dilation"] == 5 and by_name["blocks.5.dilated.2"]["rank"] == 1
+    assert by_name["post"]["channels"] == 1
 
 
 def test_mul_of_squeeze_excitation_and_math_of_literals():
@@ -369,8 +375,9 @@ def test_bombs_in_process_are_fast():
 
 
 def _import(module):
-    if str(MODELS) not in sys.path:
-        sys.path.insert(0, str(MODELS))
+    for directory in (MODELS, SHARED):
+        if str(directory) not in sys.path:
+            sys.path.insert(0, str(directory))
     return importlib.import_module(module)
 
 
@@ -420,10 +427,10 @@ def _agree(network, model, size, channels):
 
 
 def test_against_torch_unet_package():
-    unet = _import("unet_pkg.unet_model")
+    unet = _import("unet.model")
     for bilinear in (False, True):
-        model = unet.UNet(n_channels=3, n_classes=2, bilinear=bilinear)
-        network = read("unet_pkg/unet_model.py", "UNet", n_channels=3, n_classes=2, bilinear=bilinear)
+        model = unet.UNet(in_channels=3, num_classes=2, bilinear=bilinear)
+        network = read(UNET, "UNet", in_channels=3, num_classes=2, bilinear=bilinear)
         assert sum(_agree(network, model, (n, n), 3) for n in (16, 37)) > 2 * 20
 
 
@@ -457,8 +464,8 @@ def test_against_torch_resnet(factory):
 def test_against_torch_hifigan():
     pytest.importorskip("torch")
     module = _import("hifigan")
-    model = module.Generator(module.AttrDict(HIFI))
-    network = read("hifigan.py", "Generator", h=HIFI)
+    model = module.Generator(module.Config(HIFI))
+    network = read("hifigan.py", "Generator", cfg=HIFI)
     for n in (8, 13, 32):
         assert _agree(network, model, (n,), 80) > 30
 
@@ -565,15 +572,15 @@ def test_against_torch_sequential_subclasses(tmp_path):
         assert _agree(network, module.Net(), (n, n), 3) == 6
 
 
-def test_against_torch_rrdbnet():
-    """ESRGAN-like: partial of a block class into a make_layer helper, dense concats, x5 * 0.2 + x, interpolate."""
-    module = _import("rrdbnet")
-    model = module.RRDBNet(3, 3, nf=8, nb=2, gc=4)
-    network = read("rrdbnet.py", "RRDBNet", in_nc=3, out_nc=3, nf=8, nb=2, gc=4)
+def test_against_torch_esrgan_like():
+    """ESRGAN-like: partial of a block class into a repeat helper, dense concats, x + 0.2 * e, interpolate."""
+    module = _import("esrgan_like")
+    model = module.DenseUpscaler(3, 3, width=8, groups=2, growth=4)
+    network = read(ESRGAN, "DenseUpscaler", in_channels=3, out_channels=3, width=8, groups=2, growth=4)
     assert sum(1 for n in network.nodes if n.op == "concat") == 2 * 3 * 4
     for n in (5, 16):
         assert _agree(network, model, (n, n), 3) == 2 * 3 * 5 + 6
-    found, _ = items("rrdbnet.py", "RRDBNet", in_nc=3, out_nc=3, nf=64, nb=23)
+    found, _ = items(ESRGAN, "DenseUpscaler", in_channels=3, out_channels=3, width=64, groups=23, growth=32)
     assert len(found) == 1 + 23 * 3 * (5 + 4 + 1) + 23 + 1 + 1 + 2 * 2 + 2  # 23 RRDBs as in ESRGAN: 722 nodes
 
 

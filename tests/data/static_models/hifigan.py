@@ -1,108 +1,70 @@
-"""A HiFi-GAN-like vocoder generator (written for tconvcalc's tests): weight_norm, ModuleList.append,
-ConvTranspose1d upsampling, residual blocks with dilations, a config object read by attribute."""
+"""A HiFi-GAN-like vocoder generator written for tconvcalc's tests, in the idiom of such repositories:
+weight-normalised 1-D convolutions, ConvTranspose1d upsamplers appended to an nn.ModuleList in a loop, residual
+blocks of dilated convolutions averaged per stage, and a config object whose fields are read as attributes."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn import Conv1d, ConvTranspose1d
-from torch.nn.utils import remove_weight_norm, weight_norm
+from torch.nn.utils import weight_norm
 
-LRELU_SLOPE = 0.1
-
-
-def init_weights(m, mean=0.0, std=0.01):
-    classname = m.__class__.__name__
-    if classname.find("Conv") != -1:
-        m.weight.data.normal_(mean, std)
+SLOPE = 0.1  # leaky ReLU slope between the convolutions
+MELS = 80  # input channels: one per mel band
 
 
-def get_padding(kernel_size, dilation=1):
-    return int((kernel_size * dilation - dilation) / 2)
+class Config(dict):
+    """A dict whose keys are also attributes (cfg.up_rates), as JSON configs are often loaded."""
+
+    def __getattr__(self, key):
+        return self[key]
 
 
-class AttrDict(dict):
-    def __init__(self, *args, **kwargs):
-        super(AttrDict, self).__init__(*args, **kwargs)
-        self.__dict__ = self
+def same(kernel, dilation=1):
+    """The padding that keeps the length for an odd kernel at stride 1."""
+    return dilation * (kernel - 1) // 2
 
 
-class ResBlock1(torch.nn.Module):
-    def __init__(self, h, channels, kernel_size=3, dilation=(1, 3, 5)):
-        super(ResBlock1, self).__init__()
-        self.h = h
-        self.convs1 = nn.ModuleList([
-            weight_norm(Conv1d(channels, channels, kernel_size, 1, dilation=dilation[0],
-                               padding=get_padding(kernel_size, dilation[0]))),
-            weight_norm(Conv1d(channels, channels, kernel_size, 1, dilation=dilation[1],
-                               padding=get_padding(kernel_size, dilation[1]))),
-            weight_norm(Conv1d(channels, channels, kernel_size, 1, dilation=dilation[2],
-                               padding=get_padding(kernel_size, dilation[2])))
-        ])
-        self.convs1.apply(init_weights)
+def wn_conv(channels, kernel, dilation=1):
+    return weight_norm(nn.Conv1d(channels, channels, kernel, dilation=dilation, padding=same(kernel, dilation)))
 
-        self.convs2 = nn.ModuleList([
-            weight_norm(Conv1d(channels, channels, kernel_size, 1, dilation=1, padding=get_padding(kernel_size, 1))),
-            weight_norm(Conv1d(channels, channels, kernel_size, 1, dilation=1, padding=get_padding(kernel_size, 1))),
-            weight_norm(Conv1d(channels, channels, kernel_size, 1, dilation=1, padding=get_padding(kernel_size, 1)))
-        ])
-        self.convs2.apply(init_weights)
+
+class DilatedBlock(nn.Module):
+    """Pairs (dilated conv, plain conv) with a residual around each pair."""
+
+    def __init__(self, channels, kernel=3, dilations=(1, 3, 5)):
+        super().__init__()
+        self.dilated = nn.ModuleList([wn_conv(channels, kernel, d) for d in dilations])
+        self.plain = nn.ModuleList([wn_conv(channels, kernel) for _ in dilations])
 
     def forward(self, x):
-        for c1, c2 in zip(self.convs1, self.convs2):
-            xt = F.leaky_relu(x, LRELU_SLOPE)
-            xt = c1(xt)
-            xt = F.leaky_relu(xt, LRELU_SLOPE)
-            xt = c2(xt)
-            x = xt + x
-        return x
-
-    def remove_weight_norm(self):
-        for l in self.convs1:
-            remove_weight_norm(l)
-
-
-class Generator(torch.nn.Module):
-    def __init__(self, h):
-        super(Generator, self).__init__()
-        self.h = h
-        self.num_kernels = len(h.resblock_kernel_sizes)
-        self.num_upsamples = len(h.upsample_rates)
-        self.conv_pre = weight_norm(Conv1d(80, h.upsample_initial_channel, 7, 1, padding=3))
-        resblock = ResBlock1
-
-        self.ups = nn.ModuleList()
-        for i, (u, k) in enumerate(zip(h.upsample_rates, h.upsample_kernel_sizes)):
-            self.ups.append(weight_norm(
-                ConvTranspose1d(h.upsample_initial_channel // (2 ** i), h.upsample_initial_channel // (2 ** (i + 1)),
-                                k, u, padding=(k - u) // 2)))
-
-        self.resblocks = nn.ModuleList()
-        for i in range(len(self.ups)):
-            ch = h.upsample_initial_channel // (2 ** (i + 1))
-            for j, (k, d) in enumerate(zip(h.resblock_kernel_sizes, h.resblock_dilation_sizes)):
-                self.resblocks.append(resblock(h, ch, k, d))
-
-        self.conv_post = weight_norm(Conv1d(ch, 1, 7, 1, padding=3))
-        self.ups.apply(init_weights)
-        self.conv_post.apply(init_weights)
-
-    def forward(self, x):
-        x = self.conv_pre(x)
-        for i in range(self.num_upsamples):
-            x = F.leaky_relu(x, LRELU_SLOPE)
-            x = self.ups[i](x)
-            xs = None
-            for j in range(self.num_kernels):
-                if xs is None:
-                    xs = self.resblocks[i * self.num_kernels + j](x)
-                else:
-                    xs += self.resblocks[i * self.num_kernels + j](x)
-            x = xs / self.num_kernels
-        x = F.leaky_relu(x)
-        x = self.conv_post(x)
-        x = torch.tanh(x)
-
+        for wide, narrow in zip(self.dilated, self.plain):
+            x = x + narrow(F.leaky_relu(wide(F.leaky_relu(x, SLOPE)), SLOPE))
         return x
 
 
-V3 = {"resblock": "1", "upsample_rates": [8, 8, 4], "upsample_kernel_sizes": [16, 16, 8],
-      "upsample_initial_channel": 64, "resblock_kernel_sizes": [3, 5], "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5]]}
+class Generator(nn.Module):
+    """Mel frames to a waveform: each upsampler multiplies the length by its rate and halves the channels."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.stages, self.per_stage = len(cfg.up_rates), len(cfg.block_kernels)
+        self.pre = weight_norm(nn.Conv1d(MELS, cfg.width, 7, padding=3))
+        self.upsamplers = nn.ModuleList()
+        self.blocks = nn.ModuleList()
+        channels = cfg.width
+        for rate, kernel in zip(cfg.up_rates, cfg.up_kernels):
+            self.upsamplers.append(weight_norm(nn.ConvTranspose1d(channels, channels // 2, kernel, rate,
+                                                                  padding=(kernel - rate) // 2)))
+            channels //= 2
+            for k, dilations in zip(cfg.block_kernels, cfg.block_dilations):
+                self.blocks.append(DilatedBlock(channels, k, dilations))
+        self.post = weight_norm(nn.Conv1d(channels, 1, 7, padding=3))
+
+    def forward(self, mel):
+        x = self.pre(mel)
+        for stage in range(self.stages):
+            x = self.upsamplers[stage](F.leaky_relu(x, SLOPE))
+            first = stage * self.per_stage
+            total = self.blocks[first](x)
+            for j in range(1, self.per_stage):
+                total = total + self.blocks[first + j](x)
+            x = total / self.per_stage
+        return torch.tanh(self.post(F.leaky_relu(x)))

@@ -1,1 +1,0 @@
-from .unet_model import UNet
