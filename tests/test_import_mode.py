@@ -61,6 +61,10 @@ def recorded():
 
 def real_model(module, name, args="", directory=DATA):
     """The model as the user builds it, imported here the way a training script next to it would."""
+    top = sys.modules.get(module.split(".")[0])
+    if top is not None and not str(getattr(top, "__file__", "")).startswith(str(directory)):
+        for cached in [m for m in sys.modules if m == top.__name__ or m.startswith(top.__name__ + ".")]:
+            del sys.modules[cached]  # a same-named file of another test directory (static_models/two_models.py)
     sys.path.insert(0, str(directory))
     try:
         factory = getattr(importlib.import_module(module), name)
