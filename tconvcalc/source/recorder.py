@@ -724,7 +724,8 @@ def network_items(runs, rank):
 
 
 def reachable(items, output):
-    """The items the output depends on, in order; an op tconvcalc could not follow among them stops here."""
+    """The items the output depends on, in order; an op tconvcalc could not follow among them stops here.
+    (items.reachable's twin on purpose: this child imports nothing of tconvcalc, and it also follows ``like``.)"""
     by_name = {item["name"]: item for item in items}
     needed, stack = set(), [output]
     while stack:
