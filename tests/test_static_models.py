@@ -138,12 +138,12 @@ def test_resnet_helpers_annotated_expansion_downsample_and_head():
 
 
 def test_pix2pix_partial_norm_layer_and_use_bias_test():
-    # `if type(norm_layer) == functools.partial:` cannot be decided; both branches only set use_bias
-    found, _ = items("resnet_generator.py", "define_G", input_nc=3, output_nc=3, ngf=64, netG="resnet_9blocks",
-                     norm="instance")
+    # `if isinstance(norm, functools.partial):` and a dict of variants chosen by a string argument
+    found, _ = items("resnet_generator.py", "build_generator", in_colours=3, out_colours=3, base=64,
+                     variant="resnet_9blocks", norm="instance")
     assert sum(1 for i in found if i["layer"] == "add") == 9
     assert [i["layer"] for i in found[:2]] == ["pad", "conv"]
-    plain, _ = items("resnet_generator.py", "ResnetGenerator", input_nc=3, output_nc=3)
+    plain, _ = items("resnet_generator.py", "ResidualGenerator", in_colours=3, out_colours=3)
     assert sum(1 for i in plain if i["layer"] == "add") == 6
 
 
@@ -437,9 +437,9 @@ def test_against_torch_unet_package():
 
 def test_against_torch_resnet_generator():
     module = _import("resnet_generator")
-    model = module.define_G(3, 3, 16, "resnet_9blocks", norm="instance")
-    network = read("resnet_generator.py", "define_G", input_nc=3, output_nc=3, ngf=16, netG="resnet_9blocks",
-                   norm="instance")
+    model = module.build_generator(3, 3, 16, "resnet_9blocks", norm="instance")
+    network = read("resnet_generator.py", "build_generator", in_colours=3, out_colours=3, base=16,
+                   variant="resnet_9blocks", norm="instance")
     assert sum(_agree(network, model, (n, m), 3) for n, m in ((32, 32), (33, 47), (64, 40))) > 3 * 20
 
 

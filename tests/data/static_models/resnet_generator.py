@@ -1,122 +1,100 @@
-"""A ResNet-based image-to-image generator in the style of the pix2pix/CycleGAN code base
-(written for tconvcalc's tests): norm layers chosen by name, functools.partial, use_bias tests."""
+"""Test model for tconvcalc's static reader, written for these tests in the manner of image-to-image GAN
+repositories: a factory that picks the variant from a string, a norm layer picked from a string and
+pre-configured with functools.partial, layers gathered in a list and wrapped in one nn.Sequential.
+The layers are those of the usual 9-block / 6-block residual generator: 7x7 in, two stride-2 convs,
+residual blocks at 4x the base width, two transposed convs back, 7x7 out."""
 import functools
 
-import torch
 import torch.nn as nn
 
 
-class Identity(nn.Module):
+class PassThrough(nn.Module):
+    """What "no normalisation" builds: the width argument is accepted and ignored."""
+
+    def __init__(self, *unused):
+        super().__init__()
+
     def forward(self, x):
         return x
 
 
-def get_norm_layer(norm_type='instance'):
-    """Return a normalization layer"""
-    if norm_type == 'batch':
-        norm_layer = functools.partial(nn.BatchNorm2d, affine=True, track_running_stats=True)
-    elif norm_type == 'instance':
-        norm_layer = functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
-    elif norm_type == 'none':
-        def norm_layer(x):
-            return Identity()
-    else:
-        raise NotImplementedError('normalization layer [%s] is not found' % norm_type)
-    return norm_layer
+def norm_by_name(name):
+    # partial keeps the flags in one place; callers pass only the channel count
+    if name == "batch":
+        return functools.partial(nn.BatchNorm2d, affine=True, track_running_stats=True)
+    if name == "instance":
+        return functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
+    if name == "none":
+        return PassThrough
+    raise ValueError(f"no norm layer called {name!r}")
 
 
-class ResnetGenerator(nn.Module):
-    """Resnet-based generator: a few downsampling operations, Resnet blocks, and upsampling back."""
-
-    def __init__(self, input_nc, output_nc, ngf=64, norm_layer=nn.BatchNorm2d, use_dropout=False, n_blocks=6,
-                 padding_type='reflect'):
-        assert(n_blocks >= 0)
-        super(ResnetGenerator, self).__init__()
-        if type(norm_layer) == functools.partial:
-            use_bias = norm_layer.func == nn.InstanceNorm2d
-        else:
-            use_bias = norm_layer == nn.InstanceNorm2d
-
-        model = [nn.ReflectionPad2d(3),
-                 nn.Conv2d(input_nc, ngf, kernel_size=7, padding=0, bias=use_bias),
-                 norm_layer(ngf),
-                 nn.ReLU(True)]
-
-        n_downsampling = 2
-        for i in range(n_downsampling):  # add downsampling layers
-            mult = 2 ** i
-            model += [nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1, bias=use_bias),
-                      norm_layer(ngf * mult * 2),
-                      nn.ReLU(True)]
-
-        mult = 2 ** n_downsampling
-        for i in range(n_blocks):       # add ResNet blocks
-            model += [ResnetBlock(ngf * mult, padding_type=padding_type, norm_layer=norm_layer,
-                                  use_dropout=use_dropout, use_bias=use_bias)]
-
-        for i in range(n_downsampling):  # add upsampling layers
-            mult = 2 ** (n_downsampling - i)
-            model += [nn.ConvTranspose2d(ngf * mult, int(ngf * mult / 2),
-                                         kernel_size=3, stride=2,
-                                         padding=1, output_padding=1,
-                                         bias=use_bias),
-                      norm_layer(int(ngf * mult / 2)),
-                      nn.ReLU(True)]
-        model += [nn.ReflectionPad2d(3)]
-        model += [nn.Conv2d(ngf, output_nc, kernel_size=7, padding=0)]
-        model += [nn.Tanh()]
-
-        self.model = nn.Sequential(*model)
-
-    def forward(self, input):
-        return self.model(input)
+def edge_padding(mode, amount):
+    """The explicit padding layer for a padding mode, and the zero padding the conv itself must then add."""
+    if mode == "reflect":
+        return [nn.ReflectionPad2d(amount)], 0
+    if mode == "replicate":
+        return [nn.ReplicationPad2d(amount)], 0
+    if mode == "zero":
+        return [], amount
+    raise ValueError(f"no padding mode called {mode!r}")
 
 
-class ResnetBlock(nn.Module):
-    def __init__(self, dim, padding_type, norm_layer, use_dropout, use_bias):
-        super(ResnetBlock, self).__init__()
-        self.conv_block = self.build_conv_block(dim, padding_type, norm_layer, use_dropout, use_bias)
+class ResidualUnit(nn.Module):
+    """Two size-keeping 3x3 convs; the input is added back to their output."""
 
-    def build_conv_block(self, dim, padding_type, norm_layer, use_dropout, use_bias):
-        conv_block = []
-        p = 0
-        if padding_type == 'reflect':
-            conv_block += [nn.ReflectionPad2d(1)]
-        elif padding_type == 'replicate':
-            conv_block += [nn.ReplicationPad2d(1)]
-        elif padding_type == 'zero':
-            p = 1
-        else:
-            raise NotImplementedError('padding [%s] is not implemented' % padding_type)
-
-        conv_block += [nn.Conv2d(dim, dim, kernel_size=3, padding=p, bias=use_bias), norm_layer(dim), nn.ReLU(True)]
-        if use_dropout:
-            conv_block += [nn.Dropout(0.5)]
-
-        p = 0
-        if padding_type == 'reflect':
-            conv_block += [nn.ReflectionPad2d(1)]
-        elif padding_type == 'replicate':
-            conv_block += [nn.ReplicationPad2d(1)]
-        elif padding_type == 'zero':
-            p = 1
-        else:
-            raise NotImplementedError('padding [%s] is not implemented' % padding_type)
-        conv_block += [nn.Conv2d(dim, dim, kernel_size=3, padding=p, bias=use_bias), norm_layer(dim)]
-
-        return nn.Sequential(*conv_block)
+    def __init__(self, width, norm, pad_mode="reflect", dropout=False, bias=True):
+        super().__init__()
+        steps = []
+        for second in (False, True):
+            pad, zeros = edge_padding(pad_mode, 1)
+            steps += pad
+            steps += [nn.Conv2d(width, width, kernel_size=3, padding=zeros, bias=bias), norm(width)]
+            if not second:
+                steps += [nn.ReLU(True)]
+                if dropout:
+                    steps += [nn.Dropout(0.5)]
+        self.conv_block = nn.Sequential(*steps)
 
     def forward(self, x):
-        out = x + self.conv_block(x)  # add skip connections
-        return out
+        return x + self.conv_block(x)
 
 
-def define_G(input_nc, output_nc, ngf, netG, norm='batch', use_dropout=False):
-    norm_layer = get_norm_layer(norm_type=norm)
-    if netG == 'resnet_9blocks':
-        net = ResnetGenerator(input_nc, output_nc, ngf, norm_layer=norm_layer, use_dropout=use_dropout, n_blocks=9)
-    elif netG == 'resnet_6blocks':
-        net = ResnetGenerator(input_nc, output_nc, ngf, norm_layer=norm_layer, use_dropout=use_dropout, n_blocks=6)
-    else:
-        raise NotImplementedError('Generator model name [%s] is not recognized' % netG)
-    return net
+class ResidualGenerator(nn.Module):
+    def __init__(self, in_colours, out_colours, base=64, norm=nn.BatchNorm2d, dropout=False, blocks=6,
+                 pad_mode="reflect"):
+        super().__init__()
+        # instance norm has no learned shift, so only then do the convs need their own bias
+        if isinstance(norm, functools.partial):
+            bias = norm.func is nn.InstanceNorm2d
+        else:
+            bias = norm is nn.InstanceNorm2d
+        halvings = 2
+
+        model = [nn.ReflectionPad2d(3), nn.Conv2d(in_colours, base, kernel_size=7, bias=bias), norm(base),
+                 nn.ReLU(True)]
+        width = base
+        for _ in range(halvings):  # each step halves H and W and doubles the channels
+            model += [nn.Conv2d(width, 2 * width, kernel_size=3, stride=2, padding=1, bias=bias), norm(2 * width),
+                      nn.ReLU(True)]
+            width *= 2
+        for _ in range(blocks):
+            model += [ResidualUnit(width, norm, pad_mode=pad_mode, dropout=dropout, bias=bias)]
+        for _ in range(halvings):  # output_padding=1 makes each step exactly double, undoing the halvings
+            model += [nn.ConvTranspose2d(width, width // 2, kernel_size=3, stride=2, padding=1, output_padding=1,
+                                         bias=bias),
+                      norm(width // 2), nn.ReLU(True)]
+            width //= 2
+        model += [nn.ReflectionPad2d(3), nn.Conv2d(width, out_colours, kernel_size=7), nn.Tanh()]
+        self.model = nn.Sequential(*model)
+
+    def forward(self, image):
+        return self.model(image)
+
+
+def build_generator(in_colours, out_colours, base, variant, norm="batch", dropout=False):
+    blocks = {"resnet_9blocks": 9, "resnet_6blocks": 6}
+    if variant not in blocks:
+        raise ValueError(f"no generator called {variant!r}")
+    return ResidualGenerator(in_colours, out_colours, base, norm=norm_by_name(norm), dropout=dropout,
+                             blocks=blocks[variant])
