@@ -379,6 +379,9 @@ def _import(module):
     for directory in (MODELS, SHARED):
         if str(directory) not in sys.path:
             sys.path.insert(0, str(directory))
+    cached = sys.modules.get(module)
+    if cached is not None and not str(getattr(cached, "__file__", "")).startswith((str(MODELS), str(SHARED))):
+        del sys.modules[module]  # a same-named file of another test directory (import_models/two_models.py)
     return importlib.import_module(module)
 
 
