@@ -22,7 +22,8 @@ import pytest
 pytestmark = pytest.mark.filterwarnings("ignore:.*weight_norm.*is deprecated")
 
 from tconvcalc.errors import InputError, ShapeError
-from tconvcalc.network import SpecError, chain, load_spec
+from tconvcalc.files import load_spec
+from tconvcalc.network import SpecError, chain
 from tconvcalc.source.printed import NO_DATA_FLOW, items_from_print
 from tconvcalc.source.python import items_from_python
 from tconvcalc.source.selection import Target
@@ -131,7 +132,7 @@ def test_resnet_helpers_annotated_expansion_downsample_and_head():
     assert by_name["layer1.0.conv3"]["channels"] == 256  # planes * Bottleneck.expansion (expansion: int = 4)
     assert by_name["layer2.0.downsample.0"] == {**by_name["layer2.0.downsample.0"], "kernel": 1, "stride": 2}
     assert by_name["avgpool"]["layer"] == "adaptiveavgpool" and by_name["avgpool"]["output_size"] == 1
-    assert by_name["flatten@L168"]["layer"] == "flatten"
+    assert by_name["flatten@L113"]["layer"] == "flatten"
     assert by_name["fc"] == {**by_name["fc"], "layer": "linear", "in_channels": 2048, "channels": 1000}
     grouped = {i["name"]: i for i in items("resnet.py", "resnext50_32x4d")[0]}
     assert grouped["layer1.0.conv2"]["groups"] == 32 and grouped["layer1.0.conv2"]["channels"] == 128
