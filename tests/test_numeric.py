@@ -292,6 +292,38 @@ def test_overlap_of_k4_s2_is_even_inside():
     assert not result.checkerboard and result.fix is None
 
 
+def naive_overlap(g):
+    """Taps landing on each output of the transposed conv ``g``, counted one (input, tap) pair at a time."""
+    counts = np.zeros(g.output, dtype=int)
+    for pos in itertools.product(*(range(n) for n in g.input)):
+        for tap in itertools.product(*(range(k) for k in g.kernel)):
+            dst = [p * s + t * d - b for p, s, t, d, b in zip(pos, g.stride, tap, g.dilation, g.before)]
+            if all(0 <= j < o for j, o in zip(dst, g.output)):
+                counts[tuple(dst)] += 1
+    return counts
+
+
+@pytest.mark.parametrize("rank, options, size", [
+    (1, dict(kernel=4, stride=2, padding=1), (8,)),  # 1 at the borders
+    (1, dict(kernel=4, stride=2, padding=2), (8,)),  # the borders cropped: 2 everywhere
+    (2, dict(kernel=(5, 3), stride=(2, 1), padding=(2, 1)), (5, 6)),
+    (1, dict(kernel=1, stride=2), (6,)),  # every other output gets no tap: 0
+    (1, dict(kernel=3, stride=2, padding=1, output_padding=1), (5,)),
+    (2, dict(kernel=6, stride=2, dilation=(1, 2), padding=3), (4, 5)),
+])
+def test_overlap_min_and_max_are_the_fewest_and_most_taps_on_an_output(rank, options, size):
+    layer = build_layer("convT", "torch", rank, **options)
+    expected = naive_overlap(geometry(layer, size))
+    result = matrix(layer, size, show_matrix=False)
+    assert np.array_equal(np.asarray(result.overlap), expected)
+    assert (result.overlap_min, result.overlap_max) == (expected.min(), expected.max())
+
+
+def test_overlap_min_in_the_json(run_json):
+    code, data, _ = run_json("matrix", "8", "-l", "convT", "-k", "4", "-s", "2", "-p", "2", "--no-matrix")
+    assert code == 0 and min(data["overlap"]) == data["overlap_min"] == 2
+
+
 # ---- the commands ------------------------------------------------------------------------------
 
 

@@ -113,9 +113,16 @@ def matrix(layer, size, show_matrix=True):
         layer.framework, layer.kind, tuple(g.input), tuple(g.output),
         None if kernel is None else kernel.astype(int).tolist(),
         None if c is None else c.astype(int).tolist(), None if t is None else t.astype(int).tolist(), diff,
-        counts.astype(int).tolist(), int(counts.min(initial=0)), int(counts.max(initial=0)), bool(uneven),
+        counts.astype(int).tolist(), *_extremes(counts), bool(uneven),
         [p.tolist() for p in phases], fix_text(tg) if uneven else None,
         [index_map(g, axis) for axis in range(len(g.input))])
+
+
+def _extremes(counts):
+    """(fewest, most) taps on one output; (0, 0) for an empty map. (min(initial=0) gave 0 always.)"""
+    if counts.size == 0:
+        return 0, 0
+    return int(counts.min()), int(counts.max())
 
 
 def _text(values):
