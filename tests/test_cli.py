@@ -90,7 +90,7 @@ def test_readme_documents_every_command_and_its_first_lines_install_and_test():
     from tconvcalc.cli import cli
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    missing = [name for name in cli.commands if f"### `tconvcalc {name}" not in readme]
+    missing = [name for name in cli.list_commands(None) if f"### `tconvcalc {name}" not in readme]
     assert not missing, f"README has no section for: {missing}"
     first = readme.splitlines()[:8]
     assert any(line.strip().startswith("pip install . && tconvcalc ") for line in first)

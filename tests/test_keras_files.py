@@ -12,7 +12,8 @@ import zipfile
 import pytest
 
 from tconvcalc.errors import ShapeError
-from tconvcalc.network import SpecError, chain, load_spec
+from tconvcalc.files import load_spec
+from tconvcalc.network import SpecError, chain
 from tconvcalc.source import keras_json
 
 

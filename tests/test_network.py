@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tconvcalc import ShapeError, build_layer, forward
-from tconvcalc.network import SpecError, build, chain, is_valid, load_spec, parse_inline, valid_inputs
+from tconvcalc.files import load_spec
+from tconvcalc.network import SpecError, build, chain, is_valid, parse_inline, valid_inputs
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -15,7 +15,8 @@ np = pytest.importorskip("numpy")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from tconvcalc.errors import ShapeError  # noqa: E402
-from tconvcalc.network import SpecError, chain, load_spec  # noqa: E402
+from tconvcalc.files import load_spec  # noqa: E402
+from tconvcalc.network import SpecError, chain  # noqa: E402
 from tconvcalc.source import onnx_graph  # noqa: E402
 
 OPSET = 17
@@ -633,7 +634,8 @@ def test_reading_imports_neither_onnx_nor_numpy(tmp_path):
 
     g = Graph()
     path = g.save(unet(g), tmp_path)
-    script = (f"import sys\nfrom tconvcalc.network import load_spec, chain\nnetwork = load_spec({path!r})\n"
+    script = (f"import sys\nfrom tconvcalc.files import load_spec\nfrom tconvcalc.network import chain\n"
+              f"network = load_spec({path!r})\n"
               "print(chain(network, (32, 32)).output, 'onnx' in sys.modules, 'numpy' in sys.modules)\n"
               f"import onnx\nprint(len(onnx.load({path!r}).graph.node))\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)

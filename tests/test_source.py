@@ -10,7 +10,8 @@ import textwrap
 import pytest
 
 from tconvcalc.errors import ShapeError
-from tconvcalc.network import SpecError, chain, load_spec
+from tconvcalc.files import load_spec
+from tconvcalc.network import SpecError, chain
 from tconvcalc.source import network_from_keras_json, network_from_source
 
 DATA = pathlib.Path(__file__).parent / "data"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from tconvcalc import ShapeError, forward
-from tconvcalc.network import INPUT, build, chain, load_spec, parse_inline
+from tconvcalc.files import load_spec
+from tconvcalc.network import INPUT, build, chain, parse_inline
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SIZES = [16, 17, 24, 31, 32, 48, 64, 100, 101]

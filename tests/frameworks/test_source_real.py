@@ -11,7 +11,8 @@ import pathlib
 import pytest
 
 from tconvcalc.errors import ShapeError
-from tconvcalc.network import chain, load_spec
+from tconvcalc.files import load_spec
+from tconvcalc.network import chain
 from tconvcalc.source import network_from_keras_json
 
 pytestmark = pytest.mark.filterwarnings("ignore:The structure of")

@@ -1,37 +1,24 @@
-"""What every command shares: --json and one-line errors, and the options that describe a layer."""
-
-import functools
-import json
-import sys
+"""What the commands share, in one place: --json, the options that describe a layer, and how a command
+takes sizes that may be negative. Add an option used by more than one command here."""
 
 import click
 
-from .errors import TconvError
-from .layer import build_layer
+from ..layer import build_layer
+from .boundary import JSON_KEY
 
 # Sizes and pads may be negative numbers, which click would take for options.
 SIZE_COMMAND = {"ignore_unknown_options": True}
 
 
+def _remember_json(ctx, param, value):
+    ctx.meta[JSON_KEY] = value  # the boundary answers an error with the JSON error object
+    return value
+
+
 def reports(command):
-    """Adds --json, and turns TconvError into one line (and {"error": ...} with --json)."""
-
-    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (see README: JSON output).")
-    @functools.wraps(command)
-    def wrapper(as_json, **options):
-        try:
-            return command(as_json=as_json, **options)
-        except TconvError as error:
-            from .render import message_line
-
-            message = message_line(error)
-            if as_json:
-                click.echo(json.dumps({"error": message, "exit_code": error.exit_code,
-                                       "warnings": list(getattr(error, "warnings", ()))}))
-            click.echo(f"tconvcalc: {message}", err=True)
-            sys.exit(error.exit_code)
-
-    return wrapper
+    """Adds --json (one JSON object on stdout; errors too: {"error": ..., "exit_code": ...})."""
+    return click.option("--json", "as_json", is_flag=True, callback=_remember_json, is_eager=True,
+                        help="Print one JSON object (see README: JSON output).")(command)
 
 
 def layer_options(command):
@@ -65,5 +52,3 @@ def layer_options(command):
 
 def make_layer(rank, kind, framework, **options):
     return build_layer(kind, framework, rank, **options)
-
-

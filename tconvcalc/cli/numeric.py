@@ -1,4 +1,4 @@
-"""The numeric commands: verify, matrix, convert. numpy is imported only inside each command."""
+"""The numeric commands: verify, matrix, convert. numpy and the executor are imported only inside each command."""
 
 import sys
 
@@ -6,7 +6,7 @@ import click
 
 from ..errors import InputError
 from ..layer import parse_int, parse_size
-from ..options import SIZE_COMMAND, layer_options, make_layer, reports
+from .options import SIZE_COMMAND, layer_options, make_layer, reports
 
 
 def _need_numpy(command):
@@ -57,8 +57,8 @@ def verify(size, as_json, channels, batch, seed, mode, **options):
     tconvcalc verify 8x8 -l pad -p 2:1x0:3 --padding-mode reflect
     """
     _need_numpy("verify")
-    from . import render
-    from .verify import verify as run_verify
+    from ..numeric import render
+    from ..numeric.verify import verify as run_verify
     from ..render import consoles, to_json
 
     sizes = _numeric_size(size, "verify")
@@ -91,17 +91,17 @@ def matrix(size, as_json, no_matrix, png, **options):
     """
     _need_numpy("matrix")
     if png:
-        from .picture import need_matplotlib
+        from ..numeric.picture import need_matplotlib
 
         need_matplotlib()
-    from . import render
-    from .matrix import matrix as run_matrix
+    from ..numeric import render
+    from ..numeric.matrix import matrix as run_matrix
     from ..render import consoles, to_json
 
     sizes = _numeric_size(size, "matrix")
     result = run_matrix(make_layer(len(sizes), **options), sizes, show_matrix=not no_matrix)
     if png:
-        from .picture import write_png
+        from ..numeric.picture import write_png
 
         try:
             write_png(result, png)
@@ -149,8 +149,8 @@ def convert(kind, as_json, source, target, size, backend, **options):
     _need_numpy("convert")
     import json
 
-    from . import render
-    from .convert import convert as run_convert
+    from ..numeric import render
+    from ..numeric.convert import convert as run_convert
     from ..layer import build_layer, parse_framework
     from ..render import consoles
 
@@ -165,5 +165,3 @@ def convert(kind, as_json, source, target, size, backend, **options):
     if result.verdict == "impossible":
         sys.exit(1)
 
-
-COMMANDS = [verify, matrix, convert]

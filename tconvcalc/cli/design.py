@@ -1,12 +1,12 @@
-"""`tconvcalc design IN OUT --layers N`: the click command over tconvcalc.design (the core prints nothing)."""
+"""design: stacks of N layers from one size to another (the click command over tconvcalc.design)."""
 
 import sys
 
 import click
 
-from . import render
-from .errors import InputError, NoSolutionError
-from .layer import parse_backend, parse_framework, parse_int, parse_kind, parse_size
+from .. import render
+from ..errors import InputError, NoSolutionError
+from ..layer import parse_backend, parse_framework, parse_int, parse_kind, parse_size
 from .options import SIZE_COMMAND, reports
 
 
@@ -35,8 +35,8 @@ def design(size, target, layers, kind, framework, max_kernel, max_stride, max_di
     tconvcalc design 7 224 --layers 5 --tied     # 7 -> 14 -> ... -> 224
     tconvcalc design 256 8 --layers 5 -l conv -f keras
     """
-    from .design import MAX_LAYERS, design as design_stacks
-    from .solve import Bounds
+    from ..design import MAX_LAYERS, design as design_stacks
+    from ..solve import Bounds
 
     sizes, targets = parse_size(size), parse_size(target)
     if any(isinstance(v, str) for v in sizes + targets):
@@ -101,5 +101,3 @@ def _layer_text(s):
         parts.append(f"op{cell(s.output_padding)}")
     return " ".join(parts)
 
-
-COMMANDS = [design]

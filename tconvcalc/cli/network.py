@@ -4,17 +4,18 @@ import os
 
 import click
 
-from . import render
-from .errors import InputError, ShapeError
-from .layer import FRAMEWORKS, parse_framework, parse_int, parse_size
+from .. import render
+from ..errors import InputError, ShapeError
+from ..layer import FRAMEWORKS, parse_framework, parse_int, parse_size
 from .options import SIZE_COMMAND, reports
 
 
 def read_network(spec, framework, backend, model_args=None, run_import=False, paths=(), timeout=None):
     """SPEC is a file (TOML, JSON, YAML, Python source, a print(model) text, ONNX, Keras), ``FILE.py:Name``,
     or the inline mini-language. Only ``run_import`` runs the user's code (in a child process)."""
-    from .network import load_spec, parse_inline
-    from .source.selection import Target, parse_args, split_target
+    from ..files import load_spec
+    from ..network import parse_inline
+    from ..source.selection import Target, parse_args, split_target
 
     path, name = split_target(spec)
     framework = None if framework is None else parse_framework(framework)
@@ -24,7 +25,7 @@ def read_network(spec, framework, backend, model_args=None, run_import=False, pa
         if run_import:
             if not path.endswith(".py"):
                 raise InputError(f"{path}: --import reads a Python file (model.py:Name), not a {_suffix(path)} file")
-            from .source.imported import network_from_import
+            from ..source.imported import network_from_import
 
             return network_from_import(target, framework, backend, paths=paths, timeout=timeout)
         return load_spec(path, framework, backend, target=target)
@@ -93,7 +94,7 @@ def chain(size, spec, framework, backend, expect, valid_range, model_args, run_i
     tconvcalc chain H model.py:Net --import --path src   # runs model.py, in a child process
     tconvcalc chain 256 examples/unet.toml --expect 256
     """
-    from .network import build, chain as run_chain, valid_in_range
+    from ..network import build, chain as run_chain, valid_in_range
 
     network = read_network(spec, framework, backend, model_args, run_import, paths, timeout)
     sizes = network.fit(parse_size(size))
@@ -135,8 +136,8 @@ def mirror(size, spec, frameworks, backend, as_json):
     \b
     tconvcalc mirror 101 "conv k3 s2 p1 | conv k3 s2 p1"      # 101 -> 51 -> 26 and back
     """
-    from .errors import TconvError
-    from .network import mirror_decoder
+    from ..errors import TconvError
+    from ..network import mirror_decoder
 
     sizes = parse_size(size)
     if any(isinstance(v, str) for v in sizes):
@@ -167,5 +168,3 @@ def mirror(size, spec, frameworks, backend, as_json):
         render.print_decoder(result, out)
     render.print_warnings(failures, err)
 
-
-COMMANDS = [chain, mirror]
