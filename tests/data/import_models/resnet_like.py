@@ -1,72 +1,49 @@
-"""A small ResNet-style classifier: strided stem, max pool, residual blocks with a projection shortcut,
-global average pooling, flatten and a linear head."""
+"""Test models for tconvcalc's import mode, written for these tests: a small residual classifier (strided
+stem, max pool, residual blocks whose first one per stage projects its shortcut, global average pool,
+flatten, Linear), a classifier whose Linear fixes the input size, and depthwise blocks with channel gates."""
 import torch
 import torch.nn as nn
 
 
-def conv3x3(in_planes, out_planes, stride=1):
-    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
+def conv3(c_in, c_out, stride=1):
+    return nn.Conv2d(c_in, c_out, kernel_size=3, stride=stride, padding=1, bias=False)
 
 
-class BasicBlock(nn.Module):
-    expansion: int = 1
-
-    def __init__(self, inplanes, planes, stride=1, downsample=None, norm_layer=None):
+class Residual(nn.Module):
+    def __init__(self, c_in, c_out, stride=1):
         super().__init__()
-        norm_layer = norm_layer or nn.BatchNorm2d
-        self.conv1 = conv3x3(inplanes, planes, stride)
-        self.bn1 = norm_layer(planes)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = conv3x3(planes, planes)
-        self.bn2 = norm_layer(planes)
-        self.downsample = downsample
+        self.main = nn.Sequential(conv3(c_in, c_out, stride), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+                                  conv3(c_out, c_out), nn.BatchNorm2d(c_out))
+        self.project = None  # a 1x1 conv on the shortcut only where the main path changes the shape
+        if stride != 1 or c_in != c_out:
+            self.project = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False), nn.BatchNorm2d(c_out))
+        self.act = nn.ReLU(inplace=True)
 
     def forward(self, x):
-        identity = x
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        if self.downsample is not None:
-            identity = self.downsample(x)
-        out += identity
-        return self.relu(out)
+        skip = x if self.project is None else self.project(x)
+        return self.act(self.main(x) + skip)
 
 
 class ResNet(nn.Module):
     def __init__(self, layers=(1, 1, 1, 1), num_classes=10, width=16, in_channels=3):
         super().__init__()
-        self.inplanes = width
-        self.conv1 = nn.Conv2d(in_channels, width, kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
-        self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layer1 = self._make_layer(width, layers[0])
-        self.layer2 = self._make_layer(width * 2, layers[1], stride=2)
-        self.layer3 = self._make_layer(width * 4, layers[2], stride=2)
-        self.layer4 = self._make_layer(width * 8, layers[3], stride=2)
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(width * 8 * BasicBlock.expansion, num_classes)
-
-    def _make_layer(self, planes, blocks, stride=1):
-        downsample = None
-        if stride != 1 or self.inplanes != planes * BasicBlock.expansion:
-            downsample = nn.Sequential(
-                nn.Conv2d(self.inplanes, planes * BasicBlock.expansion, kernel_size=1, stride=stride, bias=False),
-                nn.BatchNorm2d(planes * BasicBlock.expansion),
-            )
-        layers = [BasicBlock(self.inplanes, planes, stride, downsample)]
-        self.inplanes = planes * BasicBlock.expansion
-        layers += [BasicBlock(self.inplanes, planes) for _ in range(1, blocks)]
-        return nn.Sequential(*layers)
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, kernel_size=7, stride=2, padding=3, bias=False),
+                                  nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+                                  nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+        stages, c_in = [], width
+        for index, count in enumerate(layers):
+            c_out = width * 2 ** index
+            blocks = [Residual(c_in, c_out, stride=1 if index == 0 else 2)]
+            blocks += [Residual(c_out, c_out) for _ in range(count - 1)]
+            stages.append(nn.Sequential(*blocks))
+            c_in = c_out
+        self.stages = nn.Sequential(*stages)
+        self.pool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(c_in, num_classes)
 
     def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer1(x)
-        x = self.layer2(x)
-        x = self.layer3(x)
-        x = self.layer4(x)
-        x = self.avgpool(x)
-        x = torch.flatten(x, 1)
-        return self.fc(x)
+        x = self.pool(self.stages(self.stem(x)))
+        return self.fc(torch.flatten(x, 1))
 
 
 def resnet_tiny(num_classes=10):
@@ -88,18 +65,19 @@ class VGGish(nn.Module):
         return self.classifier(x)
 
 
-class SqueezeExcitation(nn.Module):
-    def __init__(self, channels, reduction=4):
+class ChannelGate(nn.Module):
+    """Squeeze and excitation: one weight in (0, 1) per channel, from the channel means, multiplied back in."""
+
+    def __init__(self, channels, shrink=4):
         super().__init__()
-        self.avg_pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Sequential(nn.Linear(channels, channels // reduction, bias=False), nn.ReLU(inplace=True),
-                                nn.Linear(channels // reduction, channels, bias=False), nn.Sigmoid())
+        self.squeeze = nn.AdaptiveAvgPool2d(1)
+        self.excite = nn.Sequential(nn.Linear(channels, channels // shrink, bias=False), nn.ReLU(inplace=True),
+                                    nn.Linear(channels // shrink, channels, bias=False), nn.Sigmoid())
 
     def forward(self, x):
-        b, c, _, _ = x.size()
-        y = self.avg_pool(x).view(b, c)
-        y = self.fc(y).view(b, c, 1, 1)
-        return x * y.expand_as(x)
+        n, c = x.shape[:2]
+        weights = self.excite(self.squeeze(x).flatten(1)).view(n, c, 1, 1)
+        return x * weights.expand_as(x)
 
 
 class MobileSE(nn.Module):
@@ -110,7 +88,7 @@ class MobileSE(nn.Module):
         blocks, channels = [nn.Conv2d(3, width, 3, stride=2, padding=1, bias=False)], width
         for out in (width * 2, width * 4):
             blocks += [nn.Conv2d(channels, channels, 3, stride=2, padding=1, groups=channels, bias=False),
-                       nn.BatchNorm2d(channels), nn.ReLU6(inplace=True), SqueezeExcitation(channels),
+                       nn.BatchNorm2d(channels), nn.ReLU6(inplace=True), ChannelGate(channels),
                        nn.Conv2d(channels, out, 1, bias=False), nn.BatchNorm2d(out)]
             channels = out
         self.features = nn.Sequential(*blocks)
