@@ -45,7 +45,7 @@ def test_unet_nodes_follow_forward():
     # out_ch substituted from DoubleConv(…, 64); conv10's out_ch is Unet's argument: unknown
     assert nodes["conv1.conv.3"].channels == 64 and nodes["conv5.conv.0"].channels == 1024
     assert nodes["conv10"].channels is None
-    assert nodes["conv10"].where.endswith("unet_seed000.py:47")
+    assert nodes["conv10"].where.endswith("unet_seed000.py:36")
 
 
 def test_unet_sizes_576():

@@ -1,73 +1,53 @@
-# The UNet of seed 000 (a ConvTranspose2d tutorial), indentation restored; otherwise as written there.
+# Test model for tconvcalc's source reader, written for these tests with the layers and module names of the
+# U-Net in seed 000 (a ConvTranspose2d tutorial): five levels of two 3x3 convs (64 to 1024 channels), 2x2 max
+# pools down, 2x2 stride-2 transposed convs up, each joined to the skip of its level with torch.cat, then a 1x1
+# conv and a sigmoid. unet_seed000_print.txt is torch's print() of this model.
+import torch
 import torch.nn as nn
 
-import torch
 
-from torch import autograd
+class TwoConvs(nn.Module):
+    """3x3 conv, batch norm, ReLU, twice; padding 1 keeps the size, so only the pools and ups change it."""
 
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        layers = []
+        for width in (c_in, c_out):
+            layers += [nn.Conv2d(width, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+        self.conv = nn.Sequential(*layers)
 
-# 把常用的2個卷積操作簡單封裝下
-class DoubleConv(nn.Module):
-    def __init__(self, in_ch, out_ch):
-        super(DoubleConv, self).__init__()
-        self.conv = nn.Sequential(
-            nn.Conv2d(in_ch, out_ch, 3, padding=1),
-            nn.BatchNorm2d(out_ch),  # 添加了BN層
-            nn.ReLU(inplace=True),
-            nn.Conv2d(out_ch, out_ch, 3, padding=1),
-            nn.BatchNorm2d(out_ch),
-            nn.ReLU(inplace=True)
-        )
-
-    def forward(self, input):
-        return self.conv(input)
+    def forward(self, x):
+        return self.conv(x)
 
 
 class Unet(nn.Module):
     def __init__(self, in_ch, out_ch):
-        super(Unet, self).__init__()
-        self.conv1 = DoubleConv(in_ch, 64)
-        self.pool1 = nn.MaxPool2d(2)
-        self.conv2 = DoubleConv(64, 128)
-        self.pool2 = nn.MaxPool2d(2)
-        self.conv3 = DoubleConv(128, 256)
-        self.pool3 = nn.MaxPool2d(2)
-        self.conv4 = DoubleConv(256, 512)
-        self.pool4 = nn.MaxPool2d(2)
-        self.conv5 = DoubleConv(512, 1024)
-        # 逆卷積,也可以使用上采樣(保證k=stride,stride即上采樣倍數)
-        self.up6 = nn.ConvTranspose2d(1024, 512, 2, stride=2)
-        self.conv6 = DoubleConv(1024, 512)
-        self.up7 = nn.ConvTranspose2d(512, 256, 2, stride=2)
-        self.conv7 = DoubleConv(512, 256)
-        self.up8 = nn.ConvTranspose2d(256, 128, 2, stride=2)
-        self.conv8 = DoubleConv(256, 128)
-        self.up9 = nn.ConvTranspose2d(128, 64, 2, stride=2)
-        self.conv9 = DoubleConv(128, 64)
+        super().__init__()
+        widths = [in_ch, 64, 128, 256, 512, 1024]
+        # registered in the order they run, as print() lists them
+        for level in range(1, 6):
+            setattr(self, f"conv{level}", TwoConvs(widths[level - 1], widths[level]))
+            if level < 5:
+                setattr(self, f"pool{level}", nn.MaxPool2d(2))
+        for level in range(6, 10):
+            wide = widths[11 - level]  # 1024, 512, 256, 128: each up halves the channels, the skip restores them
+            setattr(self, f"up{level}", nn.ConvTranspose2d(wide, wide // 2, 2, stride=2))
+            setattr(self, f"conv{level}", TwoConvs(wide, wide // 2))
         self.conv10 = nn.Conv2d(64, out_ch, 1)
 
     def forward(self, x):
-        c1 = self.conv1(x)
-        p1 = self.pool1(c1)
-        c2 = self.conv2(p1)
-        p2 = self.pool2(c2)
-        c3 = self.conv3(p2)
-        p3 = self.pool3(c3)
-        c4 = self.conv4(p3)
-        p4 = self.pool4(c4)
-        c5 = self.conv5(p4)
-        up_6 = self.up6(c5)
-        merge6 = torch.cat([up_6, c4], dim=1)
-        c6 = self.conv6(merge6)
-        up_7 = self.up7(c6)
-        merge7 = torch.cat([up_7, c3], dim=1)
-        c7 = self.conv7(merge7)
-        up_8 = self.up8(c7)
-        merge8 = torch.cat([up_8, c2], dim=1)
-        c8 = self.conv8(merge8)
-        up_9 = self.up9(c8)
-        merge9 = torch.cat([up_9, c1], dim=1)
-        c9 = self.conv9(merge9)
-        c10 = self.conv10(c9)
-        out = nn.Sigmoid()(c10)
-        return out
+        e1 = self.conv1(x)
+        e2 = self.conv2(self.pool1(e1))
+        e3 = self.conv3(self.pool2(e2))
+        e4 = self.conv4(self.pool3(e3))
+        bottom = self.conv5(self.pool4(e4))
+        # each merge needs the up's output and the skip at the same size: inputs divisible by 16
+        merge6 = torch.cat([self.up6(bottom), e4], dim=1)
+        d6 = self.conv6(merge6)
+        merge7 = torch.cat([self.up7(d6), e3], dim=1)
+        d7 = self.conv7(merge7)
+        merge8 = torch.cat([self.up8(d7), e2], dim=1)
+        d8 = self.conv8(merge8)
+        merge9 = torch.cat([self.up9(d8), e1], dim=1)
+        d9 = self.conv9(merge9)
+        return nn.Sigmoid()(self.conv10(d9))
