@@ -42,7 +42,7 @@ def test_unet_nodes_follow_forward():
     assert dict(nodes["conv1.conv.0"].options) == {"kernel": 3, "padding": 1}
     assert dict(nodes["up6"].options) == {"kernel": 2, "stride": 2}
     assert dict(nodes["pool1"].options) == {"kernel": 2}
-    # out_ch substituted from DoubleConv(…, 64); conv10's out_ch is Unet's argument: unknown
+    # out_ch substituted from TwoConvs(…, 64); conv10's out_ch is Unet's argument: unknown
     assert nodes["conv1.conv.3"].channels == 64 and nodes["conv5.conv.0"].channels == 1024
     assert nodes["conv10"].channels is None
     assert nodes["conv10"].where.endswith("unet_seed000.py:36")
