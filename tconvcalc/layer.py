@@ -11,7 +11,7 @@ from .errors import InputError
 
 FRAMEWORKS = ("torch", "keras", "tf", "jax", "onnx")
 KINDS = ("conv", "convT", "maxpool", "avgpool", "upsample", "pixelshuffle", "unpool", "pad", "adaptiveavgpool",
-         "adaptivemaxpool")
+         "adaptivemaxpool", "depthwise", "separable", "lppool", "pixelunshuffle")
 _KIND_ALIASES = {
     "conv": "conv", "convolution": "conv",
     "convt": "convT", "conv-transpose": "convT", "conv_transpose": "convT", "convtranspose": "convT",
@@ -26,6 +26,13 @@ _KIND_ALIASES = {
     **{f"{prefix}{sep}{word}{sep}pool": f"adaptive{kind}pool" for prefix in ("adaptive", "global")
        for kind, words in (("avg", ("avg", "average")), ("max", ("max",))) for word in words for sep in ("", "_", "-")},
     "gap": "adaptiveavgpool", "gmp": "adaptivemaxpool",
+    **{f"{word}{sep}conv": kind for word, kind in (("depthwise", "depthwise"), ("separable", "separable"))
+       for sep in ("", "_", "-")},
+    "depthwise": "depthwise", "dwconv": "depthwise", "separable": "separable", "sepconv": "separable",
+    "lppool": "lppool", "lp-pool": "lppool", "lp_pool": "lppool",
+    "pixelunshuffle": "pixelunshuffle", "pixel-unshuffle": "pixelunshuffle", "pixel_unshuffle": "pixelunshuffle",
+    "space_to_depth": "pixelunshuffle", "space-to-depth": "pixelunshuffle", "spacetodepth": "pixelunshuffle",
+    "depth-to-space": "pixelshuffle", "depthtospace": "pixelshuffle",
 }
 # Global pooling is adaptive pooling to one value per axis.
 GLOBAL_ALIASES = frozenset(alias for alias in _KIND_ALIASES if alias.startswith("global") or alias in ("gap", "gmp"))
@@ -33,6 +40,7 @@ PADDING_WORDS = ("valid", "same", "same_upper", "same_lower", "causal")
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")  # torch Conv's padding_mode
 PAD_MODES = PADDING_MODES + ("symmetric",)  # a pad layer's: numpy's names aside (edge = replicate, wrap = circular)
 KERAS_BACKENDS = ("tensorflow", "jax", "torch")
+KERAS_APIS = ("layers", "ops")  # keras.layers.Conv2D(...) or keras.ops.conv(...): their rules differ
 
 # Which options each kind of layer takes (the CLI's option names, for messages).
 OPTIONS = {
@@ -46,6 +54,11 @@ OPTIONS = {
     "pad": {"padding", "padding_mode"},
     "adaptiveavgpool": {"output_size"},
     "adaptivemaxpool": {"output_size"},
+    # groups = the input channels (depthwise); separable: that, then a 1x1 conv, which keeps the spatial size
+    "depthwise": {"kernel", "stride", "padding", "dilation", "padding_mode"},
+    "separable": {"kernel", "stride", "padding", "dilation"},
+    "lppool": {"kernel", "stride", "padding", "dilation", "ceil_mode"},
+    "pixelunshuffle": {"scale"},
 }
 ADAPTIVE = ("adaptiveavgpool", "adaptivemaxpool")
 FLAG = {
@@ -87,6 +100,7 @@ class Layer:
     backend: str = "tensorflow"
     padding_mode: str = "zeros"  # torch: what the pads hold (zeros, or the input reflected/replicated/wrapped)
     groups: int = 1  # conv/convT: channels split into groups (depthwise: groups == in channels)
+    api: str = "layers"  # keras: "layers" (keras.layers.Conv2D) or "ops" (keras.ops.conv, run eagerly)
 
     @property
     def symmetric_pads(self):
@@ -100,10 +114,28 @@ class Layer:
 
 
 def parse_kind(text):
+    """A kind by tconvcalc's name or alias, or by a framework's own name (``Conv2DTranspose``, ``LpPool``)."""
     kind = _KIND_ALIASES.get(str(text).strip().lower())
     if kind is None:
-        raise InputError(f"unknown layer {text!r}; expected one of: {', '.join(KINDS)}")
+        from .names import framework_kind
+
+        named = framework_kind(text)
+        if named is None:
+            raise InputError(f"unknown layer {str(text)[:60]!r}; expected one of: {', '.join(KINDS)}, or a "
+                             "framework's layer name (see tconvcalc forward --help)")
+        kind = named[0]
     return kind
+
+
+def _named_rank(kind, rank):
+    """A framework name's own rank (Conv2d is 2-D) must be the size's; a global pool's name pools to 1."""
+    from .names import framework_kind
+
+    named = framework_kind(kind) if str(kind).strip().lower() not in _KIND_ALIASES else None
+    if named is not None and named[1] is not None and named[1] != rank:
+        raise InputError(f"{str(kind).strip()} is a {named[1]}-D layer, but the size has {rank} "
+                         f"ax{'is' if rank == 1 else 'es'}")
+    return named is not None and named[2]
 
 
 def parse_framework(text):
@@ -122,6 +154,17 @@ def parse_backend(text):
     name = {"tf": "tensorflow"}.get(name, name)
     if name not in KERAS_BACKENDS:
         raise InputError(f"unknown keras backend {text!r}; expected one of: {', '.join(KERAS_BACKENDS)}")
+    return name
+
+
+def parse_api(text):
+    """keras.layers (None, the default) or keras.ops."""
+    if text is None:
+        return "layers"
+    name = str(text).strip().lower()
+    name = {"keras.layers": "layers", "keras.ops": "ops", "layer": "layers", "op": "ops"}.get(name, name)
+    if name not in KERAS_APIS:
+        raise InputError(f"unknown keras api {str(text)[:40]!r}; expected one of: {', '.join(KERAS_APIS)}")
     return name
 
 
@@ -237,11 +280,11 @@ def parse_scale(text, rank):
 
 def build_layer(kind, framework="torch", rank=1, *, kernel=None, stride=None, padding=None,
                 dilation=None, output_padding=None, output_size=None, ceil_mode=False, scale=None,
-                backend=None, padding_mode=None, groups=None):
+                backend=None, padding_mode=None, groups=None, api=None):
     """Parse and validate every option once; the result is the only thing the core sees."""
     from .frameworks import module
 
-    if str(kind).strip().lower() in GLOBAL_ALIASES:
+    if str(kind).strip().lower() in GLOBAL_ALIASES or _named_rank(kind, rank):
         output_size = _global_output_size(kind, output_size)
     kind, framework = parse_kind(kind), parse_framework(framework)
     given = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation,
@@ -254,13 +297,16 @@ def build_layer(kind, framework="torch", rank=1, *, kernel=None, stride=None, pa
     if backend is not None and framework != "keras":
         raise InputError("--backend applies to -f keras only")
     backend = parse_backend(backend)
+    if api is not None and framework != "keras":
+        raise InputError("--api applies to -f keras only")
+    api = parse_api(api)
 
     fields = {}
     if "kernel" in OPTIONS[kind]:
         if kernel is None:
             raise InputError(f"{kind} needs a kernel size: -k/--kernel")
         fields["kernel"] = parse_per_axis(kernel, rank, "kernel")
-        default_stride = fields["kernel"] if kind in ("maxpool", "avgpool", "unpool") else (1,) * rank
+        default_stride = fields["kernel"] if kind in ("maxpool", "avgpool", "unpool", "lppool") else (1,) * rank
         fields["stride"] = default_stride if stride is None else parse_per_axis(stride, rank, "stride")
         fields["dilation"] = (1,) * rank if dilation is None else parse_per_axis(dilation, rank, "dilation")
         fields["padding"] = (module(framework).DEFAULT_PADDING if padding is None
@@ -281,17 +327,18 @@ def build_layer(kind, framework="torch", rank=1, *, kernel=None, stride=None, pa
                          "(--output-size)")
     if groups is not None:
         fields["groups"] = parse_int(groups, "groups")
-    if kind == "pixelshuffle" or (kind == "upsample" and scale is not None):
+    if kind in ("pixelshuffle", "pixelunshuffle") or (kind == "upsample" and scale is not None):
         if scale is None:
             raise InputError(f"{kind} needs a scale factor: --scale")
         fields["scale"] = parse_scale(scale, rank)
-        if kind == "pixelshuffle":
+        if kind != "upsample":
             factors = fields["scale"]
             if any(f != int(f) for f in factors) or len(set(factors)) > 1:
-                raise InputError(f"pixelshuffle takes one integer upscale factor, got {scale!r}")
+                factor = "upscale" if kind == "pixelshuffle" else "downscale (block size)"
+                raise InputError(f"{kind} takes one integer {factor} factor, got {scale!r}")
     if padding_mode is not None:
         fields["padding_mode"] = parse_padding_mode(padding_mode, framework, kind)
-    return Layer(kind, framework, rank, ceil_mode=bool(ceil_mode), backend=backend, **fields)
+    return Layer(kind, framework, rank, ceil_mode=bool(ceil_mode), backend=backend, api=api, **fields)
 
 
 def _global_output_size(kind, output_size):

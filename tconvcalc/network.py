@@ -147,7 +147,7 @@ def make_network(items, framework="torch", backend=None, source="inline", in_cha
         like = _like(item, op, options, known, where)
         if like is not None:
             inputs += (like,)
-        rank = _rank(item.get("rank", 2 if op == "pixelshuffle" else None), op, nodes, where)  # NCHW in all
+        rank = _rank(item.get("rank", 2 if op in ("pixelshuffle", "pixelunshuffle") else None), op, nodes, where)  # NCHW in all
         nodes.append(Node(name, op, options, inputs, channels, where, rank, built_for, like))
         known.append(name)
     return Network(tuple(nodes), framework, backend, source, in_channels)
@@ -312,6 +312,8 @@ def build(network, rank):
         try:
             layers.append(build_layer(node.op, network.framework, rank, backend=network.backend,
                                       **{k: v for k, v in options.items()}))
+            if node.op not in module(network.framework).LAYERS:  # keras has no unpool, tf no lppool, ...
+                raise InputError(f"{network.framework} has no {node.op} layer")
         except InputError as error:
             raise SpecError(f"{node.where}: {error}") from None
     first = network.nodes[0]
@@ -728,6 +730,15 @@ def _layer_channels(node, layer, c_in):
             raise ShapeError(f"{_label(node)}: a pixel shuffle by {r} needs input channels divisible by "
                              f"{r}² = {r * r}, got {c_in}")
         return c_in // (r * r)
+    if layer.kind == "pixelunshuffle":
+        return None if c_in is None else c_in * int(layer.scale[0]) ** 2
+    if layer.kind == "depthwise":  # C_in x depth_multiplier: out_channels a multiple of groups = C_in
+        if node.channels is not None and c_in is not None and node.channels % c_in:
+            raise ShapeError(f"{_label(node)}: out_channels must be divisible by groups (out_channels="
+                             f"{node.channels}, groups={c_in}): a depthwise conv gives C_in x depth_multiplier")
+        return node.channels or c_in
+    if layer.kind == "separable":  # the pointwise 1x1 conv's filters
+        return node.channels
     return c_in
 
 
@@ -751,6 +762,9 @@ def _describe(node):
 def _depthwise(layer, code, c_in, c_out):
     """A conv whose groups are its input channels in the framework's depthwise idiom, where it has one (Keras
     DepthwiseConv1D/2D, tf.nn.depthwise_conv2d); torch, jax and onnx write it with groups as it is."""
+    if layer is not None and layer.kind == "depthwise" and c_in is not None:
+        idiom = getattr(module(layer.framework), "depthwise_code", None)
+        return (idiom and idiom(layer, c_in, c_out or c_in)) or code
     if layer is None or layer.kind != "conv" or layer.groups == 1 or layer.groups != c_in:
         return code
     idiom = getattr(module(layer.framework), "depthwise_code", None)

@@ -37,8 +37,10 @@ def period(layers):
     for layer in layers:
         if layer is None:
             continue
-        if layer.kind in ("conv", "maxpool", "avgpool"):
+        if layer.kind in ("conv", "maxpool", "avgpool", "depthwise", "separable", "lppool"):
             total *= math.lcm(*layer.stride)  # axes of one size: each axis repeats with its own stride
+        elif layer.kind == "pixelunshuffle":  # the size must divide by the block
+            total *= int(layer.scale[0])
         elif layer.kind == "upsample":
             total *= math.lcm(*(Fraction(f).limit_denominator(1000).denominator for f in layer.scale or (1,)))
     return total
@@ -69,7 +71,7 @@ def growth(layer):
     if layer.output_size is not None and kind in ("convT", "unpool", "upsample") or \
             kind.startswith("adaptive") and None not in layer.output_size:
         return Fraction(0), Fraction(0)
-    if kind in ("conv", "maxpool", "avgpool"):
+    if kind in ("conv", "maxpool", "avgpool", "depthwise", "separable", "lppool"):
         s = max(stride)  # floor((n + pads - extent) / s) + 1 >= (n + pads - extent + 1) / s
         return Fraction(1, s), Fraction(extent - 1 - pads, s)
     if kind in ("convT", "unpool"):
@@ -81,6 +83,9 @@ def growth(layer):
         return Fraction(min(layer.scale)).limit_denominator(1000) * Fraction(999, 1000), Fraction(1)
     if kind == "pixelshuffle":
         return Fraction(int(layer.scale[0])), Fraction(0)
+    if kind == "pixelunshuffle":  # floor(n/r) >= n/r - (r-1)/r
+        r = int(layer.scale[0])
+        return Fraction(1, r), Fraction(r - 1, r)
     if kind == "pad":
         return Fraction(1), Fraction(-pads)
     return None

@@ -244,9 +244,26 @@ def _shape(values):
     return "(" + ", ".join(str(v) for v in values) + ")"
 
 
+def lppool(layer, sizes, checks):
+    not_available("jax.lax has no LP pooling", "lax.reduce_window(x**p, 0.0, lax.add, ...) ** (1/p): the size of "
+                                               "the sum pool (-l avgpool), or -f torch/onnx")
+
+
+def pixelunshuffle(layer, sizes, checks):
+    not_available("jax.lax has no space_to_depth / pixel unshuffle",
+                  "reshape and transpose: einops.rearrange(x, 'n c (h r1) (w r2) -> n (c r1 r2) h w', r1=r, r2=r)")
+
+
+def depthwise(layer, sizes, checks):
+    """lax.conv_general_dilated(feature_group_count=C); separable: that, then a 1x1 conv, which keeps the size."""
+    checks.note("depthwise: conv_general_dilated with feature_group_count = the input channels: its shape rule")
+    return conv(layer, sizes, checks)
+
+
 LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool,
           "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool, "pad": pad,
-          "adaptiveavgpool": adaptive, "adaptivemaxpool": adaptive}
+          "adaptiveavgpool": adaptive, "adaptivemaxpool": adaptive, "depthwise": depthwise, "separable": depthwise,
+          "lppool": lppool, "pixelunshuffle": pixelunshuffle}
 
 
 def _ints(values):
@@ -277,6 +294,13 @@ def code(layer, axes):
     if layer.kind == "conv":
         return call("lax.conv_general_dilated", "x", "w", window_strides=s, padding=padding, rhs_dilation=d,
                     feature_group_count=None if layer.groups == 1 else layer.groups)
+    if layer.kind in ("depthwise", "separable"):
+        text = call("lax.conv_general_dilated", "x", "w", window_strides=s, padding=padding, rhs_dilation=d)
+        text = text[:-1] + ", feature_group_count=C_in)"
+        if layer.kind == "depthwise":
+            return text + "  # w: (C_out, 1, *kernel)"
+        return (f"lax.conv_general_dilated({text.replace('(x, w,', '(x, dw,', 1)}, pw, window_strides={(1,) * r}, "
+                f"padding=\"VALID\")  # dw: (C_in*multiplier, 1, *kernel), pw: (C_out, C_in*multiplier, {', '.join(['1'] * r)})")
     if layer.kind == "convT":
         spatial = "DHW"[-r:] if r > 1 else "H"
         return call("lax.conv_transpose", "x", "w", strides=s, padding=padding,

@@ -24,7 +24,8 @@ from .tf import (REFERENCE_DILATION, REFERENCE_DILATION_TRANSPOSE, REFERENCE_DIL
 DEFAULT_PADDING = "valid"
 
 _NAMES = {"conv": "Conv{}D", "convT": "Conv{}DTranspose", "maxpool": "MaxPooling{}D",
-          "avgpool": "AveragePooling{}D", "upsample": "UpSampling{}D"}
+          "avgpool": "AveragePooling{}D", "upsample": "UpSampling{}D", "depthwise": "DepthwiseConv{}D",
+          "separable": "SeparableConv{}D"}
 
 
 def _name(layer):
@@ -147,13 +148,14 @@ def conv_transpose(layer, sizes, checks):
     _standardize_padding(layer, checks, allow_causal=False)
     tf_backend = layer.backend == "tensorflow"
     ops = layer.output_padding
-    if ops is not None:
+    if ops is not None and layer.api == "layers":  # the constructor's check; keras.ops leave it to the backend
         for i, (op, sj) in enumerate(zip(ops, s)):
             if op >= sj:
                 checks.refuse("`output_padding` must be strictly less than `strides` for all dimensions. "
                               f"At dimension {i}, `output_padding` is {int(op)} but `strides` is {int(sj)}. "
                               f"Received: output_padding={_tuple(ops)}, strides={_tuple(s)}")
-    _no_dilated_strides(layer, checks)
+    if layer.api == "layers":
+        _no_dilated_strides(layer, checks)
 
     # Every output this backend accepts per axis: the inferred (None) one and each int op < s.
     def runs(n, kj, sj, dj, o):
@@ -439,8 +441,70 @@ def _f32(x):
     return struct.unpack("f", struct.pack("f", x))[0]
 
 
+def depthwise(layer, sizes, checks):
+    """DepthwiseConv1D/2D and SeparableConv1D/2D (its pointwise 1x1 conv keeps the size): Conv's shape rule, but
+    strides > 1 with dilation_rate > 1 are taken (the tensorflow backend runs them dilated at stride 1, then
+    subsamples) and 'causal' is not (standardize_padding allows only 'valid' and 'same')."""
+    if layer.rank == 3:
+        not_available(f"keras has no {_name(layer).format(3)} (Depthwise/SeparableConv are 1-D and 2-D)",
+                      "use layers.Conv3D(filters, k, groups=C_in), or -f torch/jax/onnx")
+    k, s, d = layer.kernel, layer.stride, layer.dilation
+    _no_explicit_pads(layer, checks)
+    _standardize_padding(layer, checks, allow_causal=False)
+    if layer.backend == "tensorflow" and layer.rank == 2 and s[0] != s[1] and not (max(s) > 1 and max(d) > 1):
+        # backend/tensorflow/nn.py calls tf.nn.depthwise_conv2d, whose CPU kernel takes one stride for H and W
+        # (a Model builds; calling it refuses).
+        checks.refuse("Current implementation only supports equal length strides in the row and column "
+                      "dimensions. [Op:DepthwiseConv2dNative] (keras on the jax and torch backends runs it)")
+    if layer.padding == "same":
+        rank = layer.rank if layer.backend == "tensorflow" else 2
+        pairs = [same_pads(n, kj, sj, dj, rank) for n, kj, sj, dj in zip(sizes, k, s, d)]
+        checks.note("padding='same': output ceil(n/s); total pad max(0, (ceil(n/s)-1)×s + ek - n), extra after")
+        return tuple(AxisOut(same_out(n, sj), p) for n, sj, p in zip(sizes, s, pairs))
+    outputs = [conv_out(n, kj, sj, dj, 0, 0) for n, kj, sj, dj in zip(sizes, k, s, d)]
+    filters = "C×depth_multiplier" if layer.kind == "depthwise" else "filters"
+    checks.require(
+        all_of(o >= 1 for o in outputs),
+        "Computed output size would be zero or negative. Received "
+        f"`inputs shape=(None, {', '.join(str(n) for n in sizes)}, C)`, "
+        f"`kernel shape=({', '.join(str(int(kj)) for kj in k)}, C, {filters})`, "
+        f"`dilation_rate={_array(int(dj) for dj in d)}`, `strides={_tuple(s)}`, `padding=valid`.")
+    return tuple(AxisOut(o, (0, 0)) for o in outputs)
+
+
+def lppool(layer, sizes, checks):
+    not_available("keras has no LPPool layer",
+                  f"layers.AveragePooling{layer.rank}D on x**p, times the window size, to the power 1/p "
+                  "(the size of the AveragePooling), or -f torch/onnx")
+
+
+def pixelunshuffle(layer, sizes, checks):
+    not_available("keras has no space_to_depth / PixelUnshuffle layer",
+                  "layers.Reshape + layers.Permute, or keras.ops.reshape/transpose in a layer of your own (the size: "
+                  "each axis divided by the block)")
+
+
 LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool, "upsample": upsample,
-          "pad": pad, "adaptiveavgpool": adaptive, "adaptivemaxpool": adaptive}
+          "pad": pad, "adaptiveavgpool": adaptive, "adaptivemaxpool": adaptive, "depthwise": depthwise,
+          "separable": depthwise, "lppool": lppool, "pixelunshuffle": pixelunshuffle}
+
+
+def _by_api(kind, rule):
+    """keras.layers (the default) or keras.ops (--api ops: keras_ops.py, each backend's own rules)."""
+    def run(layer, sizes, checks):
+        if layer.api == "layers":
+            return rule(layer, sizes, checks)
+        from .keras_ops import LAYERS as OPS
+
+        if kind not in OPS:
+            not_available(f"--api ops models keras.ops.conv, conv_transpose, max_pool and average_pool; a {kind} "
+                          "layer is --api layers")
+        return OPS[kind](layer, sizes, checks)
+
+    return run
+
+
+LAYERS = {kind: _by_api(kind, rule) for kind, rule in LAYERS.items()}
 
 
 class _Quoted(str):
@@ -451,6 +515,12 @@ class _Quoted(str):
 
 
 def code(layer, axes):
+    if layer.kind == "depthwise":
+        return depthwise_code(layer, None, None)
+    if layer.kind == "separable":
+        k, s, d = (per_axis(v) for v in (layer.kernel, layer.stride, layer.dilation))
+        return call(f"layers.SeparableConv{layer.rank}D", "filters", k, strides=None if s == 1 else s,
+                    padding=_Quoted(layer.padding), dilation_rate=None if d == 1 else d)
     if layer.kind == "pad":
         if all(v >= 0 for pair in layer.padding for v in pair):
             return f"layers.ZeroPadding{layer.rank}D({_pad_argument(layer.padding)})"

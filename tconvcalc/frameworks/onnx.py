@@ -11,8 +11,10 @@ gives another size, a warning says so.
 """
 
 import struct
+from dataclasses import replace
 
 from ..arithmetic import (Traced, all_of, any_of, ceil_div, conv_out, conv_transpose_out, effective_kernel, equal,
+                          floor_div,
                           floor_scale, is_symbolic, maximum, minimum, same_out, same_total, split_pad, trunc_div, unequal,
                           where)
 from . import AxisOut, call, consecutive_outputs, not_available
@@ -20,7 +22,8 @@ from . import AxisOut, call, consecutive_outputs, not_available
 DEFAULT_PADDING = "zeros"
 
 OPSET = {"conv": 22, "convT": 22, "maxpool": 22, "avgpool": 22, "unpool": 22, "adaptiveavgpool": 22,
-         "adaptivemaxpool": 22, "upsample": 19, "pixelshuffle": 13,
+         "adaptivemaxpool": 22, "upsample": 19, "pixelshuffle": 13, "depthwise": 22, "separable": 22, "lppool": 22,
+         "pixelunshuffle": 13,
          "pad": 25}
 _AUTO_PAD = {"valid": "VALID", "same_upper": "SAME_UPPER", "same_lower": "SAME_LOWER", "same": "SAME_UPPER"}
 
@@ -142,7 +145,7 @@ def conv_transpose(layer, sizes, checks):
 
 def _pool(layer, sizes, checks, name):
     k, s = layer.kernel, layer.stride
-    d = layer.dilation if name == "MaxPool" else (1,) * layer.rank
+    d = layer.dilation if name in ("MaxPool", "LpPool") else (1,) * layer.rank
     mode = _auto_pad(layer, checks)
     if mode == "NOTSET":
         checks.require(all(b < kj and a < kj for (b, a), kj in zip(layer.padding, k)),
@@ -190,6 +193,30 @@ def maxpool(layer, sizes, checks):
 
 def avgpool(layer, sizes, checks):
     return _pool(layer, sizes, checks, "AveragePool")
+
+
+def lppool(layer, sizes, checks):
+    """LpPool (p, dilations and ceil_mode from opset 18): ORT computes its shape as MaxPool's, dilations included,
+    without the MLAS kernel's check of the pads' sign (found by running both on random attributes)."""
+    return _pool(layer, sizes, checks, "LpPool")
+
+
+def depthwise(layer, sizes, checks):
+    """Conv with group = C (depthwise); separable: that, then a 1x1 Conv, which keeps the size."""
+    checks.note("depthwise: Conv with group = the input channels: Conv's shape rule")
+    return conv(layer, sizes, checks)
+
+
+def pixelunshuffle(layer, sizes, checks):
+    """SpaceToDepth(blocksize): (C, H×r, W×r) -> (C×r², H, W) on a 4-D NCHW tensor; ORT checks H, then W."""
+    if layer.rank != 2:
+        not_available("onnx SpaceToDepth takes a 4-D NCHW tensor (Input tensor must be 4-dimensional): give a 2-D "
+                      "size (HxW)")
+    r = int(layer.scale[0])
+    for name, n in zip(("height", "width"), sizes):
+        checks.require(equal(n % r, 0), f"SpaceToDepth requires input {name} to be a multiple of block_size")
+    checks.note(f"SpaceToDepth(blocksize={r}): (C, H, W) -> (C×{r * r}, H/{r}, W/{r})")
+    return tuple(AxisOut(floor_div(n, r)) for n in sizes)
 
 
 def _float32(x):
@@ -317,7 +344,8 @@ def _reflect_checks(sizes, pairs, checks):
 
 LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool,
           "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool, "pad": pad,
-          "adaptiveavgpool": adaptive, "adaptivemaxpool": adaptive}
+          "adaptiveavgpool": adaptive, "adaptivemaxpool": adaptive, "depthwise": depthwise, "separable": depthwise,
+          "lppool": lppool, "pixelunshuffle": pixelunshuffle}
 
 
 def _ints(values):
@@ -336,6 +364,14 @@ def code(layer, axes):
         return node("Resize", '["X", "", "scales"]', mode="nearest") + f"  # scales = {scales}"
     if layer.kind == "pixelshuffle":
         return node("DepthToSpace", '["X"]', blocksize=int(layer.scale[0]))
+    if layer.kind == "pixelunshuffle":
+        return node("SpaceToDepth", '["X"]', blocksize=int(layer.scale[0]))
+    if layer.kind in ("depthwise", "separable"):
+        conv_node = code(replace(layer, kind="conv", groups=1), axes)[:-1] + ", group=C_in)"
+        if layer.kind == "depthwise":
+            return conv_node
+        return conv_node.replace('["Y"]', '["D"]', 1) + '; helper.make_node("Conv", ["D", "P"], ["Y"], kernel_shape=' \
+            + str([1] * layer.rank) + ")  # P: (C_out, C_in, 1...)"
     if layer.kind == "pad":  # pads: every axis's start, then every axis's end (N and C included)
         pads = [0, 0, *(int(b) for b, _ in layer.padding), 0, 0, *(int(a) for _, a in layer.padding)]
         mode = PAD_MODES[layer.padding_mode]
@@ -347,7 +383,7 @@ def code(layer, axes):
         attrs["auto_pad"] = _AUTO_PAD.get(layer.padding, layer.padding)
     elif any(b or a for b, a in layer.padding) and not (layer.kind == "convT" and layer.output_size):
         attrs["pads"] = [int(b) for b, _ in layer.padding] + [int(a) for _, a in layer.padding]
-    if layer.kind in ("conv", "convT", "maxpool") and any(v != 1 for v in layer.dilation):
+    if layer.kind in ("conv", "convT", "maxpool", "lppool") and any(v != 1 for v in layer.dilation):
         attrs["dilations"] = _ints(layer.dilation)
     if layer.kind in ("conv", "convT") and layer.groups != 1:
         attrs["group"] = layer.groups
@@ -360,9 +396,11 @@ def code(layer, axes):
         if layer.output_size is not None:
             attrs["output_shape"] = _ints(layer.output_size)
         return node("ConvTranspose", '["X", "W"]', **attrs)
-    if layer.kind in ("maxpool", "avgpool"):
+    if layer.kind in ("maxpool", "avgpool", "lppool"):
         if layer.ceil_mode:
             attrs["ceil_mode"] = 1
+        if layer.kind == "lppool":
+            return node("LpPool", '["X"]', **attrs, p=2)
         return node("MaxPool" if layer.kind == "maxpool" else "AveragePool", '["X"]', **attrs)
     inputs = '["X", "I", "output_shape"]' if layer.output_size is not None else '["X", "I"]'
     return node("MaxUnpool", inputs, **attrs)

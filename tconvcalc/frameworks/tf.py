@@ -13,8 +13,8 @@ TF divides with C++ integer division (trunc), so a window that does not fit give
 error, as long as the numerator stays above -stride; only a negative size is refused.
 """
 
-from ..arithmetic import (all_of, any_of, conv_transpose_out, effective_kernel, is_symbolic, same_out, same_total,
-                          same_total_pad, split_pad, trunc_div)
+from ..arithmetic import (all_of, any_of, conv_transpose_out, effective_kernel, equal, floor_div, is_symbolic,
+                          same_out, same_total, same_total_pad, split_pad, trunc_div)
 from . import AxisOut, call, consecutive_outputs, not_available, per_axis, possible
 
 DEFAULT_PADDING = "valid"
@@ -345,9 +345,55 @@ def resize(layer, sizes, checks):
     return tuple(AxisOut(o) for o in layer.output_size)
 
 
+def depthwise(layer, sizes, checks):
+    """tf.nn.depthwise_conv2d and separable_conv2d (its pointwise 1x1 conv keeps the size): 2-D only; the CPU
+    kernel (DepthwiseConv2dNative) takes one stride for H and W; strides > 1 with dilations > 1 run (nn_impl
+    warns that they should not)."""
+    name = "depthwise_conv2d" if layer.kind == "depthwise" else "separable_conv2d"
+    if layer.rank != 2:
+        not_available(f"tf.nn.{name} is 2-D only: give a 2-D size (HxW)",
+                      "for 1-D use keras layers.DepthwiseConv1D/SeparableConv1D, or tf.nn.conv1d with groups")
+    s, d = layer.stride, layer.dilation
+    padding = _pad_pairs(layer, sizes, name, ranks=(2,))
+    if not isinstance(padding, str):
+        checks.require(all_of(b >= 0 and a >= 0 for b, a in padding),
+                       "All elements of explicit_paddings must be nonnegative")
+    checks.require(s[0] == s[1], "Current implementation only supports equal length strides in the row and "
+                                 "column dimensions. [Op:DepthwiseConv2dNative]")
+    checks.warn(max(s) > 1 and max(d) > 1, "tf.nn warns (UserWarning): When dilation rate is greater than 1, then "
+                                           "all values of strides must be 1 -- and runs it: the shape is this one, "
+                                           "but the values are not the strided dilated conv's (measured; keras "
+                                           "DepthwiseConv2D runs it dilated at stride 1, then subsamples)")
+    outputs = _forward_sizes(layer, sizes, checks, padding, d)
+    if padding != "same":
+        _warn_empty(layer, sizes, checks, outputs, padding, d, "")
+    return tuple(AxisOut(o, _axis_pads(n, k, sj, dj, p, 2))
+                 for o, n, k, sj, dj, p in zip(outputs, sizes, layer.kernel, s, d, _per_axis_padding(layer, padding)))
+
+
+def lppool(layer, sizes, checks):
+    not_available("tf.nn has no LP pooling", "tf.nn.avg_pool on x**p, times the window size, to the power 1/p (the "
+                                             "avg_pool's size), or -f torch/onnx")
+
+
+def pixelunshuffle(layer, sizes, checks):
+    """tf.nn.space_to_depth: (H×r, W×r, C) -> (H, W, C×r²); H and W must divide by r, r >= 2."""
+    if layer.rank != 2:
+        not_available("tf.nn.space_to_depth rearranges the two spatial axes of NHWC: give a 2-D size (HxW)")
+    r = int(layer.scale[0])
+    if r < 2:
+        not_available(f"Value for attr 'block_size' of {r} must be at least minimum 2 (tf.nn.space_to_depth)")
+    height, width = sizes
+    checks.require(all_of([equal(height % r, 0), equal(width % r, 0)]),
+                   f"Image width {width} and height {height} should be divisible by block_size: {r} [Op:SpaceToDepth]")
+    checks.note(f"space_to_depth({r}): (H, W, C) -> (H/{r}, W/{r}, C×{r * r})")
+    return tuple(AxisOut(floor_div(n, r)) for n in sizes)
+
+
 LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool,
           "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool, "pad": pad,
-          "adaptiveavgpool": adaptive, "adaptivemaxpool": adaptive}
+          "adaptiveavgpool": adaptive, "adaptivemaxpool": adaptive, "depthwise": depthwise, "separable": depthwise,
+          "pixelunshuffle": pixelunshuffle, "lppool": lppool}
 
 
 def _padding_arg(layer):
@@ -368,6 +414,15 @@ def code(layer, axes):
     r = layer.rank
     k, s, d = (per_axis(v) for v in (layer.kernel, layer.stride, layer.dilation))
     padding = _padding_arg(layer)
+    if layer.kind == "depthwise":
+        return depthwise_code(layer, "C_in", None)
+    if layer.kind == "separable":
+        strides = [1, *(int(v) for v in layer.stride), 1]
+        dilations = "" if d == 1 else f", dilations={[int(v) for v in layer.dilation]}"
+        return (f"tf.nn.separable_conv2d(x, dw, pw, strides={strides}, padding={padding}{dilations})  "
+                f"# dw: ({', '.join(str(int(v)) for v in layer.kernel)}, C_in, multiplier), pw: (1, 1, C_in*multiplier, C_out)")
+    if layer.kind == "pixelunshuffle":
+        return call("tf.nn.space_to_depth", "x", int(layer.scale[0]))
     if layer.kind == "conv":
         if r == 3:
             return (f"tf.nn.conv3d(x, w, strides=[1, {', '.join(str(int(v)) for v in layer.stride)}, 1], "
@@ -409,7 +464,7 @@ def depthwise_code(layer, c_in, c_out):
     """groups = in channels in 2-D: tf.nn.depthwise_conv2d, a filter (kh, kw, C_in, multiplier)."""
     if layer.rank != 2:
         return None
-    multiplier = c_out // c_in if c_out is not None and c_out % c_in == 0 else "multiplier"
+    multiplier = c_out // c_in if c_out is not None and isinstance(c_in, int) and c_out % c_in == 0 else "multiplier"
     strides = [1, *(int(v) for v in layer.stride), 1]
     dilations = "" if set(layer.dilation) == {1} else f", dilations={[int(v) for v in layer.dilation]}"
     return (f"tf.nn.depthwise_conv2d(x, w, strides={strides}, padding={_padding_arg(layer)}{dilations})  "

@@ -5,8 +5,8 @@ Pool.h, MaxPooling.h, UpSample.cpp and torch/nn/functional.py; checked against t
 in tests/frameworks/test_torch.py.
 """
 
-from ..arithmetic import (all_of, any_of, conv_out, conv_transpose_out, effective_kernel, floor_div, floor_scale,
-                          minimum, split_pad, where)
+from ..arithmetic import (all_of, any_of, conv_out, conv_transpose_out, effective_kernel, equal, floor_div,
+                          floor_scale, minimum, split_pad, where)
 from . import AxisOut, adaptive_outputs, call, consecutive_outputs, not_available, per_axis, possible
 
 DEFAULT_PADDING = "zeros"
@@ -303,9 +303,38 @@ def pad(layer, sizes, checks):
 PAD_MODULES = {"zeros": "ZeroPad", "reflect": "ReflectionPad", "replicate": "ReplicationPad",
                "circular": "CircularPad"}
 
+def depthwise(layer, sizes, checks):
+    """nn.Conv{r}d(groups=in_channels); separable: that, then a 1x1 Conv, which keeps the size."""
+    checks.note("depthwise: Conv with groups = in_channels (out_channels a multiple of it): the conv's shape rule")
+    return conv(layer, sizes, checks)
+
+
+def lppool(layer, sizes, checks):
+    """F.lp_pool{r}d: avg_pool{r}d of x**p with padding 0, times the window size, to the power 1/p."""
+    if isinstance(layer.padding, str) or any(p != (0, 0) for p in layer.padding):
+        not_available(f"torch LPPool{layer.rank}d has no padding", "pad with F.pad first, or use -f onnx")
+    if max(layer.dilation) > 1:
+        not_available(f"torch LPPool{layer.rank}d has no dilation", "use -f onnx (LpPool, opset 18+)")
+    checks.note(f"LPPool{layer.rank}d runs avg_pool{layer.rank}d(x.pow(p), padding=0): its shape rule")
+    return avgpool(layer, sizes, checks)
+
+
+def pixelunshuffle(layer, sizes, checks):
+    """F.pixel_unshuffle: (C, H×r, W×r) -> (C×r², H, W); H and W must divide by r."""
+    if layer.rank != 2:
+        not_available("torch PixelUnshuffle rearranges the last two axes: give a 2-D size (HxW)")
+    r = int(layer.scale[0])
+    for name, axis, n in (("height", -2, sizes[0]), ("width", -1, sizes[1])):
+        checks.require(equal(n % r, 0), f"pixel_unshuffle expects {name} to be divisible by downscale_factor, but "
+                                   f"input.size({axis})={_num(n)} is not divisible by {r}")
+    checks.note(f"PixelUnshuffle({r}): (C, H, W) -> (C×{r * r}, H/{r}, W/{r})")
+    return tuple(AxisOut(floor_div(n, r)) for n in sizes)
+
+
 LAYERS = {"conv": conv, "convT": conv_transpose, "maxpool": maxpool, "avgpool": avgpool,
           "upsample": upsample, "pixelshuffle": pixelshuffle, "unpool": unpool, "pad": pad,
-          "adaptiveavgpool": _adaptive, "adaptivemaxpool": _adaptive}
+          "adaptiveavgpool": _adaptive, "adaptivemaxpool": _adaptive, "depthwise": depthwise, "separable": depthwise,
+          "lppool": lppool, "pixelunshuffle": pixelunshuffle}
 
 
 def code(layer, axes):
@@ -316,6 +345,19 @@ def code(layer, axes):
     pads = None if pads == 0 else pads
     d = None if d == 1 else d
     groups = None if layer.groups == 1 else layer.groups
+    if layer.kind in ("depthwise", "separable"):
+        depthwise = call(f"nn.Conv{r}d", "C_in", "C_in" if layer.kind == "separable" else "C_out", kernel_size=k,
+                         stride=None if s == 1 else s, padding=pads, dilation=d, groups="C_in",
+                         padding_mode=None if layer.padding_mode == "zeros" else layer.padding_mode)
+        depthwise = depthwise.replace("groups='C_in'", "groups=C_in")
+        if layer.kind == "depthwise":
+            return depthwise
+        return f"nn.Sequential({depthwise}, nn.Conv{r}d(C_in, C_out, kernel_size=1))"
+    if layer.kind == "lppool":
+        return call(f"nn.LPPool{r}d", 2, kernel_size=k, stride=None if s == k else s,
+                    ceil_mode=layer.ceil_mode or None)
+    if layer.kind == "pixelunshuffle":
+        return call("nn.PixelUnshuffle", int(layer.scale[0]))
     if layer.kind == "conv":
         return call(f"nn.Conv{r}d", "C_in", "C_out", kernel_size=k, stride=None if s == 1 else s,
                     padding=pads, dilation=d, groups=groups,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from . import backends, layers
+from . import backends, kinds, layers
 from .executor import buffers, check_held, check_size, geometry, run, weight_shape
 
 ADJOINT_TOLERANCE = 1e-6
@@ -91,6 +91,8 @@ ADJOINT_NOTE = "the adjoint identity applies to conv/convT only: checked the sha
 
 
 def verify(layer, size, channels=(2, 3), batch=1, seed=0, groups=1, framework=True, mode="nearest"):
+    if layer.kind in kinds.KINDS:  # depthwise, separable, lppool, pixelunshuffle
+        return kinds.verify(layer, size, channels, batch, seed, groups, framework, mode)
     if layer.kind not in ("conv", "convT"):
         return verify_layer(layer, size, channels, batch, seed, groups, framework, mode)
     if mode != "nearest":
