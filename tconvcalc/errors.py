@@ -2,9 +2,14 @@
 
 
 class TconvError(ValueError):
-    """Root of every error tconvcalc raises on purpose."""
+    """Root of every error tconvcalc raises on purpose. ``hint``: what to do instead, where tconvcalc can say
+    ("use output_padding=1 or output_size=24"); the CLI shows it after the message, JSON as "hint"."""
 
     exit_code = 2
+
+    def __init__(self, message, hint=None):
+        super().__init__(message)
+        self.hint = hint
 
 
 class InputError(TconvError):
@@ -18,8 +23,8 @@ class ShapeError(TconvError):
 
     exit_code = 1
 
-    def __init__(self, message, warnings=()):
-        super().__init__(message)
+    def __init__(self, message, warnings=(), hint=None):
+        super().__init__(message, hint)
         self.warnings = tuple(warnings)  # what the framework module noticed before refusing
 
 

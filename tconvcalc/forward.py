@@ -56,7 +56,14 @@ def forward(layer, size):
     else:
         sizes, traced_layer = tuple(Traced(n) for n in size), _traced(layer)
     checks = Checks()
-    axes = compute(traced_layer, sizes, checks)
+    try:
+        axes = compute(traced_layer, sizes, checks)
+    except ShapeError as error:  # the refusal says what to do instead, where the rules can tell
+        if error.hint is None:
+            from .hints import for_refusal
+
+            error.hint = for_refusal(layer, size)
+        raise
     condition, warnings = None, tuple(dict.fromkeys(checks.warnings))
     if symbolic:
         from .symbolic import simplify
