@@ -515,6 +515,10 @@ class _Quoted(str):
 
 
 def code(layer, axes):
+    if layer.api == "ops":
+        from .keras_ops import code as ops_code
+
+        return ops_code(layer, axes)
     if layer.kind == "depthwise":
         return depthwise_code(layer, None, None)
     if layer.kind == "separable":
@@ -561,5 +565,7 @@ def depthwise_code(layer, c_in, c_out):
 
 
 def stack(codes):
-    """One stack of layers: a keras.Sequential."""
+    """One stack of layers: a keras.Sequential; with keras.ops calls, one call per line on the previous result."""
+    if any(code.startswith("keras.ops.") for code in codes):
+        return "\n".join("x = " + (code if code.startswith("keras.ops.") else f"{code}(x)") for code in codes)
     return "keras.Sequential([\n" + "".join(f"    {code},\n" for code in codes) + "])"
