@@ -17,9 +17,10 @@ listed once, in the framework's own idiom.
 """
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import product
 
+from .checks import Checks
 from .errors import InputError, NoSolutionError, ShapeError, TconvError
 from .forward import evaluate, forward
 from .frameworks import module
@@ -68,6 +69,7 @@ class SolveResult:
     total: int  # how many solutions there are within the bounds
     nearest: tuple  # with no solution: the nearest reachable output sizes (first axis differing)
     explanation: str | None
+    hint: str | None = None  # with no solution: what to change (hints.no_solution), where it can be told
 
 
 def solve(size, target, kinds=("convT",), frameworks=("torch",), bounds=Bounds(), fixed=None,
@@ -87,21 +89,25 @@ def solve(size, target, kinds=("convT",), frameworks=("torch",), bounds=Bounds()
         raise InputError(f"solve does not search {adaptive}: its output is the output_size asked for, from any "
                          f"input (tconvcalc forward IN -l {adaptive} --output-size OUT)")
     _check_request(size, target, bounds)
-    _check_search(size, target, kinds, frameworks, bounds, fixed)
+    memo = {}  # each distinct axis's search plan and candidates, shared by the search and _nearest
+    _check_search(size, target, kinds, frameworks, bounds, fixed, memo)
     found = []
     searched = [(framework, kind) for framework, kind in product(frameworks, kinds)
                 if kind in module(framework).LAYERS]  # keras has no unpool, tf no upsample, ...
     share = MAX_COMBINATIONS // len(searched) if searched else 0  # the multi-axis tuples tried, in all
     for framework, kind in searched:
-        found += _solve_layer(size, target, framework, kind, bounds, fixed, backend, share)
+        found += _solve_layer(size, target, framework, kind, bounds, fixed, backend, share, memo)
     found.sort(key=lambda item: item[0])
     shown = found if not limit else found[:limit]
     solutions = tuple(make_solution(layer, reasons, size) for _, layer, reasons in shown)
     if solutions:
         return SolveResult(tuple(size), tuple(target), solutions, len(solutions), len(found), (), None)
-    nearest = _nearest(size, target, kinds, frameworks, bounds, fixed, backend)
+    nearest = _nearest(size, target, kinds, frameworks, bounds, fixed, backend, memo)
+    from .hints import no_solution
+
+    nearest, hint = no_solution(size, target, kinds, frameworks, bounds, fixed, backend, nearest)
     return SolveResult(tuple(size), tuple(target), (), 0, 0, nearest,
-                       _explain_none(size, target, kinds, frameworks, fixed, backend, nearest, bounds))
+                       _explain_none(size, target, kinds, frameworks, fixed, backend, nearest, bounds), hint)
 
 
 def _check_request(size, target, bounds):
@@ -113,42 +119,48 @@ def _check_request(size, target, bounds):
                          f"{bounds.dilation} dilations; narrow --max-kernel/--max-stride/--max-dilation")
 
 
-def _check_search(size, target, kinds, frameworks, bounds, fixed):
+def _check_search(size, target, kinds, frameworks, bounds, fixed, memo):
     """Refuse, before searching, a domain whose kernels (those of every stride and dilation that can reach
-    the target, per framework, kind and axis) are too many to try promptly."""
-    strides = [fixed["stride"]] if fixed.get("stride") is not None else None
-    dilations = [fixed["dilation"]] if fixed.get("dilation") is not None else None
-    kernels = 1 if fixed.get("kernel") is not None else bounds.kernel
-    trials = 0
+    the target, per framework, kind and distinct axis, counted from the closed-form plans) are too many to try
+    promptly. The plans are kept in ``memo`` for the search."""
+    strides = 1 if fixed.get("stride") is not None else bounds.stride
     for kind in set(kinds) - {"upsample", "pixelshuffle"}:
-        takers = sum(kind in module(framework).LAYERS for framework in frameworks)
+        dilations = 1 if fixed.get("dilation") is not None or kind == "unpool" else bounds.dilation
+        if strides * dilations > MAX_PAIRS:
+            raise InputError(f"search too wide: {strides} strides x {dilations} dilations "
+                             f"(at most {MAX_PAIRS} pairs); narrow --max-stride/--max-dilation or fix -s/-d")
+    trials = 0
+    for framework, kind in product(frameworks, kinds):
+        if kind in ("upsample", "pixelshuffle") or kind not in module(framework).LAYERS:
+            continue
         for axis, (n, t) in enumerate(zip(size, target)):
-            axis_strides = strides or range(1, bounds.stride + 1)
-            axis_dilations = dilations or range(1, (bounds.dilation if kind != "unpool" else 1) + 1)
-            if len(axis_strides) * len(axis_dilations) > MAX_PAIRS:
-                raise InputError(f"search too wide: {len(axis_strides)} strides x {len(axis_dilations)} dilations "
-                                 f"(at most {MAX_PAIRS} pairs); narrow --max-stride/--max-dilation or fix -s/-d")
-            reach = sum(_stride_can_reach(n, t, kind, _at(s, axis), _at(d, axis), bounds)
-                        for s in axis_strides for d in axis_dilations)
-            trials += takers * reach * kernels
-    if trials > MAX_TRIALS:
-        raise InputError(f"search too wide: {trials} kernel/stride/dilation combinations to try (at most "
-                         f"{MAX_TRIALS}); narrow --max-kernel/--max-stride/--max-dilation or fix -k/-s/-d")
-
-
-def _at(value, axis):
-    return value[axis] if isinstance(value, tuple) else value
+            key = _axis_key(framework, kind, n, t, _fixed_axis(fixed, axis))
+            if ("plan", key) in memo:  # a square size: the same axis again
+                continue
+            plan = []
+            for step in _plan(n, t, framework, kind, bounds, _fixed_axis(fixed, axis)):
+                plan.append(step)
+                trials += _kernel_count(step[2])
+                if trials > MAX_TRIALS:
+                    raise InputError(f"search too wide: more than {MAX_TRIALS} kernel/stride/dilation "
+                                     "combinations to try; narrow --max-kernel/--max-stride/--max-dilation or "
+                                     "fix -k/-s/-d")
+            memo["plan", key] = tuple(plan)
 
 
 # ---- one framework, one kind ------------------------------------------------------------------
 
 
-def _solve_layer(size, target, framework, kind, bounds, fixed, backend, combinations=MAX_COMBINATIONS):
+def _solve_layer(size, target, framework, kind, bounds, fixed, backend, combinations=MAX_COMBINATIONS, memo=None):
     """(rank key, layer, reasons) for every distinct solution."""
     if kind in ("upsample", "pixelshuffle"):
         return _resampling(size, target, framework, kind, backend)
-    per_axis = [list(_axis_layers(n, t, framework, kind, bounds, _fixed_axis(fixed, axis), backend))
-                for axis, (n, t) in enumerate(zip(size, target))]
+    memo = {} if memo is None else memo
+    per_axis = []
+    for axis, (n, t) in enumerate(zip(size, target)):
+        per_axis.append(_axis_candidates(n, t, framework, kind, bounds, _fixed_axis(fixed, axis), backend, memo))
+        if not per_axis[-1]:  # no layer of this kind: the other axes need not be solved
+            return []
     checked = per_axis[0] if len(size) == 1 else _combine(per_axis, size, target, combinations)
     spellings = {}
     for layer, axes in checked:
@@ -191,26 +203,102 @@ def _fixed_axis(fixed, axis):
     return {name: (value[axis] if isinstance(value, tuple) else value) for name, value in fixed.items()}
 
 
-def _axis_layers(n, target, framework, kind, bounds, fixed, backend):
-    """1-D candidates that strictly reach ``target`` from ``n``: (layer, the framework's AxisOut list)."""
-    idiom_ints_first = module(framework).DEFAULT_PADDING == "zeros"
-    paddings = _padding_choices(fixed, idiom_ints_first)
-    for s in _range(fixed.get("stride"), bounds.stride):
-        for d in _range(fixed.get("dilation"), bounds.dilation if kind != "unpool" else 1):
-            if not _stride_can_reach(n, target, kind, s, d, bounds):
-                continue
-            for k in _range(fixed.get("kernel"), bounds.kernel):
-                base = Layer(kind, framework, 1, kernel=(k,), stride=(s,), dilation=(d,), padding=((0, 0),),
-                             backend=backend)
-                for padding in paddings:
-                    if padding == "ints":
-                        candidates = _integer_pads(base, n, target, bounds.padding, fixed)
-                    else:
-                        candidates = _output_choices(replace(base, padding=padding), n, target, fixed)
-                    for layer in candidates:
-                        axes = _strict(layer, (n,), (target,))
-                        if axes:
-                            yield layer, axes
+def _axis_key(framework, kind, n, target, fixed):
+    return framework, kind, n, target, tuple(sorted(fixed.items()))
+
+
+def _axis_candidates(n, target, framework, kind, bounds, fixed, backend, memo):
+    """Every 1-D candidate of one axis, searched once per distinct (framework, kind, size, target, fixed):
+    a square size's second axis, and _nearest asking about the target again, reuse it."""
+    key = _axis_key(framework, kind, n, target, fixed)
+    if ("axis", key) not in memo:
+        memo["axis", key] = list(_axis_layers(n, target, framework, kind, bounds, fixed, backend, memo))
+    return memo["axis", key]
+
+
+@dataclass(frozen=True)
+class _Axis:
+    """What every candidate of one axis shares: the framework's layer function, looked up once, and what it said
+    of each candidate read so far. A candidate is the tuple (k, s, d, padding, output_padding, output_size); its
+    Layer is built directly (dataclasses.replace costs twice as much), once, only where it is read."""
+
+    framework: str
+    kind: str
+    backend: str
+    n: int
+    target: int
+    compute: object  # the framework module's LAYERS[kind]
+    read: dict = field(default_factory=dict, compare=False, repr=False)  # candidate -> (its axes or None, accepted)
+
+    def layer(self, candidate):
+        k, s, d, padding, output_padding, output_size = candidate
+        return Layer(self.kind, self.framework, 1, kernel=(k,), stride=(s,), dilation=(d,), padding=padding,
+                     output_padding=output_padding, output_size=output_size, backend=self.backend)
+
+    def _evaluate(self, candidate):
+        """Read once, leniently: with no rule broken the strict reading would accept the same axes (the framework
+        modules compute alike in both modes; strict only raises at the first broken rule)."""
+        if candidate not in self.read:
+            checks = Checks(False)
+            try:
+                self.read[candidate] = self.compute(self.layer(candidate), (self.n,), checks), not checks.broken
+            except TconvError:  # a refusal no size can avoid (an unsupported word, a missing option)
+                self.read[candidate] = None, False
+        return self.read[candidate]
+
+    def raw(self, candidate):
+        """The framework's formula for this layer, its rules recorded but not enforced; None where it raises."""
+        axes, _ = self._evaluate(candidate)
+        return None if axes is None else axes[0]
+
+    def raw_int(self, candidate):
+        axis = self.raw(candidate)
+        return None if axis is None or axis.output is None else int(axis.output)
+
+    def strict(self, candidate):
+        """The framework's AxisOut list when it accepts the layer and lands on the target, else None."""
+        axes, accepted = self._evaluate(candidate)
+        return axes if accepted and axes[0].output is not None and int(axes[0].output) == self.target else None
+
+
+def _axis_layers(n, target, framework, kind, bounds, fixed, backend, memo=None):
+    """1-D candidates that strictly reach ``target`` from ``n``: (layer, the framework's AxisOut list), over the
+    closed-form plan (the strides, dilations and kernels that can reach it), in the order of the full domain."""
+    key = _axis_key(framework, kind, n, target, fixed)
+    plan = memo.get(("plan", key)) if memo is not None else None
+    if plan is None:
+        plan = _plan(n, target, framework, kind, bounds, fixed)
+    axis = _Axis(framework, kind, backend, n, target, module(framework).LAYERS[kind])
+    for s, d, spans in plan:
+        spans = [span for span in spans if _usable(axis, span[0], span[1], s, d, fixed)]
+        if not spans:
+            continue
+        for k in range(min(lo for _, lo, _ in spans), max(hi for _, _, hi in spans) + 1):
+            for padding, lo, hi in spans:
+                if not lo <= k <= hi:
+                    continue
+                if padding == "ints":
+                    candidates = _integer_pads(axis, k, s, d, bounds.padding, fixed)
+                else:
+                    candidates = _output_choices(axis, k, s, d, padding, fixed)
+                for candidate in candidates:
+                    axes = axis.strict(candidate)
+                    if axes:
+                        yield axis.layer(candidate), axes
+
+
+def _usable(axis, padding, k, s, d, fixed):
+    """Whether the framework takes this padding choice at this stride and dilation at all: an unsupported word or
+    option raises whatever the kernel and the pads (a size-dependent refusal is only recorded here), so one
+    evaluation tells for every kernel of the span -- read as the search reads it (output_padding 0, then the
+    default, for integer pads; the fixed output_padding or the default for a word)."""
+    op = fixed.get("output_padding")
+    if op is not None and axis.kind != "convT":
+        return False  # only a transposed conv has an output_padding to fix
+    if padding == "ints":
+        ops = ((0,), None) if axis.kind == "convT" else (None,)
+        return any(axis.raw((k, s, d, ((0, 0),), o, None)) is not None for o in ops)
+    return axis.raw((k, s, d, padding, None if op is None else (op,), None)) is not None
 
 
 def _padding_choices(fixed, ints_first):
@@ -228,80 +316,220 @@ def _range(fixed, bound):
     return (fixed,) if fixed is not None else range(1, bound + 1)
 
 
-def _stride_can_reach(n, target, kind, s, d, bounds):
-    """A necessary condition, loose on purpose: outputs grow with the stride by (n-1) per step
-    for transposed layers and shrink as n/s for convolutions. A convT's pads may add to its output
-    (jax's explicit pads do) or take from it, and so may its kernel: jax's output with explicit pads is
-    (n-1)s + 1 + lo + hi - (ek-1), below (n-1)s by up to the widest effective kernel."""
-    if kind in ("convT", "unpool"):
-        widest = max(bounds.kernel * d, s) + 2 * max(s, d) + 2 * bounds.padding
-        return (n - 1) * s - widest <= target + 2 and target <= (n - 1) * s + widest
-    return (target - 1) * s <= n + 2 * bounds.padding + 2 * s
-
-
-def _raw_output(layer, n):
-    """The framework's formula for this layer, its rules recorded but not enforced."""
-    try:
-        axes, _ = evaluate(layer, (n,), strict=False)
-    except TconvError:  # a refusal no size can avoid (an unsupported word, a missing option)
-        return None
-    return axes[0]
-
-
-def _output_choices(layer, n, target, fixed):
+def _output_choices(axis, k, s, d, padding, fixed):
     """The framework default (or the caller's chosen output), and every output_padding that lands on target."""
     op = fixed.get("output_padding")
     if op is None:
-        axis = _raw_output(layer, n)
-        if axis is None:
+        out = axis.raw((k, s, d, padding, None, None))
+        if out is None:
             return
-        if axis.output is None:  # the caller chooses the output (tf output_shape)
-            if axis.accepted and target in axis.accepted:
-                yield replace(layer, output_size=(target,))
+        if out.output is None:  # the caller chooses the output (tf output_shape)
+            if out.accepted and axis.target in out.accepted:
+                yield k, s, d, padding, None, (axis.target,)
             return
-        yield layer
-    if layer.kind != "convT":
+        yield k, s, d, padding, None, None
+    if axis.kind != "convT":
         return
 
     def output(value):
-        return _raw_int(replace(layer, output_padding=(value,)), n)
+        return axis.raw_int((k, s, d, padding, (value,), None))
 
     if op is not None:
-        yield replace(layer, output_padding=(op,))
+        yield k, s, d, padding, (op,), None
         return
-    ops = range(0, max(layer.stride[0], layer.dilation[0]))
+    ops = range(0, max(s, d))
     at_zero = output(0)
     if at_zero is None:
         return
-    guess = target - at_zero  # output_padding adds one for one ...
-    if guess in ops and output(guess) == target and (guess + 1 not in ops or output(guess + 1) != target):
-        yield replace(layer, output_padding=(guess,))
+    guess = axis.target - at_zero  # output_padding adds one for one ...
+    if guess in ops and output(guess) == axis.target and (guess + 1 not in ops or output(guess + 1) != axis.target):
+        yield k, s, d, padding, (guess,), None
         return
-    for value in _where_between(ops, output, target, target):  # ... until a framework caps it (onnx SAME)
-        yield replace(layer, output_padding=(value,))
+    for value in _where_between(ops, output, axis.target, axis.target):  # ... until a framework caps it (onnx SAME)
+        yield k, s, d, padding, (value,), None
 
 
-def _integer_pads(base, n, target, max_padding, fixed):
+def _integer_pads(axis, k, s, d, max_padding, fixed):
     """Symmetric integer pads p in 0..P whose output reaches target: the output is monotone in p,
-    so the p that can reach it (with output_padding 0..max(s,d)-1 on top) form one interval."""
-    slack = max(base.stride[0], base.dilation[0]) - 1 if base.kind == "convT" else 0
+    so the p that can reach it (with output_padding 0..max(s,d)-1 on top) form one interval, found by
+    bisection over the few pads the closed form leaves (_pad_window)."""
+    slack = max(s, d) - 1 if axis.kind == "convT" else 0
 
     def output(p):  # with output_padding 0 where the framework has one, else its default
-        for op in ((0,), None) if base.kind == "convT" else (None,):
-            value = _raw_int(replace(base, padding=((p, p),), output_padding=op), n)
+        for op in ((0,), None) if axis.kind == "convT" else (None,):
+            value = axis.raw_int((k, s, d, ((p, p),), op, None))
             if value is not None:
                 return value
         return None
 
     # A stride s lets ~s/2 pads reach one target (output_padding or the floor makes up the rest): the smallest
     # MAX_PADDINGS are the best ranked (fewest pads), and enough; 2^16 of them took minutes.
-    for p in _where_between(range(0, max_padding + 1), output, target - slack, target)[:MAX_PADDINGS]:
-        yield from _output_choices(replace(base, padding=((p, p),)), n, target, fixed)
+    pads = _pad_window(axis, k, s, d, max_padding)
+    if not pads:
+        return
+    for p in _where_between(pads, output, axis.target - slack, axis.target)[:MAX_PADDINGS]:
+        yield from _output_choices(axis, k, s, d, ((p, p),), fixed)
 
 
-def _raw_int(layer, n):
-    axis = _raw_output(layer, n)
-    return None if axis is None or axis.output is None else int(axis.output)
+# ---- closed form: the strides, dilations and kernels that can reach the target ---------------------
+#
+# Every framework's output for one axis is one of a few shapes (ek = d*(k-1) + 1, T the pads in all):
+#   forward window (conv, pools): floor((n + T - ek)/s) + 1, or ceil(n/s) under a SAME-like word;
+#   transposed conv: (n-1)*s - T + ek + op with op < max(s, d) (tf's output_shape and Keras's inferred op lie
+#       in that range), n*s or just below under SAME; jax's explicit pads add instead: (n-1)*s + T - ek + 2;
+#   unpool: (n-1)*s - T + k.
+# Solved for the kernel, each gives the interval of kernels that can reach the target: a necessary condition,
+# so the plan only skips what cannot be a solution, and the framework's own function still decides every
+# candidate (tests/test_solve_bounds.py compares the result with a brute-force search).
+
+SAME_WORDS = ("same", "same_upper", "same_lower", "causal")
+
+
+def _plan(n, target, framework, kind, bounds, fixed):
+    """The (s, d, spans) the search visits, in its order, spans ((padding choice, k_lo, k_hi), ...) holding every
+    kernel that can give ``target`` with that choice; (s, d) pairs with no span are left out."""
+    choices = _padding_choices(fixed, module(framework).DEFAULT_PADDING == "zeros")
+    k_fixed = fixed.get("kernel")
+    kernels = (1, bounds.kernel) if k_fixed is None else (k_fixed, k_fixed)
+    d_max = fixed.get("dilation") or (bounds.dilation if kind != "unpool" else 1)
+    s_lo, s_hi = _stride_hull(n, target, framework, kind, choices, kernels[1], d_max, fixed, bounds.padding)
+    if fixed.get("stride") is not None:
+        strides = (fixed["stride"],) if s_lo <= fixed["stride"] <= s_hi else ()
+    else:
+        strides = range(max(s_lo, 1), min(s_hi, bounds.stride) + 1)
+    for s in strides:
+        for d in _range(fixed.get("dilation"), bounds.dilation if kind != "unpool" else 1):
+            spans = tuple(span for span in (_span(n, target, framework, kind, s, d, choice, kernels, fixed,
+                                                  bounds.padding) for choice in choices) if span)
+            if spans:
+                yield s, d, spans
+
+
+def _kernel_count(spans):
+    """How many kernels the spans hold together (they overlap)."""
+    count, reached = 0, 0
+    for _, lo, hi in sorted(spans, key=lambda span: span[1]):
+        lo = max(lo, reached + 1)
+        if hi >= lo:
+            count, reached = count + hi - lo + 1, hi
+    return count
+
+
+def _totals(choice, max_padding):
+    """The least and most pads in all (before + after) a padding choice applies, words aside."""
+    if choice == "ints":
+        return 0, 2 * max_padding
+    if isinstance(choice, tuple):  # a fixed (before, after) pair
+        return choice[0][0] + choice[0][1], choice[0][0] + choice[0][1]
+    return 0, 0
+
+
+def _ceil(a, b):
+    return -(-a // b)
+
+
+def _stride_hull(n, t, framework, kind, choices, k_max, d_max, fixed, max_padding):
+    """The least and largest stride with which some choice can reach ``t`` (every dilation up to d_max)."""
+    widest = d_max * (k_max - 1) + 1 if kind != "unpool" else k_max  # the largest effective kernel
+    lows, highs = [], []
+    for choice in choices:
+        low, high = _totals(choice, max_padding)
+        if kind in ("convT", "unpool"):
+            if n == 1:  # the output does not grow with the stride
+                return 1, MAX_INT
+            extra = max(d_max, (fixed.get("output_padding") or 0) + 1) if kind == "convT" else 1
+            if kind == "convT" and framework == "jax" and choice not in ("valid", *SAME_WORDS):
+                lows.append(_ceil(t - high - 1, n - 1))
+                highs.append((t - low - 2 + widest) // (n - 1))
+            else:
+                # (n-1)s - T + ek + op = t with op < max(s, d) <= s + d_max: from below n*s + d_max must reach it
+                lows.append(_ceil(t + low + 1 - widest - extra, n))
+                highs.append((t + high - 1 + (choice in SAME_WORDS)) // (n - 1))
+        elif choice in SAME_WORDS:  # ceil(n/s) = t (ORT's dilated SAME max pool: at most ceil(n/s))
+            dilated_same = framework == "onnx" and kind == "maxpool" and d_max > 1
+            lows.append(1 if dilated_same else _ceil(n, t))
+            highs.append((n - 1) // (t - 1) if t > 1 else MAX_INT)
+        else:
+            lows.append(_ceil(n + low + 1 - widest, t))
+            highs.append((n + high - 1) // (t - 1) if t > 1 else MAX_INT)
+    return (min(lows), max(highs)) if lows else (1, 0)
+
+
+def _span(n, t, framework, kind, s, d, choice, kernels, fixed, max_padding):
+    """(choice, k_lo, k_hi): the kernels within ``kernels`` that can give ``t`` with this choice, or None."""
+    every = kernels
+    low, high = _totals(choice, max_padding)
+    if kind in ("convT", "unpool"):
+        a = t - (n - 1) * s  # what the kernel, the pads and the output padding must make up
+        if kind == "unpool":
+            span = (a + low, a + high)  # the effective kernel is k
+            return _clip(choice, span, kernels)
+        m = max(s, d, (fixed.get("output_padding") or 0) + 1)  # output_padding < m
+        if choice in SAME_WORDS and 0 <= a <= s:  # n*s (or (n-1)*s + ek%2 + op, Keras): any kernel
+            span = every
+        elif choice in ("valid", *SAME_WORDS):
+            span = _kernels((a - m + 1, a), d)
+        elif framework == "jax":  # lax.conv_transpose: the explicit pads add to the output, the kernel takes
+            span = _kernels((low + 2 - a, high + 2 - a), d)
+        else:
+            span = _kernels((a + low - m + 1, a + high), d)
+        return _clip(choice, span, kernels)
+    if choice in SAME_WORDS:
+        if framework == "onnx" and kind == "maxpool" and d > 1:
+            return _clip(choice, _onnx_dilated_same(n, t, s, d), kernels)
+        return _clip(choice, every, kernels) if _ceil(n, s) == t else None
+    # floor((n + T - ek)/s) + 1 = t: (t-1)*s <= n + T - ek <= t*s - 1
+    effective = (n + low - t * s + 1, n + high - (t - 1) * s)
+    if t == 1 and framework == "onnx" and kind in ("maxpool", "avgpool"):
+        effective = (effective[0], effective[1] + s - 1)  # ORT's pools divide toward zero: -s < x < 0 gives 1 too
+    span = _kernels(effective, d)
+    if kind == "avgpool":  # torch and ORT average pools ignore the dilation: the span of d = 1 too
+        span = _hull(span, _kernels(effective, 1))
+    return _clip(choice, span, kernels)
+
+
+def _kernels(effective, d):
+    """The kernels k whose effective kernel d*(k-1) + 1 lies in the interval ``effective``."""
+    return 1 + _ceil(effective[0] - 1, d), 1 + (effective[1] - 1) // d
+
+
+def _hull(one, other):
+    if one[0] > one[1]:
+        return other
+    if other[0] > other[1]:
+        return one
+    return min(one[0], other[0]), max(one[1], other[1])
+
+
+def _clip(choice, span, kernels):
+    lo, hi = max(span[0], kernels[0]), min(span[1], kernels[1])
+    return (choice, lo, hi) if lo <= hi else None
+
+
+def _onnx_dilated_same(n, t, s, d):
+    """ORT's SAME max pool pads for the undilated kernel: trunc(((c-1)*s - (d-1)*(k-1))/s) + 1 with c = ceil(n/s)."""
+    c = _ceil(n, s)
+    low, high = ((c - 1 - t) * s + 1, (c - t) * s) if t > 1 else ((c - 2) * s + 1, c * s - 1)  # (d-1)*(k-1)
+    return 1 + _ceil(max(low, 0), d - 1), (1 + high // (d - 1) if high >= 0 else 0)
+
+
+def _pad_window(axis, k, s, d, max_padding):
+    """The symmetric pads p in 0..P whose output can reach the target, in closed form (with one pad to spare on
+    each side): the bisection then reads only these from the framework."""
+    n, t = axis.n, axis.target
+    if axis.kind == "convT":
+        slack = max(s, d) - 1
+        if axis.framework == "jax":  # (n-1)*s + 2p - ek + 2 in [t - slack, t]
+            twice = (t - slack - (n - 1) * s + d * (k - 1) - 1, t - (n - 1) * s + d * (k - 1) - 1)
+        else:  # (n-1)*s - 2p + ek in [t - slack, t]
+            twice = ((n - 1) * s + d * (k - 1) + 1 - t, (n - 1) * s + d * (k - 1) + 1 - t + slack)
+    elif axis.kind == "unpool":
+        twice = ((n - 1) * s + k - t,) * 2
+    else:  # floor((n + 2p - ek)/s) + 1 = t (or trunc, which also gives 1 for -s < n + 2p - ek < 0)
+        least = min(d * (k - 1) + 1, k)  # an average pool may ignore the dilation
+        most = d * (k - 1) + 1
+        twice = ((t - 1) * s - n + least - (s - 1 if t == 1 else 0), t * s - 1 - n + most)
+    return range(max(0, _ceil(twice[0], 2) - 1), min(max_padding, twice[1] // 2 + 1) + 1)
 
 
 def _where_between(values, monotone, low, high):
@@ -569,27 +797,40 @@ def _axis_inputs(layer, axis, out):
 NEAREST_WINDOW = 8
 
 
-def _reachable(n, target, kinds, frameworks, bounds, fixed, backend):
+def _reachable(n, target, kinds, frameworks, bounds, fixed, backend, memo=None):
+    """Whether some 1-D layer gives ``target`` from ``n``: the search's own candidates where it already ran
+    (``memo``), else a search that stops at the first candidate."""
     for framework, kind in product(frameworks, kinds):
         if kind not in module(framework).LAYERS:
             continue
         if kind in ("upsample", "pixelshuffle"):
             if _resampling((n,), (target,), framework, kind, backend):
                 return True
-        elif next(_axis_layers(n, target, framework, kind, bounds, fixed, backend), None):
+            continue
+        searched = (memo or {}).get(("axis", _axis_key(framework, kind, n, target, fixed)))
+        if searched if searched is not None else next(
+                _axis_layers(n, target, framework, kind, bounds, fixed, backend, memo), None):
             return True
     return False
 
 
-def _nearest(size, target, kinds, frameworks, bounds, fixed, backend):
-    """On the first axis that cannot be reached: the reachable outputs nearest to its target."""
+def _nearest(size, target, kinds, frameworks, bounds, fixed, backend, memo=None):
+    """On the first axis that cannot be reached: the (at most 4) reachable outputs nearest to its target, the
+    target's own search read from ``memo``, the sizes around it tried nearest first until 4 are found (each an
+    existence search over its own closed-form plan: the unreachable ones cost no framework call)."""
     for axis, (n, t) in enumerate(zip(size, target)):
         axis_fixed = _fixed_axis(fixed, axis)
-        if _reachable(n, t, kinds, frameworks, bounds, axis_fixed, backend):
+        if _reachable(n, t, kinds, frameworks, bounds, axis_fixed, backend, memo):
             continue
-        near = [c for c in range(max(1, t - NEAREST_WINDOW), t + NEAREST_WINDOW + 1)
-                if c != t and _reachable(n, c, kinds, frameworks, bounds, axis_fixed, backend)]
-        return tuple(sorted(sorted(near, key=lambda c: abs(c - t))[:4]))
+        window = sorted((c for c in range(max(1, t - NEAREST_WINDOW), t + NEAREST_WINDOW + 1) if c != t),
+                        key=lambda c: (abs(c - t), c))
+        near = []
+        for c in window:
+            if len(near) == 4:
+                break
+            if _reachable(n, c, kinds, frameworks, bounds, axis_fixed, backend):
+                near.append(c)
+        return tuple(sorted(near))
     return ()
 
 
