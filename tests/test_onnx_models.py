@@ -693,3 +693,73 @@ def test_spatial_reductions_are_global_pools(keepdims, tmp_path):
     path = g.save(g.node("ReduceMax", ["x"], "rmax", axes=[1, 2]), tmp_path, "partial.onnx")
     with pytest.raises(SpecError, match=r"\(ReduceMax 'rmax'\): axes \[1, 2\]: tconvcalc follows a reduction"):
         load_spec(path)
+
+
+# ---- empty axes: ORT's rules for a 0-size spatial axis, op by op ---------------------------------------------
+
+
+def _empty_axis_graph(g, rng, op):
+    """x, then a Resize by 0.5 on H (and on W, half the time) that leaves 0 at H = 1, then ``op`` with random
+    attributes: the op sees an empty axis at the smallest sizes and ordinary ones above."""
+    both = bool(rng.integers(2))
+    x = g.node("Resize", ["x", "", g.const("scales", [1, 1, 0.5, 0.5 if both else 1.0], np.float32)], "half",
+               mode="nearest")
+    k = int(rng.integers(1, 4))
+    s = int(rng.integers(1, 3))
+    pads = [int(rng.integers(0, k)) for _ in range(4)]
+    if op in ("MaxPool", "AveragePool"):
+        return g.node(op, [x], "op", kernel_shape=[k, k], strides=[s, s], pads=pads, ceil_mode=int(rng.integers(2)))
+    if op in ("GlobalAveragePool", "GlobalMaxPool"):
+        return g.node(op, [x], "op")
+    if op == "Conv":
+        return g.conv(x, "op", 4, 4, k=k, strides=[s, s], pads=[int(rng.integers(0, 3)) for _ in range(4)])
+    if op == "ConvTranspose":
+        attrs = {"output_shape": [int(rng.integers(1, 6))] * 2} if rng.integers(2) else {"pads": pads}
+        return g.conv_t(x, "op", 4, 4, k=k, strides=[s, s], **attrs)
+    if op == "Resize":
+        if rng.integers(2):
+            return g.node("Resize", [x, "", g.const("twice", [1, 1, 2.0, 2.0], np.float32)], "op", mode="nearest")
+        return g.node("Resize", [x, "", "", g.const("sizes", [1, 4, 3, 3])], "op", mode="nearest")
+    if op == "Pad":
+        mode = ["constant", "reflect", "edge", "wrap"][int(rng.integers(4))]
+        values = [0, 0, *(int(v) for v in rng.integers(-1, 3, 2)), 0, 0, *(int(v) for v in rng.integers(-1, 3, 2))]
+        return g.node("Pad", [x, g.const("pads", values)], "op", mode=mode)
+    return g.node("DepthToSpace", [x], "op", blocksize=2)
+
+
+@pytest.mark.parametrize("op", ["MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Conv",
+                                "ConvTranspose", "Resize", "Pad", "DepthToSpace"])
+def test_empty_axes_against_ort(op, tmp_path):
+    # ORT refuses a pool on an empty axis where the formula gives an output; pads, resizes and convs have
+    # their own rules there: every one is compared, on random attributes
+    rng = np.random.default_rng(sum(map(ord, op)))
+    refused_empty = 0
+    for trial in range(12):
+        g = Graph(channels=4)
+        path = g.save(_empty_axis_graph(g, rng, op), tmp_path, f"{op}{trial}.onnx")
+        valid = compare_with_ort(path, range(1, 7), channels=4)
+        refused_empty += 1 not in valid
+    if op in ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"):
+        assert refused_empty == 12  # H = 1 leaves an empty axis, whatever the pool's attributes
+
+
+def test_a_pool_after_a_pool_that_left_nothing_is_refused(run):
+    code, out, err = run("chain", "1", "-f", "onnx", "maxpool k3 s2 | maxpool k1")
+    assert code == 1 and "Invalid input shape. Only N can be zero. Got:{N,C,0}" in err
+    code, out, err = run("chain", "2", "-f", "onnx", "maxpool k3 s2 | maxpool k1")  # 2 -> 1 -> 1
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("mode, pads", [
+    ("edge", [0, 0, 0, 1, 0, 0, 0, 1]),  # the empty H is not padded: ORT runs it
+    ("reflect", [0, 0, -1, 1, 0, 0, 0, 2]),  # H = 0 - 1 + 1 stays empty: runs (no reflect check on W)
+    ("reflect", [0, 0, 1, 0, 0, 0, 0, 0]),  # grows the empty H: refused
+    ("wrap", [0, 0, 0, 0, 0, 0, 0, 0]),  # wrap refuses an empty input whole
+    ("edge", [0, 0, -2, 0, 0, 0, 0, 0]),  # leaves 0 of 2 rows at H = 4: zero effective input extent
+])
+def test_pads_of_an_empty_axis_against_ort(mode, pads, tmp_path):
+    g = Graph(channels=4)
+    x = g.node("Resize", ["x", "", g.const("scales", [1, 1, 0.5, 1.0], np.float32)], "half", mode="nearest")
+    path = g.save(g.node("Pad", [x, g.const("pads", pads)], "op", mode=mode), tmp_path)
+    valid = compare_with_ort(path, range(1, 7), channels=4)
+    assert (1 in valid) == (mode != "wrap" and pads[2] + pads[6] == 0)  # H = 1: Resize leaves 0 rows

@@ -92,6 +92,8 @@ def conv_transpose(layer, sizes, checks):
         checks.require(op < limit, f"output_padding[{i}] ({int(op)}) must be less than max(stride, dilation) "
                                    f"({int(limit)}) for spatial dimension {i}.")
     if layer.output_size is not None:
+        for n in sizes:  # conv_transpose_attributes.h, before the output_shape is compared
+            checks.require(n >= 1, lambda n=n: f"Input spatial dimension must be positive. Got: {n}")
         checks.note("output_shape: total pad = natural size - output_shape (at least 0); SAME_UPPER puts the odd "
                     "pixel at the end, NOTSET/VALID/SAME_LOWER at the start; output_padding adds no size")
         if mode == "NOTSET" and any(b or a for b, a in layer.padding):
@@ -143,7 +145,15 @@ def conv_transpose(layer, sizes, checks):
     return tuple(axes)
 
 
+def _empty_axes_refused(sizes, checks):
+    """ORT's pools (MaxPool, AveragePool, LpPool, Global*Pool) refuse an input with a 0-size spatial axis, even
+    where the formula gives an output (pool_attributes.h SetOutputSize; found by running ORT on empty tensors)."""
+    checks.require(all_of(n >= 1 for n in sizes),
+                   lambda: f"Invalid input shape. Only N can be zero. Got:{_braces(['N', 'C', *sizes])}")
+
+
 def _pool(layer, sizes, checks, name):
+    _empty_axes_refused(sizes, checks)
     k, s = layer.kernel, layer.stride
     d = layer.dilation if name in ("MaxPool", "LpPool") else (1,) * layer.rank
     mode = _auto_pad(layer, checks)
@@ -238,12 +248,18 @@ def adaptive(layer, sizes, checks):
         not_available("onnx has no adaptive pooling to an output size other than 1 (GlobalAveragePool/"
                       "GlobalMaxPool)", "where out divides n, AveragePool/MaxPool with kernel_shape = strides = n/out "
                       "gives torch's windows")
+    _empty_axes_refused(sizes, checks)
     checks.note("GlobalAveragePool/GlobalMaxPool: every spatial axis to 1")
     return tuple(AxisOut(1) for _ in sizes)
 
 
 def upsample(layer, sizes, checks):
     if layer.scale is None:  # Resize with sizes
+        for i, (n, o) in enumerate(zip(sizes, layer.output_size)):  # upsamplebase.h: the scale is o / n
+            checks.require(any_of([n >= 1, equal(o, 0)]), lambda i=i, n=n, o=o: (
+                "Input dim is zero but required output dim is non-zero. Cannot scale 0 by any factor to generate a "
+                f"non-zero value. Dimension: {i + 2} Input dim value: {n} Output dim value: {o}"))
+            checks.require(any_of([equal(n, 0), o >= 1]), "Scale value should be greater than 0.")
         checks.note("Resize (nearest, sizes): output = the sizes asked for")
         return tuple(AxisOut(o) for o in layer.output_size)
     outputs = [resize_out(n, f) for n, f in zip(sizes, layer.scale)]
@@ -306,14 +322,40 @@ def pad(layer, sizes, checks):
     pairs = layer.padding
     outputs = [n + b + a for n, (b, a) in zip(sizes, pairs)]
     checks.require(all_of(o >= 0 for o in outputs), "Tensor shape.Size() must be >= 0")
+    empty = any_of([equal(n, 0) for n in sizes])
     if mode != "constant":
+        _empty_pad_checks(mode, sizes, outputs, empty, checks)
+        unless_empty = _Unless(empty, checks)  # the checks of a non-empty input (found by running ORT)
         extents = [n + minimum(b, 0) + minimum(a, 0) for n, (b, a) in zip(sizes, pairs)]
-        checks.require(all_of(e >= 1 for e in extents),
-                       f"Pad: invalid mode: {_MODE_NUMBER[mode]} with zero effective input extent")
-    if mode == "reflect":
-        _reflect_checks(sizes, pairs, checks)
+        unless_empty.require(all_of(e >= 1 for e in extents),
+                             f"Pad: invalid mode: {_MODE_NUMBER[mode]} with zero effective input extent")
+        if mode == "reflect":
+            _reflect_checks(sizes, pairs, unless_empty)
     checks.warn(any_of(equal(o, 0) for o in outputs), "the output size is 0: ORT Pad returns an empty tensor")
     return tuple(AxisOut(o, (b, a)) for o, (b, a) in zip(outputs, pairs))
+
+
+def _empty_pad_checks(mode, sizes, outputs, empty, checks):
+    """An input with a 0-size axis skips pad.cc's extent and reflect checks: wrap refuses it whole; edge and
+    reflect refuse only to grow a 0-size axis (its output above 0)."""
+    shape = _braces(["N", "C", *sizes])
+    if mode == "wrap":
+        checks.require(all_of(unequal(n, 0) for n in sizes), f"Unexpected mode of {_MODE_NUMBER[mode]}")
+        return
+    for n, o in zip(sizes, outputs):
+        checks.require(any_of([unequal(n, 0), equal(o, 0)]),
+                       f"Cannot use '{mode}' mode to pad dimension with a value of 0. Input shape:{shape}")
+
+
+class _Unless:
+    """Checks that ORT makes only where ``skip`` does not hold (a symbolic ``skip``: a condition more)."""
+
+    def __init__(self, skip, checks):
+        self.skip, self.checks = skip, checks
+
+    def require(self, condition, message):
+        if self.skip is not True:
+            self.checks.require(condition if self.skip is False else any_of([self.skip, condition]), message)
 
 
 def _reflect_checks(sizes, pairs, checks):
