@@ -50,8 +50,6 @@ def _threads():
 
 
 ARGS = _threads()
-for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[name] = str(ARGS.threads)
 
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
@@ -61,6 +59,23 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from tconvcalc import build_layer  # noqa: E402
 from tconvcalc.numeric.executor import geometry, run  # noqa: E402
+
+
+def blas():
+    """numpy's BLAS as threadpoolctl sees it (library, version, kernel), its threads limited to --threads at
+    run time -- no environment variable, so the kernel is the one this machine's default selects."""
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:
+        return None, "threadpoolctl is not installed (pip install threadpoolctl): BLAS kernel unknown, " \
+                     "numpy's BLAS threads not limited"
+    limits = threadpool_limits(ARGS.threads, user_api="blas")
+    pools = [p for p in threadpool_info() if p["user_api"] == "blas" and "numpy" in p["filepath"]]
+    pools = pools or [p for p in threadpool_info() if p["user_api"] == "blas"]
+    text = "; ".join(f"{p['internal_api']} {p.get('version')} kernel {p.get('architecture')}, "
+                     f"{p['num_threads']} thread(s)" for p in pools)
+    return limits, f"numpy BLAS: {text or 'none found'}"
+
 
 CASES = [  # name, rank, batch, c_in, c_out, size, kernel, stride, padding
     ("2-D 64x64", 2, 8, 64, 32, 64, 4, 2, 1),
@@ -77,9 +92,9 @@ def best(fns, repeat):
     times = [[] for _ in fns]
     for _ in range(repeat):
         for fn, spent in zip(fns, times):
-            start = time.perf_counter()
+            start = time.process_time()
             fn()
-            spent.append(time.perf_counter() - start)
+            spent.append(time.process_time() - start)
     return [min(spent) for spent in times]
 
 
@@ -111,7 +126,9 @@ def main():
     import torch.nn.functional as F
 
     torch.set_num_threads(ARGS.threads)
-    print(f"threads: {ARGS.threads} (torch {torch.__version__}, numpy {np.__version__}); best of {ARGS.repeat}")
+    _limits, kernel = blas()
+    print(f"threads: {ARGS.threads} (torch {torch.__version__}, numpy {np.__version__}); CPU time, best of "
+          f"{ARGS.repeat}; {kernel}")
     header = f"{'case':<16}{'op':<8}{'executor':>11}{'torch':>10}{'ratio':>7}{'no-mkldnn':>11}{'ratio':>7}" \
              f"{'numpy peak':>12}{'torch peak':>12}"
     print(header)

@@ -112,23 +112,23 @@ def test_adjoint_identity(spec, seed):
     ((6, 3, 4), (3, 3, 2), (1, 1, 1), (2, 0, 1), (3, 2, 3), (9, 7, 7), True),
     ((3, 4), (2, 2), (1, 1), (1, 0), (5, 4), (10, 11), False),  # k=3, s=2: phases of 2 and 1 taps
     ((4,), (2,), (3,), (0,), (6,), (19,), False),  # dilation 3: the phases read different shifts
-    ((2,), (3,), (1,), (0,), (4,), (12,), False),  # k < s: a phase with no tap
+    ((2,), (3,), (1,), (0,), (4,), (12,), True),  # k < s: a phase with no tap (zeros), the others stacked
     ((3,), (1,), (2,), (2,), (7,), (7,), True),  # stride 1: one phase
     ((4,), (2,), (1,), (-2,), (3,), (12,), True),  # a negative crop and output_padding-like extension
 ])
-def test_both_transposed_conv_forms_equal_the_naive_definition(kernel, stride, dilation, before, size, output,
-                                                                subpixel):
+@pytest.mark.parametrize("block_bytes", [None, 512])  # 512: many blocks of lines
+@pytest.mark.parametrize("groups", [1, 2])
+def test_transposed_conv_phases_equal_the_naive_definition(kernel, stride, dilation, before, size, output,
+                                                           subpixel, block_bytes, groups, monkeypatch):
     from tconvcalc.numeric import executor
 
+    if block_bytes:
+        monkeypatch.setattr(executor, "BLOCK_BYTES", block_bytes)
     g = Geometry("convT", kernel, stride, dilation, before, size, output)
-    full = [(n - 1) * s + d * (k - 1) + 1 for n, k, s, d in zip(size, kernel, stride, dilation)]
-    assert (executor._subpixel_axes(g, full) is not None) == subpixel
+    assert (len(list(executor._phase_convs(g))) == 1) == subpixel  # sub-pixel: one conv for every phase
     rng = np.random.default_rng(7)
-    y, w = rng.standard_normal((2, 3, *size)), rng.standard_normal((3, 2, *kernel))
-    expected = naive_conv_transpose(y, w, g, 1)
-    assert np.allclose(executor._conv_transpose_subpixel(y, w, g), expected, atol=1e-12)
-    assert np.allclose(executor._conv_transpose_channels_last(y, w, g), expected, atol=1e-12)
-    assert np.allclose(conv_transpose(y, w, g), expected, atol=1e-12)
+    y, w = rng.standard_normal((2, 3 * groups, *size)), rng.standard_normal((3 * groups, 2, *kernel))
+    assert np.allclose(conv_transpose(y, w, g, groups), naive_conv_transpose(y, w, g, groups), atol=1e-12)
 
 
 @pytest.mark.parametrize("block_bytes", [None, 512])  # 512: many blocks of lines, buffer reused
@@ -186,7 +186,7 @@ def test_padding_modes_equal_numpy_pad_then_a_valid_conv(spec, mode, seed):
 
 @pytest.mark.parametrize("groups, c_in, kernel, per_group", [(2, 8, (3, 3), True), (4, 16, (3, 3), True),
                                                           (2, 4, (3,), False), (3, 6, (2, 2, 2), False)])
-def test_grouped_conv_forms_equal_the_naive_definition(groups, c_in, kernel, per_group):
+def test_grouped_conv_forms_equal_the_naive_definition(groups, c_in, kernel, per_group, monkeypatch):
     from tconvcalc.numeric import executor
 
     rank = len(kernel)
@@ -195,9 +195,10 @@ def test_grouped_conv_forms_equal_the_naive_definition(groups, c_in, kernel, per
     rng = np.random.default_rng(5)
     x, w = rng.standard_normal((2, c_in, *g.input)), rng.standard_normal((2 * groups, c_in // groups, *kernel))
     expected = naive_conv(x, w, g, groups)
-    assert np.allclose(executor._conv_per_group(x, w, g, groups), expected, atol=1e-12)
-    assert np.allclose(executor._conv_grouped(x, w, g, groups), expected, atol=1e-12)
     assert np.allclose(conv(x, w, g, groups), expected, atol=1e-12)
+    for depth in (0, 10**9):  # each form forced: one channels-last conv per group, the batched matmul
+        monkeypatch.setattr(executor, "GROUP_DEPTH", depth)
+        assert np.allclose(conv(x, w, g, groups), expected, atol=1e-12)
 
 
 def test_adjoint_error_detects_a_wrong_pair():

@@ -148,14 +148,6 @@ def window(x, first_axis, starts, lengths, fill=0):
     return out
 
 
-def _taps(g):
-    """Each kernel tap and the slice (per axis) of the positions it touches in the padded/full array."""
-    n = g.output if g.kind == "conv" else g.input
-    for tap in product(*(range(kj) for kj in g.kernel)):
-        yield tap, tuple(slice(t * dj, t * dj + (m - 1) * sj + 1 if m > 0 else t * dj, sj)
-                         for t, dj, sj, m in zip(tap, g.dilation, g.stride, n))
-
-
 def _span(m, k, s, d):
     """The extent a stride-s, dilation-d window needs for m positions: (m-1)*s + d*(k-1) + 1."""
     return (m - 1) * s + d * (k - 1) + 1 if m > 0 else 0
@@ -174,68 +166,110 @@ def conv(x, w, g, groups=1):
             x = np.take(x, source, axis=2 + axis)
     if g.flip:
         w = np.flip(w, axis=tuple(range(2, w.ndim)))
-    if groups > 1 and x.shape[1] // groups * int(np.prod(g.kernel)) >= GROUP_DEPTH:
-        return _conv_per_group(x, w, g, groups)
-    if groups > 1:
-        return _conv_grouped(x, w, g, groups)
-    return _conv_channels_last(x, w, g)
+    out = np.zeros((x.shape[0], w.shape[0], *g.output), dtype=np.result_type(x, w))
+    if out.size and x.shape[1]:
+        _conv_into(x, w, g, groups, _into(out))
+    return out
 
 
 GROUP_DEPTH = 32  # a group's GEMM depth (C_in/G x taps) from which one channels-last conv per group pays
 
 
-def _conv_per_group(x, w, g, groups):
-    """Grouped conv as one channels-last conv per group: faster than the batched channels-first matmul of
-    _conv_grouped from GROUP_DEPTH on (measured, N=8, 64 channels, 56x56, k3: G=4 13 ms instead of 31, G=16
-    16 instead of 26; G=32, depth 18, 27 instead of 23)."""
+def _conv_into(x, w, g, groups, sink):
+    """Run the conv block by block, handing each block's result to ``sink`` (see _conv_channels_last).
+    Grouped: one channels-last conv per group where a group's GEMM is deep enough (measured, N=8, 64
+    channels, 56x56, k3: G=4 13 ms instead of 31, G=16 16 instead of 26; G=32, depth 18, 27 instead of 23),
+    else channels-first with one batched matmul over the groups."""
+    if groups == 1:
+        return _conv_channels_last(x, w, g, sink)
     ci, co = x.shape[1] // groups, w.shape[0] // groups
-    return np.concatenate([_conv_channels_last(x[:, i * ci:(i + 1) * ci], w[i * co:(i + 1) * co], g)
-                           for i in range(groups)], axis=1)
+    if ci * _count(g.kernel) < GROUP_DEPTH:
+        return _conv_grouped(x, w, g, groups, sink)
+    for i in range(groups):
+        _conv_channels_last(x[:, i * ci:(i + 1) * ci], w[i * co:(i + 1) * co], g, sink, slice(i * co, (i + 1) * co))
+
+
+def _into(out):
+    """The sink that writes a conv's blocks (items, output rows, channels; block channels-last) into ``out``
+    (N, C, *o), channels-first: one transposing copy of a cache-sized block."""
+    def sink(items, rows, channels, block):
+        out[items, channels, rows] = np.moveaxis(block, -1, 1)
+    return sink
+
+
+def _count(shape):
+    return int(np.prod(shape, dtype=np.int64))
 
 
 BLOCK_BYTES = 2 * 2**20  # an im2col block this size stays in cache between its copy and its GEMM
 
 
-def _conv_channels_last(x, w, g):
-    """conv with groups=1, channels-first in and out (see _conv_rows)."""
-    return np.ascontiguousarray(np.moveaxis(_conv_rows(x, w, g), -1, 1))
+def _parts(n_batch, output, position_bytes):
+    """The blocks a conv runs in, (items, rows) slices, each about BLOCK_BYTES of im2col at ``position_bytes``
+    per output position: several whole batch items, or lines of the first output axis of one item. The
+    first block is the largest (the buffers are sized by it)."""
+    per_item = _count(output)
+    if per_item * position_bytes <= BLOCK_BYTES:
+        step = max(1, BLOCK_BYTES // max(1, per_item * position_bytes))
+        return [(slice(b, min(b + step, n_batch)), slice(0, output[0])) for b in range(0, n_batch, step)]
+    per_line = per_item // output[0]
+    step = max(1, BLOCK_BYTES // (per_line * position_bytes))
+    return [(slice(b, b + 1), slice(i, min(i + step, output[0])))
+            for b in range(n_batch) for i in range(0, output[0], step)]
 
 
-def _conv_rows(x, w, g):
-    """conv with groups=1 as (N, *out, C_out), channels-last (maybe a view): the padded input turned
-    channels-last once, every window a strided view of it (sliding_window_view: (N, *out, *k, C) with no
-    copy), and the im2col of a block of batch items or output rows (about BLOCK_BYTES) copied out of that
-    view into one reused buffer and multiplied at once, (positions, k*C) @ (k*C, C_out) -- measured 1.5-2x
-    faster than the channels-first im2col over the whole batch (benchmarks/executor.py): the copies move C
-    contiguous values and the block stays in cache."""
-    from numpy.lib.stride_tricks import sliding_window_view
+def _slab_window(g, rows):
+    """(starts, lengths) per axis of the input that the output rows ``rows`` (first axis) read."""
+    starts = [rows.start * g.stride[0] - g.before[0], *(-b for b in g.before[1:])]
+    lengths = [_span(rows.stop - rows.start, g.kernel[0], g.stride[0], g.dilation[0]), *_spans(g, g.output)[1:]]
+    return starts, lengths
 
-    n_batch, c_in = x.shape[:2]
-    c_out, rank = w.shape[0], x.ndim - 2
-    spans = _spans(g, g.output)
-    check_size((n_batch, c_in, *spans), "padded input")
-    check_size((n_batch, c_out, *g.output), "output")
-    dtype = np.result_type(x, w)
-    if 0 in (n_batch, c_in, c_out, *g.output):
-        return np.zeros((n_batch, *g.output, c_out), dtype=dtype)
-    padded = np.ascontiguousarray(np.moveaxis(window(x, 2, [-b for b in g.before], spans), 1, -1), dtype=dtype)
-    if _in_cells(g, c_in, c_out):
-        return _conv_cells(padded, w.astype(dtype, copy=False), g)
-    reach = [dj * (kj - 1) + 1 for kj, dj in zip(g.kernel, g.dilation)]
-    views = sliding_window_view(padded, reach, axis=tuple(range(1, rank + 1)))  # (N, *starts, C, *reach)
-    views = views[(slice(None),) + tuple(slice(None, None, sj) for sj in g.stride) + (slice(None),)
-                  + tuple(slice(None, None, dj) for dj in g.dilation)]
-    views = np.moveaxis(views, rank + 1, -1)  # (N, *out, *k, C)
-    depth = c_in * int(np.prod(g.kernel, dtype=np.int64))
-    weights = np.ascontiguousarray(np.moveaxis(w, 1, -1).reshape(c_out, depth).T, dtype=dtype)  # (k*C, C_out)
-    out = np.empty((n_batch, *g.output, c_out), dtype=dtype)
-    for rows, target in _blocks(views, out, depth):
-        np.matmul(rows, weights, out=target)
-    return out
+
+ALIASING = 1024  # a channel stride that is a multiple of this many bytes: stage the transposing copy
+
+
+def _staged(block, buffer):
+    """``block`` (n, C, *m) copied into ``buffer`` with a channel stride that is no multiple of ALIASING: the
+    transposing copy from a channel stride of 4 KB is 4x slower than from any other (cache-set aliasing,
+    measured: 8x64x64x64 float32 to channels-last 7.7 ms, from 8x64x66x66 1.7 ms); the plain copy costs 0.9."""
+    n, c, plane = block.shape[0], block.shape[1], _count(block.shape[2:])
+    stride = plane + 16 if (plane + 16) * block.itemsize % ALIASING else plane + 32
+    stage = buffer[:n * c * stride].reshape(n, c, stride)[:, :, :plane].reshape(block.shape)
+    np.copyto(stage, block)
+    return stage
+
+
+def _slab(x, items, starts, lengths, buffer, staging=None):
+    """The input a block reads, channels-last with zeros outside ``x``: (items, *lengths, C) in the flat
+    reused ``buffer`` -- the padding and the layout change in one copy (two where the channel stride
+    aliases: ``staging``, see _staged)."""
+    n, c = items.stop - items.start, x.shape[1]
+    slab = buffer[:n * _count(lengths) * c].reshape(n, *lengths, c)
+    source, target = [items, slice(None)], [slice(None)]
+    for axis, (start, length) in enumerate(zip(starts, lengths)):
+        size = x.shape[2 + axis]
+        lo, hi = min(max(start, 0), size), min(max(start + length, 0), size)
+        hi = max(hi, lo)
+        zeros = min(max(lo - start, 0), length)
+        source.append(slice(lo, hi))
+        target.append(slice(zeros, zeros + hi - lo))
+        lead = (slice(None),) * (1 + axis)
+        slab[lead + (slice(0, zeros),)] = 0
+        slab[lead + (slice(zeros + hi - lo, None),)] = 0
+    inside = x[tuple(source)]
+    if staging is not None:
+        inside = _staged(inside, staging)
+    np.copyto(slab[tuple(target)], np.moveaxis(inside, 1, -1))
+    return slab
+
+
+def _staging_size(parts, slab_size, c_in):
+    """Elements of the staging buffer for slabs of ``slab_size`` (see _staged: 32 more per channel plane)."""
+    return slab_size + (parts[0][0].stop - parts[0][0].start) * c_in * 32
 
 
 def _in_cells(g, c_in, c_out):
-    """Whether _conv_cells applies (1-D, kernel a multiple of the stride, d = 1) and pays: it saves copying
+    """Whether the cells form applies (1-D, kernel a multiple of the stride, d = 1) and pays: it saves copying
     a row of s*C_in values per extra shift and adds C_out values instead (measured: the 1-D audio conv
     0.79 ms instead of 0.89; the 1-D audio convT's stride-1 sub-pixel conv, C_in 32 and C_out 128, slower)."""
     if len(g.kernel) != 1:
@@ -244,85 +278,135 @@ def _in_cells(g, c_in, c_out):
     return d == 1 and k % s == 0 and k > s and s * c_in >= 2 * c_out
 
 
-def _conv_cells(padded, w, g):
-    """1-D conv with a kernel of k/s shifts of the stride: the padded input (N, (out + k/s - 1)*s, C) read
+def _channels_last_sizes(g, n_batch, c_in, c_out, itemsize=8):
+    """(blocks, cells, elements of the slab, im2col and product buffers) of a channels-last conv: what
+    _conv_channels_last allocates, and workspace() counts."""
+    cells = _in_cells(g, c_in, c_out)
+    depth = c_in * _count(g.kernel)
+    parts = _parts(n_batch, g.output, (g.stride[0] * c_in if cells else depth) * itemsize)
+    items, rows = parts[0]
+    n, lines = items.stop - items.start, rows.stop - rows.start
+    positions = n * lines * _count(g.output[1:])
+    _, lengths = _slab_window(g, rows)
+    slab = n * _count(lengths) * c_in
+    if cells:
+        products = 2 * n * (lines + g.kernel[0] // g.stride[0] - 1) * c_out  # the sum and one shift's product
+        return parts, cells, slab, 0, products
+    return parts, cells, slab, positions * depth, positions * c_out
+
+
+def _aliases(x):
+    """Whether the channel stride of ``x`` calls for a staged transposing copy (see _staged)."""
+    return x.shape[1] > 1 and x.strides[1] % ALIASING == 0
+
+
+def _conv_channels_last(x, w, g, sink, channels=slice(None)):
+    """conv with groups=1, block by block: the block's input padded and turned channels-last in one copy
+    (_slab), its windows a strided view of that (sliding_window_view: (n, *out, *k, C), no copy), the im2col
+    rows copied out of the view into one reused buffer and multiplied at once, (positions, k*C) @ (k*C, C_out)
+    -- measured 1.5-2x faster than a channels-first im2col over the whole batch (benchmarks/executor.py): the
+    copies move C contiguous values and the block stays in cache. ``sink(items, rows, channels, block)``
+    takes each result, channels-last; no array of the whole batch is made besides the caller's output."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    n_batch, c_in = x.shape[:2]
+    c_out, rank = w.shape[0], x.ndim - 2
+    dtype = np.result_type(x, w)
+    parts, cells, slab_size, cols_size, products_size = _channels_last_sizes(g, n_batch, c_in, c_out,
+                                                                                 dtype.itemsize)
+    slabs = np.empty(slab_size, dtype)
+    staging = np.empty(_staging_size(parts, slab_size, c_in), dtype) if _aliases(x) else None
+    if cells:
+        shifts, s = g.kernel[0] // g.stride[0], g.stride[0]
+        weights = np.ascontiguousarray(w.reshape(c_out, c_in, shifts, s).transpose(2, 3, 1, 0), dtype=dtype)
+        weights = weights.reshape(shifts, s * c_in, c_out)
+        products = np.empty(products_size, dtype)
+    else:
+        reach = [dj * (kj - 1) + 1 for kj, dj in zip(g.kernel, g.dilation)]
+        depth = c_in * _count(g.kernel)
+        # (*k, C_in, C_out) in one copy: the im2col rows are ordered taps first, then channels
+        weights = np.ascontiguousarray(np.moveaxis(w, (0, 1), (-1, -2)), dtype=dtype).reshape(depth, c_out)
+        cols, products = np.empty(cols_size, dtype), np.empty(products_size, dtype)
+        pick = (slice(None),) + tuple(slice(None, None, sj) for sj in g.stride) + (slice(None),) + tuple(
+            slice(None, None, dj) for dj in g.dilation)
+    for items, rows in parts:
+        slab = _slab(x, items, *_slab_window(g, rows), slabs, staging)
+        if cells:
+            block = _cells_block(slab, weights, rows.stop - rows.start, products)
+        else:
+            views = np.moveaxis(sliding_window_view(slab, reach, axis=tuple(range(1, rank + 1)))[pick],
+                                rank + 1, -1)  # (n, *out, *k, C)
+            count = _count(views.shape[:rank + 1])
+            if views.flags.c_contiguous:  # k = 1, s = 1: the slab is the matrix
+                matrix = views.reshape(count, depth)
+            else:
+                matrix = cols[:count * depth].reshape(count, depth)
+                np.copyto(matrix.reshape(views.shape), views)
+            result = products[:count * c_out].reshape(count, c_out)
+            np.matmul(matrix, weights, out=result)
+            block = result.reshape(*views.shape[:rank + 1], c_out)
+        sink(items, rows, channels, block)
+
+
+def _cells_block(slab, weights, lines, products):
+    """1-D conv with a kernel of k/s shifts of the stride: the block's input (n, (lines + k/s - 1)*s, C) read
     as cells of s positions (s*C contiguous values) already is the im2col matrix of each shift, q cells
     further on -- k/s GEMMs and no copy. The last k/s - 1 cells of each item give rows past its end, dropped."""
-    n_batch, _, c_in = padded.shape
-    c_out, (k,), (s,), (o,) = w.shape[0], g.kernel, g.stride, g.output
-    shifts = k // s
-    rows = padded.reshape(-1, s * c_in)
-    weights = np.ascontiguousarray(w.reshape(c_out, c_in, shifts, s).transpose(2, 3, 1, 0)).reshape(
-        shifts, s * c_in, c_out)
-    out = np.empty((len(rows), c_out), dtype=padded.dtype)
-    count = len(rows) - shifts + 1
-    np.matmul(rows[:count], weights[0], out=out[:count])
+    n = slab.shape[0]
+    shifts, width, c_out = weights.shape
+    rows = slab.reshape(-1, width)
+    total = len(rows)
+    count = total - shifts + 1
+    result = products[:total * c_out].reshape(total, c_out)
+    extra = products[total * c_out:2 * total * c_out].reshape(total, c_out)
+    np.matmul(rows[:count], weights[0], out=result[:count])
     for q in range(1, shifts):
-        out[:count] += rows[q:q + count] @ weights[q]
-    return out.reshape(n_batch, o + shifts - 1, c_out)[:, :o]
+        np.matmul(rows[q:q + count], weights[q], out=extra[:count])
+        result[:count] += extra[:count]
+    return result.reshape(n, lines + shifts - 1, c_out)[:, :lines]
 
 
-def _blocks(views, out, depth):
-    """Pairs (im2col rows, output rows) over blocks of batch items or of first-axis lines, about BLOCK_BYTES
-    each, the rows copied out of ``views`` into one reused buffer -- or the whole of ``views`` at once, with
-    no copy, where it already is a matrix."""
-    if views.flags.c_contiguous:
-        yield views.reshape(-1, depth), out.reshape(-1, out.shape[-1])
-        return
-    n_batch, lines = out.shape[0], out.shape[1:-1]
-    per_item = int(np.prod(lines, dtype=np.int64))
-    row_bytes = depth * views.dtype.itemsize
-    if per_item * row_bytes <= BLOCK_BYTES:  # several batch items per block
-        step = max(1, BLOCK_BYTES // (per_item * row_bytes))
-        parts = [np.s_[b:b + step] for b in range(0, n_batch, step)]
-    else:  # lines of the first axis per block
-        step = max(1, BLOCK_BYTES // (per_item // lines[0] * row_bytes))
-        parts = [np.s_[b, i:i + step] for b in range(n_batch) for i in range(0, lines[0], step)]
-    targets = [out[part].reshape(-1, out.shape[-1]) for part in parts]
-    check_size((len(targets[0]), depth), "im2col block")
-    buffer = np.empty((len(targets[0]), depth), dtype=views.dtype)
-    for part, target in zip(parts, targets):
-        rows = buffer[:len(target)]
-        np.copyto(rows.reshape(views[part].shape), views[part])
-        yield rows, target
+def _grouped_sizes(g, n_batch, c_in, c_out, itemsize=8):
+    """(blocks, elements of the padded block, im2col and product) of _conv_grouped."""
+    taps = _count(g.kernel)
+    parts = _parts(n_batch, g.output, c_in * taps * itemsize)
+    items, rows = parts[0]
+    n, lines = items.stop - items.start, rows.stop - rows.start
+    positions = n * lines * _count(g.output[1:])
+    _, lengths = _slab_window(g, rows)
+    return parts, n * c_in * _count(lengths), positions * c_in * taps, positions * c_out
 
 
-def _conv_grouped(x, w, g, groups):
-    """Grouped conv, channels-first: im2col (one strided view per tap, read from the polyphase split of the
-    padded input, into a (taps, C_in/G) x positions matrix per group) and one batched matmul."""
+def _conv_grouped(x, w, g, groups, sink):
+    """Grouped conv, channels-first, block by block: the block's padded input (window), its im2col (one
+    strided slice per tap into a (groups, taps x C_in/G, positions) matrix) and one batched matmul."""
     n_batch, c_in = x.shape[:2]
     c_out = w.shape[0]
     co, ci = c_out // groups, c_in // groups
-    spans = _spans(g, g.output)
-    check_size((n_batch, c_in, *spans), "padded input")
-    check_size((n_batch, c_out, *g.output), "output")
-    taps = int(np.prod(g.kernel, dtype=np.int64))
-    check_size((n_batch, c_in * taps, *g.output), "im2col matrix")
-    padded = window(x, 2, [-b for b in g.before], spans)
-    positions = int(np.prod(g.output, dtype=np.int64))
+    taps = _count(g.kernel)
     dtype = np.result_type(x, w)
-    # polyphase: the padded input split once by position mod stride, so each tap reads unit-stride rows
-    phases = {}
-    cols = np.empty((n_batch, taps, c_in, *g.output), dtype=dtype)
-    for j, tap in enumerate(product(*(range(kj) for kj in g.kernel))):
-        offsets = [t * dj for t, dj in zip(tap, g.dilation)]
-        phase = tuple(o % sj for o, sj in zip(offsets, g.stride))
-        if phase not in phases:
-            phases[phase] = np.ascontiguousarray(padded[(slice(None), slice(None)) + tuple(
-                slice(r, None, sj) for r, sj in zip(phase, g.stride))])
-        cols[:, j] = phases[phase][(slice(None), slice(None)) + tuple(
-            slice(o // sj, o // sj + m) for o, sj, m in zip(offsets, g.stride, g.output))]
-    # (C_out, ci, *k) -> (G, co, taps*ci), ordered like cols: tap-major, then channel
-    wg = np.moveaxis(w.reshape(groups, co, ci, taps), 3, 2).reshape(groups, co, taps * ci)
-    cols = np.moveaxis(cols.reshape(n_batch, taps, groups, ci, positions), 2, 1) if groups > 1 else cols
-    out = np.matmul(wg, cols.reshape(n_batch, groups, taps * ci, positions))  # (N, G, co, P)
-    return out.reshape(n_batch, c_out, *g.output)
+    parts = _grouped_sizes(g, n_batch, c_in, c_out, dtype.itemsize)[0]
+    # (C_out, ci, *k) -> (G, co, taps*ci), ordered like the im2col: tap-major, then channel
+    wg = np.moveaxis(w.reshape(groups, co, ci, taps), 3, 2).reshape(groups, co, taps * ci).astype(dtype, copy=False)
+    for items, rows in parts:
+        starts, lengths = _slab_window(g, rows)
+        padded = window(x[items], 2, starts, lengths)
+        n, shape = padded.shape[0], (rows.stop - rows.start, *g.output[1:])
+        cols = np.empty((n, groups, taps, ci, *shape), dtype=dtype)
+        for j, tap in enumerate(product(*(range(kj) for kj in g.kernel))):
+            where = tuple(slice(t * dj, t * dj + (m - 1) * sj + 1, sj)
+                          for t, dj, sj, m in zip(tap, g.dilation, g.stride, shape))
+            cols[:, :, j] = padded[(slice(None), slice(None)) + where].reshape(n, groups, ci, *shape)
+        result = np.matmul(wg, cols.reshape(n, groups, taps * ci, -1))  # (n, G, co, P)
+        sink(items, rows, slice(None), np.moveaxis(result.reshape(n, c_out, *shape), 1, -1))
 
 
 def conv_transpose(y, w, g, groups=1):
     """The transposed convolution of y (N, C_in, *n) with w (C_in, C_out/groups, *k) on ``g``: every input
     scatters its kernel taps to ``i*s + t*d`` of the full result, which is cropped by ``g.before`` and
-    cut (or extended with zeros) to ``g.output``."""
+    cut (or extended with zeros) to ``g.output``. Computed as gathers, one stride-1 conv per set of output
+    phases (_phase_convs), each block of it written into its strided slice of the output: no scatter-add
+    and no array of the full result."""
     if g.padding_mode != "zeros":  # the adjoint of the conv that padded with the input: fold the pads back
         sources, padded = _padding_sources(g.adjoint)
         full = conv_transpose(y, w, padded.adjoint, groups)
@@ -333,9 +417,123 @@ def conv_transpose(y, w, g, groups=1):
         return full
     if g.flip:
         w = np.flip(w, axis=tuple(range(2, w.ndim)))
-    if groups > 1:
-        return _conv_transpose_grouped(y, w, g, groups)
-    return _conv_transpose_subpixel(y, w, g)
+    out = np.zeros((y.shape[0], w.shape[1] * groups, *g.output), dtype=np.result_type(y, w))
+    if out.size and y.size:
+        for sub, combos in _phase_convs(g):
+            weights = _phase_weights(w, groups, combos)
+            _conv_into(y, weights, sub, groups, _into_phases(out, g, groups, combos))
+    return out
+
+
+def _axis_phases(k, s, d, full):
+    """One axis of a transposed conv by output phase: the full result at ``u*s + r`` is ``sum y[u - delta]
+    * w[t]`` over the taps with ``t*d = r (mod s)``, ``delta = (t*d - r) / s``. Per phase with a tap:
+    (r, taps from the largest, their deltas, how many full positions have that phase)."""
+    phases = []
+    for r in range(min(s, full)):
+        taps = [t for t in reversed(range(k)) if (t * d) % s == r]
+        if taps:
+            phases.append((r, tuple(taps), tuple((t * d - r) // s for t in taps), -(-(full - r) // s)))
+    return phases
+
+
+def _phase_convs(g):
+    """The transposed conv as stride-1 convs of its input, one per set of phase combinations that read the
+    same shifts (all of them at once in the sub-pixel case, e.g. k a multiple of s with d = 1): its
+    kernel is the shifts (their gap, d/gcd(d, s), the dilation; the largest the pad before), and each
+    combination's taps are a block of its output channels. Yields (geometry, combos); a combo is per axis
+    (r, taps, deltas, count)."""
+    axes = [_axis_phases(kj, sj, dj, f) for kj, sj, dj, f in zip(g.kernel, g.stride, g.dilation, _spans(g, g.input))]
+    sets = {}
+    for combo in product(*axes):
+        sets.setdefault(tuple(deltas for _, _, deltas, _ in combo), []).append(combo)
+    for shifts, combos in sets.items():
+        sub = Geometry("conv", tuple(len(d) for d in shifts), (1,) * len(shifts),
+                       tuple(d[0] - d[1] if len(d) > 1 else 1 for d in shifts), tuple(d[0] for d in shifts),
+                       tuple(g.input), tuple(max(c[axis][3] for c in combos) for axis in range(len(shifts))))
+        yield sub, combos
+
+
+def _phase_weights(w, groups, combos):
+    """The stride-1 conv's weights (G*M*co, ci, *taps): per group, each of the M combos' taps of w (C_in, co,
+    *k) as a block of co output channels (group-major, so every group's channels stay together)."""
+    c_in, co = w.shape[:2]
+    ci = c_in // groups
+    conv_form = np.swapaxes(w.reshape(groups, ci, co, *w.shape[2:]), 1, 2)  # (G, co, ci, *k)
+    lead = (slice(None),) * 3
+    stacked = np.stack([conv_form[lead + np.ix_(*(taps for _, taps, _, _ in combo))] for combo in combos], axis=1)
+    return stacked.reshape(groups * len(combos) * co, ci, *stacked.shape[4:])
+
+
+def _into_phases(out, g, groups, combos):
+    """The sink of a phase conv: combo m's output u (per axis) is the full result's u*s + r, i.e. the
+    output's u*s + r - before where that lies in the output (and u below the phase's count). Where the
+    combos are every phase in order (the sub-pixel case), the block's interior -- the u whose every phase
+    lands in the output -- is interleaved in one copy, and only its frame phase by phase."""
+    n_batch, c_out = out.shape[:2]
+    co, m_count = c_out // groups, len(combos)
+    by_group = out.reshape(n_batch, groups, co, *g.output)
+    grid = [tuple(r for r, *_ in combo) for combo in combos] == list(product(*(range(s) for s in g.stride)))
+
+    def sink(items, rows, channels, block):
+        first = (channels.start or 0) // (m_count * co)
+        count = block.shape[-1] // (m_count * co)
+        parts = block.reshape(*block.shape[:-1], count, m_count, co)
+        bounds = [(rows.start, rows.stop), *((0, m) for m in block.shape[2:-1])]
+        lead = (items, slice(first, first + count), slice(None))
+        box = _interior(g, combos, bounds) if grid else None
+        if box is None:
+            regions = [bounds]
+        else:
+            _write_interior(by_group, lead, parts, g, bounds, box)
+            regions = [[*bounds[:axis], edge, *bounds[axis + 1:]] for axis, ((lo, hi), (start, stop))
+                       in enumerate(zip(box, bounds)) for edge in ((start, lo), (hi, stop)) if edge[1] > edge[0]]
+        for region in regions:
+            _write_phases(by_group, lead, parts, g, combos, bounds, region)
+    return sink
+
+
+def _interior(g, combos, bounds):
+    """Per axis the u in ``bounds`` whose every phase r lands in the output and below its count, or None."""
+    box = []
+    for axis, ((start, stop), s, before, size) in enumerate(zip(bounds, g.stride, g.before, g.output)):
+        total = min(combo[axis][3] for combo in combos)
+        lo, hi = max(start, -(-before // s)), min(stop, total, (size - s + before) // s + 1)
+        if hi <= lo:
+            return None
+        box.append((lo, hi))
+    return box
+
+
+def _write_interior(by_group, lead, parts, g, bounds, box):
+    """The interior box in one copy: output j = u*s + r - before for every phase r, i.e. the output's run
+    from lo*s - before, read as (u, r) pairs."""
+    rank = len(box)
+    targets = tuple(slice(lo * s - before, hi * s - before) for (lo, hi), s, before in zip(box, g.stride, g.before))
+    target = by_group[lead + targets]
+    target = target.reshape(*target.shape[:3], *(m for (lo, hi), s in zip(box, g.stride) for m in (hi - lo, s)))
+    source = parts[(slice(None), *(slice(lo - start, hi - start) for (lo, hi), (start, _) in zip(box, bounds)))]
+    source = source.reshape(*source.shape[:rank + 2], *g.stride, source.shape[-1])  # (n, *u, G, *r, co)
+    order = [0, rank + 1, 2 * rank + 2] + [i for axis in range(rank) for i in (1 + axis, rank + 2 + axis)]
+    np.copyto(target, source.transpose(order))
+
+
+def _write_phases(by_group, lead, parts, g, combos, bounds, region):
+    """Each combo's u in ``region`` written into its strided slice of the output."""
+    for m, combo in enumerate(combos):
+        sources, targets = [], []
+        for (r, _, _, total), s, before, size, (start, _), (lo, hi) in zip(combo, g.stride, g.before, g.output,
+                                                                             bounds, region):
+            lo = max(lo, -((r - before) // s))
+            hi = min(hi, total, (size - 1 - r + before) // s + 1)
+            if hi <= lo:
+                break
+            j = lo * s + r - before
+            sources.append(slice(lo - start, hi - start))
+            targets.append(slice(j, j + (hi - lo - 1) * s + 1, s))
+        else:
+            source = parts[(slice(None), *sources, slice(None), m, slice(None))]
+            by_group[lead + tuple(targets)] = np.moveaxis(source, (-2, -1), (1, 2))
 
 
 def _padding_sources(g):
@@ -353,120 +551,6 @@ def _padding_sources(g):
             i = i % n
         sources.append(i)
     return sources, replace(g, before=(0,) * len(spans), input=tuple(spans), padding_mode="zeros")
-
-
-def _conv_transpose_channels_last(y, w, g):
-    """convT with groups=1, channels-last: for a block of batch items or input rows (about BLOCK_BYTES of
-    products), one GEMM (positions, C_in) @ (C_in, k*C_out) gives every tap's contribution, and each tap's
-    slice is added into a strided view of the full result (C_out contiguous values per position)."""
-    n_batch, c_in = y.shape[:2]
-    c_out, rank = w.shape[1], y.ndim - 2
-    full = _spans(g, g.input)
-    check_size((n_batch, c_out, *full), "full transposed-convolution result")
-    check_size((n_batch, c_out, *g.output), "output")
-    dtype = np.result_type(y, w)
-    taps = int(np.prod(g.kernel, dtype=np.int64))
-    result = np.zeros((n_batch, *full, c_out), dtype=dtype)
-    if result.size and y.size:
-        source = np.ascontiguousarray(np.moveaxis(y, 1, -1), dtype=dtype)  # (N, *n, C_in)
-        weights = np.ascontiguousarray(np.moveaxis(w, 1, -1).reshape(c_in, taps * c_out), dtype=dtype)
-        tap_list = list(product(*(range(kj) for kj in g.kernel)))
-        positions = int(np.prod(g.input, dtype=np.int64))
-        item = positions * taps * c_out * dtype.itemsize
-        if item <= BLOCK_BYTES:  # several batch items per block
-            step = max(1, BLOCK_BYTES // item)
-            blocks = [(slice(b, b + step), 0, g.input[0]) for b in range(0, n_batch, step)]
-        else:  # rows of the first input axis per block
-            row = positions // g.input[0]
-            step = max(1, BLOCK_BYTES // (row * taps * c_out * dtype.itemsize))
-            check_size((step * row, taps * c_out), "contribution block")
-            blocks = [(slice(b, b + 1), i, min(i + step, g.input[0]))
-                      for b in range(n_batch) for i in range(0, g.input[0], step)]
-        for items, first, last in blocks:
-            block = source[items, first:last]
-            products = (block.reshape(-1, c_in) @ weights).reshape(*block.shape[:-1], taps, c_out)
-            counts = (last - first, *g.input[1:])
-            for j, tap in enumerate(tap_list):
-                where = tuple(slice(o + t * dj, o + t * dj + (m - 1) * sj + 1, sj) for t, dj, sj, m, o in
-                              zip(tap, g.dilation, g.stride, counts, (first * g.stride[0],) + (0,) * (rank - 1)))
-                result[(items,) + where] += products[..., j, :]
-    cropped = window(result, 1, g.before, g.output)
-    return np.ascontiguousarray(np.moveaxis(cropped, -1, 1))
-
-
-def _subpixel_axes(g, full):
-    """Per axis (phases [(r, taps ordered like the sub-kernel, positions)], shifts) when every phase reads
-    the same input shifts (e.g. k a multiple of s, d = 1), else None."""
-    axes = []
-    for kj, sj, dj, f in zip(g.kernel, g.stride, g.dilation, full):
-        phases, shifts = [], None
-        for r in range(min(sj, f)):
-            taps = sorted((t for t in range(kj) if (t * dj) % sj == r), reverse=True)
-            mine = [(t * dj - r) // sj for t in taps]
-            if shifts is None:
-                shifts = mine
-            if mine != shifts or not taps:
-                return None
-            phases.append((r, taps, -(-(f - r) // sj)))
-        gaps = {b - a for a, b in zip(shifts[1:], shifts[:-1])}
-        if len(gaps) > 1:
-            return None
-        axes.append((phases, shifts, gaps.pop() if gaps else 1))
-    return axes
-
-
-def _conv_transpose_subpixel(y, w, g):
-    """convT with groups=1 in sub-pixel form, where every output phase reads the same input shifts: the full
-    result at ``u*s + r`` is ``sum_t y[u - delta] * w[t]`` over the taps with ``t*d = r (mod s)``,
-    ``delta = (t*d - r) / s``. So one stride-1 conv of y (shifts reversed as its kernel, their gap as its
-    dilation, the largest shift as its pad) with every phase's taps stacked as output channels -- one
-    channels-last im2col GEMM, s^rank times wider than a phase alone -- and each phase's channels written
-    once into its strided slice of the full result. No scatter-add. Falls back to the scatter form."""
-    n_batch, c_in = y.shape[:2]
-    c_out, rank = w.shape[1], y.ndim - 2
-    full = _spans(g, g.input)
-    axes = _subpixel_axes(g, full) if all(full) and y.size else None
-    if axes is None:
-        return _conv_transpose_channels_last(y, w, g)
-    check_size((n_batch, c_out, *full), "full transposed-convolution result")
-    check_size((n_batch, c_out, *g.output), "output")
-    combos = list(product(*(phases for phases, _, _ in axes)))
-    conv_weights = np.swapaxes(w, 0, 1)  # (C_out, C_in, *k)
-    stacked = np.concatenate([conv_weights[np.ix_(range(c_out), range(c_in), *(taps for _, taps, _ in combo))]
-                              for combo in combos])
-    sub = Geometry("conv", tuple(len(shifts) for _, shifts, _ in axes), (1,) * rank,
-                   tuple(gap for _, _, gap in axes), tuple(shifts[0] for _, shifts, _ in axes), tuple(g.input),
-                   tuple(phases[0][2] for phases, _, _ in axes))
-    rows = _conv_rows(y, stacked, sub)  # (N, *positions of phase 0, phases * C_out)
-    counts = [len(phases) for phases, _, _ in axes]
-    # interleave in one copy: (N, *U, *phases, C_out) -> (N, C_out, U_0, phase_0, U_1, phase_1, ...)
-    parts = rows.reshape(n_batch, *sub.output, *counts, c_out)
-    order = [0, 1 + 2 * rank] + [i for axis in range(rank) for i in (1 + axis, 1 + rank + axis)]
-    interleaved = np.ascontiguousarray(parts.transpose(order)).reshape(
-        n_batch, c_out, *(u * c for u, c in zip(sub.output, counts)))
-    result = interleaved[(slice(None), slice(None)) + tuple(slice(0, f) for f in full)]  # phases past the end
-    return window(result, 2, g.before, g.output)
-
-
-def _conv_transpose_grouped(y, w, g, groups):
-    """Grouped convT, channels-first: one batched matmul per tap, added into a strided view of the
-    full result, which is then cropped by ``g.before`` and cut/extended to ``g.output``."""
-    n_batch, c_in = y.shape[:2]
-    co, ci = w.shape[1], c_in // groups
-    full = _spans(g, g.input)
-    check_size((n_batch, co * groups, *full), "full transposed-convolution result")
-    check_size((n_batch, co * groups, *g.output), "output")
-    positions = int(np.prod(g.input, dtype=np.int64))
-    source = y.reshape(n_batch, groups, ci, positions)
-    # (C_in, co, *k) -> (G, *k, co, ci): each tap's (co, ci) matrix
-    wg = np.ascontiguousarray(np.moveaxis(w.reshape(groups, ci, co, *g.kernel), (1, 2), (-1, -2)))
-    result = np.zeros((n_batch, groups, co, *full), dtype=np.result_type(y, w))
-    lead = (slice(None),) * 3
-    for tap, where in _taps(g):
-        contribution = np.matmul(wg[(slice(None),) + tap], source)  # (N, G, co, P)
-        result[lead + where] += contribution.reshape(n_batch, groups, co, *g.input)
-    result = result.reshape(n_batch, groups * co, *full)
-    return window(result, 2, g.before, g.output)
 
 
 def run(x, w, g, groups=1):
