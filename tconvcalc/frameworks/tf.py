@@ -360,10 +360,8 @@ def depthwise(layer, sizes, checks):
                        "All elements of explicit_paddings must be nonnegative")
     checks.require(s[0] == s[1], "Current implementation only supports equal length strides in the row and "
                                  "column dimensions. [Op:DepthwiseConv2dNative]")
-    checks.warn(max(s) > 1 and max(d) > 1, "tf.nn warns (UserWarning): When dilation rate is greater than 1, then "
-                                           "all values of strides must be 1 -- and runs it: the shape is this one, "
-                                           "but the values are not the strided dilated conv's (measured; keras "
-                                           "DepthwiseConv2D runs it dilated at stride 1, then subsamples)")
+    if max(d) > 1:
+        return _space_to_batch(layer, sizes, checks, padding)
     outputs = _forward_sizes(layer, sizes, checks, padding, d)
     if padding != "same":
         _warn_empty(layer, sizes, checks, outputs, padding, d, "")
@@ -374,6 +372,38 @@ def depthwise(layer, sizes, checks):
 def lppool(layer, sizes, checks):
     not_available("tf.nn has no LP pooling", "tf.nn.avg_pool on x**p, times the window size, to the power 1/p (the "
                                              "avg_pool's size), or -f torch/onnx")
+
+
+def _space_to_batch(layer, sizes, checks, padding):
+    """nn_impl runs a dilated depthwise conv as nn_ops.with_space_to_batch: each axis padded (SAME: (k-1)·d split,
+    the odd pixel after -- whatever the stride), then to a multiple of d; split into d phases of m = padded/d; each
+    convolved VALID with the undilated kernel at the stride; interleaved back (× d) and the extra pad cropped. At
+    stride 1 that is the dilated conv; with strides it is another layer (the shape below, other values)."""
+    outputs, pairs, phases = [], [], []
+    for n, k, sj, dj, p in zip(sizes, layer.kernel, layer.stride, layer.dilation, _per_axis_padding(layer, padding)):
+        if p == "same":
+            before = floor_div((k - 1) * dj, 2)
+            p = (before, (k - 1) * dj - before)
+        before, after = (0, 0) if p == "valid" else p
+        full = n + before + after
+        extra = (dj - full % dj) % dj
+        m = floor_div(full + extra, dj)
+        phase = trunc_div(m - k + sj, sj)
+        checks.require(phase >= 0, f"Computed output size would be negative: {phase} [input_size: {m}, "
+                                   f"effective_filter_size: {k}, stride: {sj}]")
+        phases.append((phase, dj, extra))
+        pairs.append((before, after))
+    for axis, (phase, dj, extra) in enumerate(phases):
+        out = phase * dj - extra
+        checks.require(out >= 0, f"cropped_shape[{axis}]={out} must be non-negative [Op:BatchToSpaceND]")
+        outputs.append(out)
+    checks.warn(max(layer.stride) > 1, "tf.nn warns (UserWarning): When dilation rate is greater than 1, then all "
+                                       "values of strides must be 1 -- and runs it through space_to_batch: the "
+                                       "size is this one, not a strided dilated conv's (keras DepthwiseConv2D "
+                                       "runs that), and so are the values")
+    checks.warn(any_of(o < 1 for o in outputs), "output size 0: TF returns an empty tensor")
+    checks.note("dilations > 1: space_to_batch by d, a VALID conv of the undilated kernel, batch_to_space, crop")
+    return tuple(AxisOut(o, pair) for o, pair in zip(outputs, pairs))
 
 
 def pixelunshuffle(layer, sizes, checks):
