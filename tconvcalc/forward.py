@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, replace
 
-from .arithmetic import Traced, is_symbolic
+from .arithmetic import Traced, conv_out, conv_transpose_out, effective_kernel, is_symbolic, same_out
 from .checks import Checks
 from .errors import InputError, ShapeError
 from .frameworks import module, not_available
@@ -17,6 +17,7 @@ class AxisResult:
     output_padding: object
     formula: str  # the formula with this axis's numbers: "(126-1)×2-0-0+1×(4-1)+0+1 = 254"
     accepted: tuple | None  # every output the caller may choose (convT), else None
+    pad_formula: str | None = None  # a padding word's total pad with the numbers, "(63-1)×2+3-126 = 1"
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ def forward(layer, size):
         values = _by_values(layer, size)
         condition = _condition(layer, size, checks.conditions, values)
         warnings = _scanned_warnings(layer, warnings, values)
-    results = tuple(_axis_result(_plain(n), ax) for n, ax in zip(size, axes))
+    results = tuple(_axis_result(_plain(n), ax, None if symbolic else _Axis(layer, i, n))
+                    for i, (n, ax) in enumerate(zip(size, axes)))
     outputs = tuple(r.output for r in results)
     return ForwardResult(
         framework=layer.framework,
@@ -185,18 +187,85 @@ def _plain(value):
     if value is None:
         return None
     if is_symbolic(value) and getattr(value, "free_symbols", True):  # a settled sympy pad may be a number
-        return str(value)
+        from .symbolic import display
+
+        return display(value)
     return int(value)
 
 
-def _axis_result(n, ax):
+def _axis_result(n, ax, axis=None):
     output = ax.output
     if output is None:
         formula = "chosen by the caller"
     elif isinstance(output, Traced) and output.text != str(int(output)):
         formula = f"{output.text} = {int(output)}"
     else:
-        formula = str(output)
+        formula = str(_plain(output))
     pads = None if ax.pads is None else tuple(_plain(p) for p in ax.pads)
     accepted = None if ax.accepted is None else tuple(_plain(a) for a in ax.accepted)
-    return AxisResult(n, _plain(output), pads, _plain(ax.output_padding), formula, accepted)
+    pad_formula = None
+    if axis is not None and output is not None and pads is not None:
+        formula = min([formula, *axis.canonical(int(output), pads, ax.output_padding)], key=len)
+        pad_formula = axis.pad_total(int(output), pads, ax.output_padding)
+    return AxisResult(n, _plain(output), pads, _plain(ax.output_padding), formula, accepted, pad_formula)
+
+
+WINDOWS = ("conv", "maxpool", "avgpool")  # the kinds whose output is a sliding window's count
+
+
+@dataclass(frozen=True)
+class _Axis:
+    """One axis of a layer, for the formula shown: the canonical form with the applied pads as plain numbers.
+
+    The frameworks compute SAME / auto_pad pads from the output and then the output from the pads (ONNX),
+    or through truncating divisions (TF); their traced text nests ⌈…⌉ in trunc(…) for 100 characters. The
+    canonical form with the numbers says the same in 25, and is shown only where it gives the very output the
+    framework computed (so a ceil_mode drop or a truncation keeps the framework's own text)."""
+
+    layer: object
+    index: int
+    n: int
+
+    def _values(self):
+        layer, i = self.layer, self.index
+        dilation = layer.dilation[i] if layer.dilation and layer.kind != "avgpool" else 1
+        return Traced(self.n), Traced(layer.kernel[i]), Traced(layer.stride[i]), Traced(dilation)
+
+    def canonical(self, output, pads, output_padding):
+        """Texts ``formula = output`` of the canonical forms that give ``output``."""
+        layer = self.layer
+        if layer.kind not in (*WINDOWS, "convT") or not layer.kernel or not all(isinstance(p, int) for p in pads):
+            return []
+        n, k, s, d = self._values()
+        before, after = Traced(pads[0]), Traced(pads[1])
+        if layer.kind in WINDOWS:
+            texts = [conv_out(n, k, s, d, before, after)]
+            if isinstance(layer.padding, str) and layer.padding.startswith("same") and int(s) > 1:
+                texts.append(same_out(n, s))
+        elif layer.framework == "jax":  # a stride-1 conv over the stride-dilated input, its pads added
+            texts = [(n - 1) * s + before + after - d * (k - 1) + 1]
+        else:
+            op = Traced(int(output_padding or 0))
+            texts = [conv_transpose_out(n, k, s, d, before, after, op)]
+        return [f"{t.text} = {int(t)}" for t in texts if int(t) == output]
+
+    def pad_total(self, output, pads, output_padding):
+        """A padding word's total pad with the numbers ("(63-1)×2+3-126 = 1"), where the rule gives ``pads``."""
+        layer = self.layer
+        if not (isinstance(layer.padding, str) and layer.padding != "valid" and layer.kernel
+                and all(isinstance(p, int) for p in pads)):
+            return None
+        n, k, s, d = self._values()
+        total = pads[0] + pads[1]
+        if layer.kind in WINDOWS:
+            # SAME keeps ceil(n/s) outputs: (out-1)*s + ek - n in all; with stride 1 that is d*(k-1)
+            raw = d * (k - 1) if int(s) == 1 else (Traced(output) - 1) * s + effective_kernel(k, d) - n
+        elif layer.kind == "convT" and layer.framework != "jax":
+            raw = (n - 1) * s + effective_kernel(k, d) + Traced(int(output_padding or 0)) - Traced(output)
+        else:
+            return None
+        if int(raw) == total:
+            return f"{raw.text} = {total}"
+        if int(raw) < 0 and total == 0:  # clamped: a kernel shorter than the stride
+            return f"max(0, {raw.text}) = 0"
+        return None

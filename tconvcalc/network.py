@@ -695,7 +695,14 @@ FEATURE_CODE = {
 
 def _shown_channels(value):
     return value if value is None or isinstance(value, int) else (int(value) if not getattr(value, "free_symbols", True)
-                                                                  else str(value))
+                                                                  else _display(value))
+
+
+def _display(value):
+    """A sympy size as a person reads it (ceil(H/2), not floor(H/2 - 1/2) + 1): for display only."""
+    from .symbolic import display
+
+    return display(value)
 
 
 MAX_SYMBOLIC_LAYERS = MAX_NODES  # each layer ~3 ms with the scan (benchmarks/chain.py)
@@ -712,7 +719,7 @@ def _check_growth(node, size):
 
 
 def _shown(size):
-    return tuple(v if isinstance(v, (int, str)) else str(v) for v in size)
+    return tuple(v if isinstance(v, (int, str)) else _display(v) for v in size)
 
 
 def _symbol_name(size):

@@ -142,3 +142,69 @@ def describe_condition(conditions):
         except (NotImplementedError, TypeError, ValueError):
             pass
     return str(combined)
+
+
+# ---- display: the same value, written the way a person would ------------------------------------
+
+
+def display(expr):
+    """A size expression as text, simplified for reading only (the value computed with is left as it is):
+    ``floor(H/2 - 1/2) + 1`` reads ``ceil(H/2)``, ``2*floor(H/2 - 5/2) + 3`` reads ``2*ceil(H/2) - 3``.
+
+    Each floor((p*H + q)/b) of integers is floor((p*H + r)/b) + m with q = m*b + r, 0 <= r < b, which is
+    floor(p*H/b) + m for r = 0 and ceil(p*H/b) + m for r = b - 1 (both exact for integer H); ceil alike.
+    The shorter of the result and its expansion is printed, ceiling as ``ceil``.
+
+    >>> H = sympy.Symbol("H", integer=True, positive=True)
+    >>> display(sympy.floor(H/2 - sympy.Rational(1, 2)) + 1)
+    'ceil(H/2)'
+    """
+    if not isinstance(expr, sympy.Basic) or not expr.free_symbols:
+        return str(expr)
+    rewritten = expr.replace(lambda e: isinstance(e, (sympy.floor, sympy.ceiling)), _normal_rounding)
+    texts = {_PRINTER.doprint(e) for e in (expr, rewritten, sympy.expand(rewritten))}
+    return min(texts, key=lambda text: (len(text), text))
+
+
+def _normal_rounding(node):
+    """floor/ceiling of (p*H + q)/b with the constant moved out as an integer (see display)."""
+    numerator, denominator = sympy.fraction(sympy.together(node.args[0]))
+    if not (denominator.is_Integer and denominator > 0):
+        return node
+    constant, variable = numerator.as_coeff_Add()
+    if not (constant.is_Integer and all(c.is_Integer for c in variable.as_coefficients_dict().values())):
+        return node
+    b = int(denominator)
+    if isinstance(node, sympy.floor):
+        m, r = divmod(int(constant), b)  # 0 <= r < b
+        if r == b - 1:
+            return sympy.ceiling(variable / b) + m if b > 1 else node
+        return sympy.floor((variable + r) / b) + m
+    m, r = divmod(int(constant), b)  # ceil((x + m*b + r)/b) with 0 <= r < b: ceil((x + r)/b) + m
+    if r == 0:
+        return sympy.ceiling(variable / b) + m
+    if r == 1:
+        return sympy.floor(variable / b) + m + 1
+    if 2 * r <= b:
+        return sympy.ceiling((variable + r) / b) + m
+    return sympy.ceiling((variable + r - b) / b) + m + 1
+
+
+class _Printer(sympy.printing.str.StrPrinter):
+    """sympy's text, with ceiling written ceil and a rounding's argument as one fraction: floor((H + 1)/4)."""
+
+    def _print_ceiling(self, expr):
+        return f"ceil({self._rounded(expr.args[0])})"
+
+    def _print_floor(self, expr):
+        return f"floor({self._rounded(expr.args[0])})"
+
+    def _rounded(self, arg):
+        together = sympy.together(arg)
+        numerator, denominator = sympy.fraction(together)
+        if denominator.is_Integer and denominator != 1 and numerator.is_Add:
+            return f"({self._print(numerator)})/{self._print(denominator)}"
+        return self._print(arg)
+
+
+_PRINTER = _Printer()

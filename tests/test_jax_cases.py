@@ -74,7 +74,7 @@ def test_conv_code():
 
 def test_conv_symbolic_same():
     result = run("conv", "H", kernel=4, stride=2, padding="same")
-    assert result.output == ("ceiling(H/2)",)
+    assert result.output == ("ceil(H/2)",)
 
 
 # ---- lax.conv_transpose --------------------------------------------------------------------------

@@ -16,7 +16,7 @@ H = sympy.Symbol("H", integer=True, positive=True)
 
 def value(text, n):
     """Our own printed expression at H = n (test code: never user text)."""
-    return sympy.sympify(text, locals={"H": H}).subs(H, n) if isinstance(text, str) else text
+    return sympy.sympify(text, locals={"H": H, "ceil": sympy.ceiling}).subs(H, n) if isinstance(text, str) else text
 
 
 layers = st.one_of(
@@ -58,9 +58,9 @@ def test_symbolic_output_and_pads_equal_the_numbers_at_every_h(spec):
     # torch's ceil_mode drop (a window starting in the right pad) never happens here: Piecewise gone
     ("torch", "maxpool", dict(kernel=3, stride=2, padding=1, ceil_mode=True), "floor(H/2) + 1", (1, 1), None),
     ("torch", "maxpool", dict(kernel=3, stride=2, ceil_mode=True), "floor(H/2)", (0, 0), "2 <= H"),
-    ("jax", "conv", dict(kernel=3, stride=2, padding="same"), "ceiling(H/2)", ("Mod(H, 2)", 1), None),
-    ("keras", "conv", dict(kernel=4, stride=2, padding="same"), "ceiling(H/2)", (1, "Mod(H, 2) + 1"), None),
-    ("onnx", "conv", dict(kernel=3, stride=2, padding="same_lower"), "ceiling(H/2)", (1, "Mod(H, 2)"), None),
+    ("jax", "conv", dict(kernel=3, stride=2, padding="same"), "ceil(H/2)", ("Mod(H, 2)", 1), None),
+    ("keras", "conv", dict(kernel=4, stride=2, padding="same"), "ceil(H/2)", (1, "Mod(H, 2) + 1"), None),
+    ("onnx", "conv", dict(kernel=3, stride=2, padding="same_lower"), "ceil(H/2)", (1, "Mod(H, 2)"), None),
 ])
 def test_settled_forms(framework, kind, options, output, pads, condition):
     result = forward(build_layer(kind, framework, 1, **options), ("H",))
@@ -191,3 +191,48 @@ def test_onnx_ceil_mode_pool_warns_at_h_1_only():
     result = forward(build_layer("maxpool", "onnx", 1, kernel=3, stride=2, ceil_mode=True), ("H",))
     assert result.warnings == ("at H = 1: onnx shape inference gives 1 on axis 0, ORT 0",
                                "at H = 1: the output size is 0: ORT MaxPool returns an empty tensor")
+
+
+# ---- display: simplified for reading, equal in value ----------------------------------------------------
+
+R = sympy.Rational
+
+
+@pytest.mark.parametrize("expr, shown", [
+    (sympy.floor(H / 2 - R(1, 2)) + 1, "ceil(H/2)"),
+    (2 * sympy.floor(H / 2 - R(5, 2)) + 3, "2*ceil(H/2) - 3"),
+    (sympy.floor(H / 2 - R(3, 2)) + 1, "ceil(H/2) - 1"),
+    (sympy.ceiling(H / 3 - R(2, 3)), "floor(H/3)"),
+    (sympy.floor(H / 4 + R(1, 4)), "floor((H + 1)/4)"),
+    (16 * sympy.floor(H / 16), "16*floor(H/16)"),
+])
+def test_display_simplifies_the_named_cases(expr, shown):
+    from tconvcalc.symbolic import display
+
+    assert display(expr) == shown
+    assert all(value(shown, n) == expr.subs(H, n) for n in range(1, 400))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 6), st.integers(-20, 20), st.integers(1, 9), st.integers(-9, 9), st.booleans(), st.booleans())
+def test_display_equals_the_expression_at_every_h(p, q, b, c, ceil, square):
+    from tconvcalc.symbolic import display
+
+    rounding = sympy.ceiling if ceil else sympy.floor
+    expr = c * rounding((p * H + q) / b) + q
+    expr = expr ** 2 if square else expr
+    shown = display(expr)
+    assert len(shown) <= len(str(expr).replace("ceiling", "ceil")) + 2, (expr, shown)
+    for n in range(1, 120):
+        assert value(shown, n) == expr.subs(H, n), (expr, shown, n)
+
+
+def test_symbolic_chain_sizes_read_simplified(run_json):
+    code, data, _ = run_json("chain", "H", "conv k7 s2 p3 | maxpool k3 s2 p1 | conv k3 s2 p1")
+    assert code == 0
+    assert [step["output"] for step in data["steps"]] == [["ceil(H/2)"], ["ceil(H/4)"], ["ceil(H/8)"]]
+    for n in range(1, 300):  # the numbers through the same chain
+        _, numeric, _ = run_json("chain", n, "conv k7 s2 p3 | maxpool k3 s2 p1 | conv k3 s2 p1") if n % 37 == 1 \
+            else (None, None, None)
+        if numeric:
+            assert [value(s["output"][0], n) for s in data["steps"]] == [s["output"][0] for s in numeric["steps"]]
