@@ -62,6 +62,52 @@ def load_spec(path, framework=None, backend=None, target=None):
         raise SpecError(f"{path}: cannot read: {error.strerror}") from None
     except UnicodeDecodeError as error:  # a binary file
         raise SpecError(f"{path}: cannot read: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    return load_text(text, path, suffix, framework, backend, target)
+
+
+def read_stdin(stream, name="stdin"):
+    """The text piped in (SPEC -), at most MAX_SPEC_CHARS; never waits on a terminal."""
+    if stream is None or _is_terminal(stream):
+        raise SpecError(f"{name}: a terminal, not a pipe: pipe a spec in (tconvcalc chain 64 - < unet.toml)")
+    data = getattr(stream, "buffer", stream).read(MAX_SPEC_CHARS + 1)
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise SpecError(f"{name}: cannot read: not UTF-8 text ({error.reason} at byte {error.start}); "
+                            "ONNX and .keras files are read from a path") from None
+    if len(data) > MAX_SPEC_CHARS:
+        raise SpecError(f"{name}: more than {MAX_SPEC_CHARS:,} characters; a model file is far smaller")
+    return data
+
+
+def _is_terminal(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def sniff(text, name="stdin"):
+    """The kind of a text without a file name: 'json' (a spec or Keras to_json), 'toml', 'yaml', or 'py'
+    (Python source and print(model) text, which the source reader tells apart)."""
+    from .source.printed import looks_printed
+
+    body = text.lstrip("\ufeff \t\r\n")
+    if body.startswith("{"):
+        return "json"
+    if looks_printed(text) or re.search(r"^\s*(import |from \S+ import |class |def )|nn\.\w+\(", text, re.M):
+        return "py"
+    if body.startswith("[") or re.search(r"^\s*[\w.\"-]+\s*=", text, re.M):
+        return "toml"
+    if re.search(r"^\s*layers\s*:", text, re.M):
+        return "yaml"
+    raise SpecError(f"{name}: not a spec (TOML, JSON, YAML), Keras to_json, print(model) text or Python source")
+
+
+def load_text(text, path, suffix=None, framework=None, backend=None, target=None):
+    """A Network from TEXT read from PATH (a name for messages); SUFFIX is its kind, sniffed when None (stdin)."""
+    suffix = sniff(text, path) if suffix is None else suffix
     if suffix == "py" or suffix == "txt":
         from .source import network_from_source
 

@@ -6,9 +6,7 @@ import re
 import sys
 from dataclasses import asdict, dataclass
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from .console import Column, consoles, escape, fit_table  # noqa: F401  (consoles: for the commands)
 
 AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
@@ -38,20 +36,6 @@ class styled(str):  # noqa: N801 -- used like a function: styled("[bold]how[/bol
     """Text of ours that carries rich markup; every other string is shown as it is (user names hold '[red]')."""
 
 
-class _SafeConsole(Console):
-    """Markup and emoji codes are read only in ``styled`` text; control characters never reach the terminal."""
-
-    def render_str(self, text, **options):
-        if isinstance(text, styled):
-            return super().render_str(visible(text), **{**options, "markup": True})
-        return super().render_str(visible(text), **{**options, "markup": False, "emoji": False})
-
-    def on_broken_pipe(self):
-        """The reader went away (| head): quiet, exit 141 as a shell reports SIGPIPE (rich's own: 1, 'refused')."""
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise SystemExit(141)
-
-
 def json_dumps(data):
     """JSON with names exact, and every character a terminal would act on as a \\u escape (json itself leaves
     C1 controls such as U+009B, a CSI, and bidi overrides raw); outside strings JSON is plain ASCII."""
@@ -72,12 +56,10 @@ def size_text(values):
     return "x".join("?" if v is None else f"({v})" if " " in str(v) else str(v) for v in values)
 
 
-def forward_table(result):
+def forward_table(result, console):
+    """The table, and whether the formulas were left out to fit the width (print_forward shows them below)."""
     rank = len(result.input)
     axes = result.axes
-    table = Table(title=f"{result.framework} {result.layer} {rank}-D: "
-                        f"{size_text(result.input)} -> {size_text(result.output or [None] * rank)}",
-                  title_justify="left", show_edge=False)
     columns = [("axis", lambda name, ax: name),
                ("in", lambda name, ax: str(ax.input)),
                ("out", lambda name, ax: "?" if ax.output is None else str(ax.output))]
@@ -88,13 +70,20 @@ def forward_table(result):
     if any(ax.accepted for ax in axes):
         columns.append(("accepted outputs", lambda name, ax: _ranges(ax.accepted)))
     if any(ax.formula != str(ax.output) for ax in axes):
-        columns.append(("formula", lambda name, ax: ax.formula))
-    for header, _ in columns:
-        table.add_column(header, overflow="fold", style="bold" if header == "out" else None,
-                         justify="left" if header in ("axis", "formula", "pads", "accepted outputs") else "right")
-    for name, ax in zip(AXIS_NAMES[rank], axes):
-        table.add_row(*(cell(name, ax) for _, cell in columns))
-    return table
+        columns.append(("formula", lambda name, ax: formula_text(ax)))
+    shown = [Column(header, "left" if header in ("axis", "formula", "pads", "accepted outputs") else "right",
+                    "bold" if header == "out" else None, wrap=12 if header == "accepted outputs" else 0)
+             for header, _ in columns]
+    rows = [([cell(name, ax) for _, cell in columns], None) for name, ax in zip(AXIS_NAMES[rank], axes)]
+    table, dropped = fit_table(console, shown, rows, drop_order=("formula",),
+                               title=f"{result.framework} {result.layer} {rank}-D: "
+                                     f"{size_text(result.input)} -> {size_text(result.output or [None] * rank)}")
+    return table, bool(dropped)
+
+
+def formula_text(ax):
+    """An axis's formula, with a padding word's total pad after it (its split is the pads column)."""
+    return ax.formula if ax.pad_formula is None else f"{ax.formula}; total pad {ax.pad_formula}"
 
 
 def _ranges(values):
@@ -109,7 +98,11 @@ def _ranges(values):
 
 
 def print_forward(result, console, explain=False):
-    console.print(forward_table(result))
+    table, formulas_below = forward_table(result, console)
+    console.print(table)
+    if formulas_below and not explain:  # too wide for the table: one line per axis, never folded
+        for ax, name in zip(result.axes, AXIS_NAMES[len(result.input)]):
+            console.print(f"{name}: {formula_text(ax)}", soft_wrap=True)
     if result.condition:
         console.print(f"valid when: {result.condition}")
     if result.output is None:
@@ -119,9 +112,11 @@ def print_forward(result, console, explain=False):
         console.print(styled("\n[bold]how[/bold]"))
         for ax, name in zip(result.axes, AXIS_NAMES[len(result.input)]):
             console.print(f"  {name}: {ax.formula}")
+            if ax.pad_formula is not None:
+                console.print(f"  {name}: total pad {ax.pad_formula}: {ax.pads[0]} before, {ax.pads[1]} after")
         for note in result.notes:
             console.print(f"  - {note}")
-        console.print(styled(f"\n[bold]code[/bold]\n  {escape(result.code)}"))
+        console.print(styled(f"\n[bold]code[/bold]\n  {escape(result.code)}"), soft_wrap=True)
 
 
 def print_warnings(warnings, console):
@@ -129,30 +124,52 @@ def print_warnings(warnings, console):
         console.print(styled(f"[yellow]warning:[/yellow] {escape(str(warning))}"), highlight=False)
 
 
-def consoles():
-    """(stdout, stderr) consoles; rich honours NO_COLOR and plain output when not a terminal."""
-    out = _SafeConsole(highlight=False, markup=False, emoji=False)
-    if not out.is_terminal:  # pipes and CI logs: don't fold formulas at 80 columns
-        out = _SafeConsole(highlight=False, markup=False, emoji=False, width=160)
-    return out, _SafeConsole(stderr=True, highlight=False, markup=False, emoji=False, width=160)
+SOLUTION_HEADERS = ("#", "framework", "layer", "kernel", "stride", "padding", "dilation", "out pad", "why")
+# A solve table too wide for the terminal: first the columns with one value on every row move to the title,
+# then why, dilation and out pad go (the code lines below the table hold every value).
+SOLUTION_DROPS = ("framework", "layer", "dilation", "out pad", "padding", "stride", "kernel")
 
 
 def print_solutions(result, console):
-    table = Table(title=f"{size_text(result.input)} -> {size_text(result.target)}: "
-                        f"{result.total} solution{'s' if result.total != 1 else ''}"
-                        + (f", the best {result.count}" if result.count < result.total else ""),
-                  title_justify="left", show_edge=False)
-    for header in ("#", "framework", "layer", "kernel", "stride", "padding", "dilation", "out pad", "why"):
-        table.add_column(header, overflow="fold")
-    for number, s in enumerate(result.solutions, 1):
-        table.add_row(str(number), s.framework, s.layer, *(_cell(v) for v in (
-            s.kernel if s.scale is None else f"scale {_cell(s.scale)}", s.stride, s.padding, s.dilation,
-            s.output_padding if s.output_size is None else f"output_shape {_cell(s.output_size)}")),
-            "; ".join(s.reasons), style="yellow" if s.checkerboard else None)
+    shared = _shared_reasons(result.solutions)
+    rows = [([str(number), s.framework, s.layer, *(_cell(v) for v in (
+        s.kernel if s.scale is None else f"scale {_cell(s.scale)}", s.stride, s.padding, s.dilation,
+        s.output_padding if s.output_size is None else f"output_shape {_cell(s.output_size)}")),
+        "; ".join(r for r in s.reasons if r not in shared)], "yellow" if s.checkerboard else None)
+        for number, s in enumerate(result.solutions, 1)]
+    constant = [h for h in SOLUTION_DROPS if len(rows) > 1 and len({cells[SOLUTION_HEADERS.index(h)]
+                                                                    for cells, _ in rows}) == 1]
+    values = {h: rows[0][0][SOLUTION_HEADERS.index(h)] for h in constant}
+    if not any(cells[-1] for cells, _ in rows):
+        constant.insert(0, "why")  # every reason is shared: said once, below
+    drops = tuple(constant) + tuple(h for h in ("why", "dilation", "out pad") if h not in constant)
+
+    def title(dropped):
+        same = [_titled(h, values[h]) for h in dropped if h in values and values[h]]
+        return (f"{size_text(result.input)} -> {size_text(result.target)}: "
+                f"{result.total} solution{'s' if result.total != 1 else ''}"
+                + (f", the best {result.count}" if result.count < result.total else "")
+                + (f" ({', '.join(same)})" if same else ""))
+
+    columns = [Column(h, "right" if h == "#" else "left", wrap=16 if h == "why" else 0) for h in SOLUTION_HEADERS]
+    table, _ = fit_table(console, columns, rows, drop_order=drops, title=title)
     console.print(table)
+    if shared:
+        console.print(f"every one: {'; '.join(shared)}")
     console.print()
     for number, s in enumerate(result.solutions, 1):
         console.print(f"{number:>3}  {s.code}", soft_wrap=True)
+
+
+def _shared_reasons(solutions):
+    """Reasons every solution gives (said once, not on every row); none for a single solution."""
+    if len(solutions) < 2:
+        return []
+    return [r for r in solutions[0].reasons if all(r in s.reasons for s in solutions[1:])]
+
+
+def _titled(header, value):
+    return value if header in ("framework", "layer") else f"{header} {value}"
 
 
 def _cell(value):
@@ -166,31 +183,35 @@ def _cell(value):
 
 def print_inputs(result, console):
     console.print(f"{result.framework} {result.layer}: the inputs that give {size_text(result.output)}")
-    table = Table(show_edge=False)
-    for header in ("axis", "output", "inputs"):
-        table.add_column(header)
-    for name, out, sizes in zip(AXIS_NAMES[len(result.output)], result.output, result.inputs):
-        table.add_row(name, str(out), _ranges(sizes))
+    rows = [([name, str(out), _ranges(sizes)], None)
+            for name, out, sizes in zip(AXIS_NAMES[len(result.output)], result.output, result.inputs)]
+    table, _ = fit_table(console, [Column("axis"), Column("output", "right"), Column("inputs", wrap=12)], rows)
     console.print(table)
     console.print(result.code, soft_wrap=True)
 
 
+CHAIN_HEADERS = ("#", "name", "layer", "in", "out", "channels")
+
+
 def print_chain(result, console):
     if result.model:
-        console.print(result.model, markup=False, highlight=False)
+        console.print(result.model, markup=False, highlight=False, soft_wrap=True)
     last = result.steps[-1].channels if result.steps else None
     shown = size_text(result.output) or ("" if last is None else f"{last} features")  # after a flatten
-    table = Table(title=f"{result.framework}: {size_text(result.input)} -> {shown} "
-                        f"through {len(result.steps)} layers", title_justify="left", show_edge=False)
-    for header in ("#", "name", "layer", "in", "out", "channels"):
-        table.add_column(header, overflow="fold", justify="right" if header in ("#", "channels") else "left")
+    rows = []
     for number, step in enumerate(result.steps, 1):
         merge = step.op in ("concat", "add", "mul")
         # after a flatten no spatial axes are left: the features are the size
         features = "" if step.channels is None else f"{step.channels} features"
-        table.add_row(str(number), step.name, step.description, size_text(step.input) or "features",
-                      size_text(step.output) or features,
-                      "" if step.channels is None else str(step.channels), style="cyan" if merge else None)
+        rows.append(([str(number), step.name, step.description, size_text(step.input) or "features",
+                      size_text(step.output) or features, "" if step.channels is None else str(step.channels)],
+                     "cyan" if merge else None))
+    # too wide: the layer description wraps at its spaces, then the numbers go, then the channels
+    columns = [Column(h, "right" if h in ("#", "channels") else "left", wrap={"layer": 14, "name": 40}.get(h, 0))
+               for h in CHAIN_HEADERS]
+    table, _ = fit_table(console, columns, rows, drop_order=("#", "channels"),
+                         title=f"{result.framework}: {size_text(result.input)} -> {shown} "
+                               f"through {len(result.steps)} layers")
     console.print(table)
     if result.condition:
         console.print(f"valid inputs: {result.condition}")
@@ -215,10 +236,10 @@ class Decoder:
 
 
 def print_decoder(result, console):
-    table = Table(title=f"{result.framework} decoder restoring {size_text(result.input)}", title_justify="left",
-                  show_edge=False)
-    for header in ("#", "undoes", "in", "out", "layer"):
-        table.add_column(header, overflow="fold")
-    for number, layer in enumerate(result.layers, 1):
-        table.add_row(str(number), layer.restores, size_text(layer.input), size_text(layer.output), layer.code)
+    rows = [([str(number), layer.restores, size_text(layer.input), size_text(layer.output)], None)
+            for number, layer in enumerate(result.layers, 1)]
+    table, _ = fit_table(console, [Column("#", "right"), Column("undoes", wrap=12), Column("in"), Column("out")],
+                         rows, title=f"{result.framework} decoder restoring {size_text(result.input)}")
     console.print(table)
+    for number, layer in enumerate(result.layers, 1):  # code lines are never folded
+        console.print(f"{number:>3}  {layer.code}", soft_wrap=True)

@@ -11,7 +11,7 @@ CASES = [
     (["forward", "126", "-k", "4", "-s", "2"], ["framework", "layer", "input", "output", "axes", "accepted_outputs",
                                                 "condition", "warnings", "notes", "code"]),
     (["solve", "3", "6", "-k", "3", "-s", "2"], ["input", "target", "solutions", "count", "total", "nearest",
-                                                 "explanation"]),
+                                                 "explanation", "hint"]),
     (["inputs", "32", "-l", "conv", "-k", "3", "-s", "2", "-p", "1"], ["framework", "layer", "output", "inputs", "code"]),
     (["chain", "64", "a: conv k3 p1 | conv k3 s2 p1 | convT k4 s2 p1 | concat a"],
      ["framework", "input", "output", "steps", "condition", "code", "warnings", "model"]),
@@ -38,7 +38,8 @@ def test_nested_keys(run_json):
     assert list(run_json("solve", 3, 6, "-k", 3, "-s", 2)[1]["solutions"][0]) == SOLUTION
     assert list(run_json("forward", 126, "-k", 4, "-s", 2, "-p", 1, "--mirror")[1]["mirror"]) == SOLUTION
     assert list(run_json("forward", 126, "-k", 4, "-s", 2)[1]["axes"][0]) == ["input", "output", "pads",
-                                                                             "output_padding", "formula", "accepted"]
+                                                                             "output_padding", "formula", "accepted",
+                                                                             "pad_formula"]
     step = run_json("chain", 64, "conv k3 s2 p1")[1]["steps"][0]
     assert list(step) == ["name", "op", "description", "inputs", "input", "output", "channels", "code", "warnings"]
     decoder = run_json("mirror", 101, "conv k3 s2 p1")[1]["decoders"][0]
@@ -48,4 +49,4 @@ def test_nested_keys(run_json):
 
 def test_error_object(run_json):
     code, data, _ = run_json("forward", "4", "-l", "conv", "-k", "5")
-    assert code == 1 and list(data) == ["error", "exit_code", "warnings"]
+    assert code == 1 and list(data) == ["error", "exit_code", "warnings", "hint"]

@@ -27,14 +27,29 @@ class Quit(BaseException):
         self.code = code
 
 
-def fail(message, exit_code, as_json=False, warnings=()):
-    """Say MESSAGE in one line (and as the JSON error object with --json); returns the exit code."""
+class Written(Exception):
+    """A failure whose JSON object the command wrote itself, with the error keys and more (solve's nearest
+    sizes): the boundary adds only the line on stderr and the exit code."""
+
+    def __init__(self, message, exit_code, hint=None):
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.hint = hint
+
+
+def fail(message, exit_code, as_json=False, warnings=(), hint=None):
+    """Say MESSAGE in one line (and as the JSON error object with --json), then what to do instead where the
+    error knows it (a second line 'hint: ...'; JSON "hint"); returns the exit code."""
     from ..render import json_dumps, message_line
 
     line = message_line(message)
+    hint = None if hint is None else message_line(hint)
     if as_json:
-        click.echo(json_dumps({"error": line, "exit_code": exit_code, "warnings": [str(w) for w in warnings]}))
+        click.echo(json_dumps({"error": line, "exit_code": exit_code, "warnings": [str(w) for w in warnings],
+                               "hint": hint}))
     click.echo(f"tconvcalc: {line}", err=True)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
     return exit_code
 
 
@@ -42,9 +57,11 @@ def guarded_invoke(invoke, ctx):
     """Run a command: our own errors and the signals that reach it become an exit code."""
     try:
         return invoke(ctx)
+    except Written as error:
+        raise Quit(fail(error, error.exit_code, hint=getattr(error, "hint", None))) from None
     except TconvError as error:
         raise Quit(fail(error, error.exit_code, ctx.meta.get(JSON_KEY, False),
-                        getattr(error, "warnings", ()))) from None
+                        getattr(error, "warnings", ()), error.hint)) from None
     except KeyboardInterrupt:
         raise Quit(130) from None
     except BrokenPipeError:
@@ -66,7 +83,7 @@ def run(main, args):
     except (KeyboardInterrupt, click.exceptions.Abort):
         sys.exit(130)
     except click.ClickException as error:
-        hint = f" (see: tconvcalc {error.ctx.info_name} --help)" if getattr(error, "ctx", None) else ""
+        hint = f" (see: {error.ctx.command_path} --help)" if getattr(error, "ctx", None) else ""
         # the JSON contract holds for usage errors too
         sys.exit(fail(error.format_message() + hint, error.exit_code, "--json" in argv))
     except OSError as error:

@@ -7,18 +7,28 @@ import click
 from .. import render
 from ..errors import InputError, ShapeError
 from ..layer import FRAMEWORKS, parse_framework, parse_int, parse_size
-from .options import SIZE_COMMAND, reports
+from .options import (FRAMEWORK, FRAMEWORKS as FRAMEWORK_LIST, SIZE, SPEC, Text, backend_option, emit_option,
+                      one_output, plain_warnings, quiet_option, reports, size_command)
+from .progress import progress
+
+STDIN_NAMES = ("-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")  # SPEC read from the pipe
 
 
 def read_network(spec, framework, backend, model_args=None, run_import=False, paths=(), timeout=None):
     """SPEC is a file (TOML, JSON, YAML, Python source, a print(model) text, ONNX, Keras), ``FILE.py:Name``,
-    or the inline mini-language. Only ``run_import`` runs the user's code (in a child process)."""
-    from ..files import load_spec
+    ``-`` (stdin: the kind is sniffed) or the inline mini-language. Only ``run_import`` runs the user's code
+    (in a child process)."""
+    from ..files import load_spec, load_text
     from ..network import parse_inline
     from ..source.selection import Target, parse_args, split_target
 
     path, name = split_target(spec)
     framework = None if framework is None else parse_framework(framework)
+    if path in STDIN_NAMES:
+        if run_import:
+            raise InputError("--import runs a Python file: give its path, not stdin")
+        args, kwargs = parse_args(model_args)
+        return load_text(_stdin_text(), "stdin", None, framework, backend, Target("stdin", name, args, kwargs))
     if os.path.exists(path):
         args, kwargs = parse_args(model_args)
         target = Target(path, name, args, kwargs)
@@ -34,6 +44,16 @@ def read_network(spec, framework, backend, model_args=None, run_import=False, pa
     if "." in spec and "|" not in spec and " " not in spec.strip():
         raise InputError(f"{spec}: no such file")
     return parse_inline(spec, framework or "torch", backend)
+
+
+def _stdin_text():
+    """Read once per command (mirror -f all reads the network once per framework)."""
+    from ..files import read_stdin
+
+    meta = click.get_current_context().meta
+    if "tconvcalc.stdin" not in meta:
+        meta["tconvcalc.stdin"] = read_stdin(click.get_text_stream("stdin"))
+    return meta["tconvcalc.stdin"]
 
 
 def _suffix(path):
@@ -73,30 +93,43 @@ def _range(text):
     return low, high
 
 
-@click.command(context_settings=SIZE_COMMAND)
-@click.argument("size")
-@click.argument("spec")
-@click.option("-f", "--framework", help="torch (default), keras, tf, jax or onnx; a spec file may name its own.")
-@click.option("--backend", help="Keras backend: tensorflow (default), jax or torch.")
-@click.option("--expect", help="Exit 1 with a one-line diff unless the final output is this size (for CI).")
-@click.option("--valid-inputs", "valid_range", help="List the input sizes in LOW..HIGH for which the network works.")
+@size_command(short_help="Sizes through a network: a spec, source, print(model), ONNX, Keras.")
+@click.argument("size", type=SIZE)
+@click.argument("spec", type=SPEC)
+@click.option("-f", "--framework", type=FRAMEWORK,
+              help="torch (default), keras, tf, jax or onnx; a spec file may name its own.")
+@backend_option()
+@click.option("--expect", type=SIZE,
+              help="Exit 1 with a one-line diff unless the final output is this size (for CI); 256 on a "
+                   "2-D network means 256x256.")
+@click.option("--valid-inputs", "valid_range", type=Text("LOW..HIGH"),
+              help="List the input sizes in LOW..HIGH for which the network works.")
 @model_options
+@quiet_option("the final output size")
+@emit_option("the network's code (nn.Sequential; a network with skips has none)")
 @reports
-def chain(size, spec, framework, backend, expect, valid_range, model_args, run_import, paths, timeout, as_json):
+def chain(size, spec, framework, backend, expect, valid_range, model_args, run_import, paths, timeout, quiet, emit,
+          as_json):
     """Sizes through a stack of layers for input SIZE (126, 572x572, or symbols H, HxW).
 
     \b
-    SPEC is a file (TOML/JSON/YAML spec, Python source, print(model) text, Keras to_json
-    or .keras, ONNX), FILE.py:Name to pick one model of a file, or inline:
-    "c1: conv k3 p1 | maxpool k2 | convT k2 s2 | concat c1"
-    tconvcalc chain H examples/unet.toml          # each size in H, and which H are valid
-    tconvcalc chain 572 unet.py:UNet --args 'n_channels=1, n_classes=2'
-    tconvcalc chain H model.py:Net --import --path src   # runs model.py, in a child process
-    tconvcalc chain 256 examples/unet.toml --expect 256
+    SPEC is a file (a TOML/JSON/YAML spec, Python source, print(model) text, Keras
+    to_json or .keras, ONNX), FILE.py:Name to pick one model of a file, - for stdin,
+    or inline: "c1: conv k3 p1 | maxpool k2 | convT k2 s2 | concat c1"
+
+    \b
+    tconvcalc chain H examples/unet.toml       # each size in H, and which H work
+    tconvcalc chain 256 examples/unet.toml --expect 256 -q     # a CI check
+    python -c 'print(model)' | tconvcalc chain 64x64 -         # print(model) text
     """
+    one_output(quiet=quiet, emit=emit, as_json=as_json)
     from ..network import build, chain as run_chain, valid_in_range
 
-    network = read_network(spec, framework, backend, model_args, run_import, paths, timeout)
+    if run_import:
+        with progress(f"importing {spec} in a child process"):
+            network = read_network(spec, framework, backend, model_args, run_import, paths, timeout)
+    else:
+        network = read_network(spec, framework, backend, model_args, run_import, paths, timeout)
     sizes = network.fit(parse_size(size))
     if valid_range:
         low, high = _range(valid_range)
@@ -110,32 +143,48 @@ def chain(size, spec, framework, backend, expect, valid_range, model_args, run_i
     build(network, len(sizes))
     result = run_chain(network, sizes)
     got = tuple(result.output) or (result.steps[-1].channels,)  # a flattened output: its features
+    if wanted is not None and result.output and len(wanted) == 1:
+        wanted = tuple(wanted) * len(got)  # as SIZE: 256 on a 2-D network is 256x256
     if wanted is not None and tuple(wanted) != got:  # before any output: one JSON object
         got_text = render.size_text(got) + ("" if result.output else " features")
         raise ShapeError(f"expected {render.size_text(wanted)}, got {got_text} "
                          f"(from {render.size_text(result.input)} through {len(result.steps)} layers)")
     if as_json:
         click.echo(render.to_json(result))
+    elif quiet:
+        click.echo(render.size_text(result.output) if result.output else f"{got[0]} features")
+        plain_warnings(result.warnings)
+    elif emit:
+        if not result.code:
+            raise InputError("--emit: this network has no nn.Sequential code (it merges or splits); "
+                             "each layer's code is in --json")
+        click.echo(result.code)
+        plain_warnings(result.warnings)
     else:
         out, err = render.consoles()
         render.print_chain(result, out)
         render.print_warnings(result.warnings, err)
 
 
-@click.command(context_settings=SIZE_COMMAND)
-@click.argument("size")
-@click.argument("spec")
-@click.option("-f", "--framework", "frameworks",
+@size_command(short_help="The decoder that restores every size of an encoder.")
+@click.argument("size", type=SIZE)
+@click.argument("spec", type=SPEC)
+@click.option("-f", "--framework", "frameworks", type=FRAMEWORK_LIST,
               help="torch (default), keras, tf, jax, onnx, a comma list or 'all'; a spec file may name its own.")
-@click.option("--backend", help="Keras backend: tensorflow (default), jax or torch.")
+@backend_option()
+@emit_option("the decoder's code, one layer a line")
 @reports
-def mirror(size, spec, frameworks, backend, as_json):
+def mirror(size, spec, frameworks, backend, emit, as_json):
     """The decoder that restores every size of an encoder exactly: per encoder layer, last first,
     the transposed layer (kernel and stride kept, padding and output_padding solved) and its code.
+    SPEC is read as chain reads it.
 
     \b
-    tconvcalc mirror 101 "conv k3 s2 p1 | conv k3 s2 p1"      # 101 -> 51 -> 26 and back
+    tconvcalc mirror 101 "conv k3 s2 p1 | conv k3 s2 p1"   # 101 -> 51 -> 26 and back
+    tconvcalc mirror 64x64 "conv k4 s2 p1 | conv k3 s2" -f all  # every framework
+    tconvcalc mirror 101 "conv k3 s2 p1 | conv k3 s2" --emit
     """
+    one_output(emit=emit, as_json=as_json)
     from ..errors import TconvError
     from ..network import mirror_decoder
 
@@ -162,6 +211,11 @@ def mirror(size, spec, frameworks, backend, as_json):
         raise ShapeError("; ".join(failures))
     if as_json:
         click.echo(render.json_dumps({"decoders": [render.asdict(r) for r in results], "failures": failures}))
+        return
+    if emit:
+        for result in results:
+            click.echo("\n".join(layer.code for layer in result.layers))
+        plain_warnings(failures)
         return
     out, err = render.consoles()
     for result in results:

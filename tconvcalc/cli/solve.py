@@ -1,43 +1,48 @@
 """solve: every layer that maps one size to another, best first."""
 
-import sys
-
 import click
 
 from .. import render
 from ..errors import InputError, NoSolutionError
 from ..layer import FRAMEWORKS, parse_backend, parse_framework, parse_int, parse_kind, parse_padding, parse_per_axis, \
     parse_size
-from .options import SIZE_COMMAND, reports
+from .boundary import Written
+from .options import (FRAMEWORKS as FRAMEWORK_LIST, KINDS, PADDING, SIZE, Text, backend_option, emit_option,
+                      one_output, reports, size_command)
+from .progress import progress
 
 
-@click.command(context_settings=SIZE_COMMAND)
-@click.argument("size")
-@click.argument("target")
-@click.option("-l", "--layer", "kinds", default="convT", show_default=True,
+@size_command(short_help="Every layer that maps one size to another, best first.")
+@click.argument("size", type=SIZE)
+@click.argument("target", type=SIZE)
+@click.option("-l", "--layer", "kinds", default="convT", show_default=True, type=KINDS,
               help="convT, conv, upsample, pixelshuffle, unpool, a comma list, or 'any' (all of them).")
-@click.option("-f", "--framework", "frameworks", default="torch", show_default=True,
+@click.option("-f", "--framework", "frameworks", default="torch", show_default=True, type=FRAMEWORK_LIST,
               help="torch, keras, tf, jax, onnx, a comma list, or 'all'.")
-@click.option("--max-kernel", default="16", show_default=True, help="Largest kernel tried.")
-@click.option("--max-stride", default="8", show_default=True, help="Largest stride tried.")
-@click.option("--max-dilation", default="1", show_default=True, help="Largest dilation tried.")
-@click.option("--max-padding", default="8", show_default=True, help="Largest integer padding tried.")
-@click.option("-k", "--kernel", help="Fix the kernel (4, or per axis 4x3).")
-@click.option("-s", "--stride", help="Fix the stride.")
-@click.option("-p", "--padding", help="Fix the padding: an integer, BEFORE:AFTER, or a word (valid, same, ...).")
-@click.option("-d", "--dilation", help="Fix the dilation.")
-@click.option("--output-padding", help="Fix the output_padding.")
-@click.option("--backend", help="Keras backend: tensorflow (default), jax or torch.")
-@click.option("--limit", default="10", show_default=True, help="How many solutions to list; 0 lists all.")
+@click.option("--max-kernel", default="16", show_default=True, type=Text("K"), help="Largest kernel tried.")
+@click.option("--max-stride", default="8", show_default=True, type=Text("S"), help="Largest stride tried.")
+@click.option("--max-dilation", default="1", show_default=True, type=Text("D"), help="Largest dilation tried.")
+@click.option("--max-padding", default="8", show_default=True, type=Text("P"), help="Largest integer padding tried.")
+@click.option("-k", "--kernel", type=Text("K"), help="Fix the kernel (4, or per axis 4x3).")
+@click.option("-s", "--stride", type=Text("S"), help="Fix the stride.")
+@click.option("-p", "--padding", type=PADDING,
+              help="Fix the padding: an integer, BEFORE:AFTER, or a word (valid, same, ...).")
+@click.option("-d", "--dilation", type=Text("D"), help="Fix the dilation.")
+@click.option("--output-padding", type=Text("OP"), help="Fix the output_padding.")
+@backend_option()
+@click.option("--limit", default="10", show_default=True, type=Text("N"),
+              help="How many solutions to list; 0 lists all.")
+@emit_option("the code of the best solution")
 @reports
-def solve(size, target, kinds, frameworks, as_json, limit, backend, **options):
+def solve(size, target, kinds, frameworks, as_json, emit, limit, backend, **options):
     """Every layer that maps input SIZE to TARGET, best first, with its code.
 
     \b
-    tconvcalc solve 126 255 -f tf            # seed 001: VALID k4 s2 with output_shape 255
-    tconvcalc solve 126 255 -f tf -s 2 -p same   # refused: 255 needs input 128
-    tconvcalc solve 126x100 255x199 -l any -f all
+    tconvcalc solve 126 255 -f tf                 # VALID k4 s2, output_shape 255
+    tconvcalc solve 126 255 -f tf -s 2 -p same    # refused: 255 needs input 128
+    tconvcalc solve 16000 256 -l conv --max-kernel 1024 --max-stride 64 --emit
     """
+    one_output(emit=emit, as_json=as_json)
     from ..solve import SOLVABLE, Bounds, solve as solve_sizes
 
     sizes, targets = parse_size(size), parse_size(target)
@@ -57,14 +62,17 @@ def solve(size, target, kinds, frameworks, as_json, limit, backend, **options):
     limit = parse_int(limit, "--limit", minimum=0)
     if backend is not None and "keras" not in frameworks:
         raise InputError("--backend applies to -f keras only")
-    result = solve_sizes(sizes, targets, kinds, frameworks, bounds, fixed, parse_backend(backend), limit)
-    out, err = render.consoles()
+    with progress(f"solving {render.size_text(sizes)} -> {render.size_text(targets)}"):
+        result = solve_sizes(sizes, targets, kinds, frameworks, bounds, fixed, parse_backend(backend), limit)
+    if not result.solutions:
+        if as_json:  # the result (nearest sizes, explanation) and the error keys every failure carries
+            click.echo(render.json_dumps({**render.asdict(result), "error": render.message_line(result.explanation),
+                                          "exit_code": NoSolutionError.exit_code}))
+            raise Written(result.explanation, NoSolutionError.exit_code, result.hint)
+        raise NoSolutionError(result.explanation, result.hint)
     if as_json:
         click.echo(render.to_json(result))
-    elif result.solutions:
-        render.print_solutions(result, out)
-    if not result.solutions:
-        if as_json:  # the JSON above carries the explanation and the nearest sizes; stderr gets the line
-            click.echo(f"tconvcalc: {result.explanation}", err=True)
-            sys.exit(NoSolutionError.exit_code)
-        raise NoSolutionError(result.explanation)
+    elif emit:
+        click.echo(result.solutions[0].code)
+    else:
+        render.print_solutions(result, render.consoles()[0])
