@@ -97,31 +97,32 @@ def fit_table(console, columns, rows, drop_order=(), title=None, **table_options
 
 
 def _narrowest(columns, rows, dropped):
-    """The table's least width: a column that never wraps is as wide as its widest cell, one that wraps its
-    minimum (or its longest word); each column has a space either side, and a rule between two."""
-    from rich.cells import cell_len
-
+    """The table's least width: each column's least, a space either side, and a rule between two."""
     widths = []
     for index, column in enumerate(columns):
         if column.header in dropped:
             continue
-        cells = [str(cells[index]) for cells, _ in rows]
-        if column.wrap:
-            longest_word = max((cell_len(word) for cell in cells for word in cell.split()), default=0)
-            widths.append(max(column.wrap, cell_len(column.header), min(longest_word, column.wrap)))
-        else:
-            widths.append(max([cell_len(column.header)] + [cell_len(cell) for cell in cells]))
+        widths.append(_least_width(column, [str(cells[index]) for cells, _ in rows]))
     return sum(widths) + 3 * len(widths) - 1
+
+
+def _least_width(column, cells):
+    """A column that never wraps is as wide as its widest cell; one that wraps goes down to its ``wrap``
+    (a longer word folds), and no wider than its widest cell."""
+    from rich.cells import cell_len
+
+    widest = max([cell_len(column.header)] + [cell_len(cell) for cell in cells])
+    return min(widest, max(column.wrap, cell_len(column.header))) if column.wrap else widest
 
 
 def _table(columns, rows, table_options):
     from rich.table import Table
 
     table = Table(show_edge=False, title_justify="left", **table_options)
-    for column in columns:
+    for index, column in enumerate(columns):
         if column.wrap:
             table.add_column(column.header, justify=column.justify, style=column.style, overflow="fold",
-                             min_width=max(column.wrap, len(column.header)))
+                             min_width=_least_width(column, [str(cells[index]) for cells, _ in rows]))
         else:
             table.add_column(column.header, justify=column.justify, style=column.style, no_wrap=True)
     for cells, style in rows:

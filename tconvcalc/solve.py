@@ -430,6 +430,8 @@ def _ceil(a, b):
 
 def _stride_hull(n, t, framework, kind, choices, k_max, d_max, fixed, max_padding):
     """The least and largest stride with which some choice can reach ``t`` (every dilation up to d_max)."""
+    if n < 1 or t < 1:  # an empty axis (tf gives one): no bound to draw, each stride is tried
+        return 1, MAX_INT
     widest = d_max * (k_max - 1) + 1 if kind != "unpool" else k_max  # the largest effective kernel
     lows, highs = [], []
     for choice in choices:

@@ -177,9 +177,9 @@ def test_cli_no_stack_exit_1_with_nearest(run, run_json):
 
 
 @pytest.mark.parametrize("args, phrase", [
-    (["design", 7, 224, "-n", 1000], "--layers must be between 1 and 12"),
-    (["design", 7, 224, "-n", 0], "--layers must be positive"),
-    (["design", 7, 224, "-n", "many"], "--layers must be an integer"),
+    (["design", 7, 224, "-n", 1000], "--depth must be between 1 and 12"),
+    (["design", 7, 224, "-n", 0], "--depth must be positive"),
+    (["design", 7, 224, "-n", "many"], "--depth must be an integer"),
     (["design", 7, 224], "Missing option"),
     (["design", "7x7", 224, "-n", 2], "has 2 axes but the target"),
     (["design", "H", 224, "-n", 2], "numeric sizes"),

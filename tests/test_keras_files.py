@@ -83,7 +83,11 @@ def keras_shapes(model, size, channels):
     except Exception as error:  # keras's ValueError, TF's InvalidArgumentError
         return str(error)
     named = [op.name for op in operations]
-    return {name: tuple(output.shape) for name, output in zip(named, outputs)}
+    shapes = {name: tuple(output.shape) for name, output in zip(named, outputs)}
+    # An empty output is a refusal: Keras's shape function refuses it (and oneDNN, TF's x86 default, errors);
+    # only TF's reference CPU kernel, called eagerly, returns the empty tensor.
+    empty = [name for name, shape in shapes.items() if 0 in shape[1:-1]]
+    return f"empty output at {empty[0]}: {shapes[empty[0]]}" if empty else shapes
 
 
 def compare_with_keras(path, model, sizes, channels=3):

@@ -323,4 +323,4 @@ def test_verify_mode_only_for_upsample(run):
     code, _, err = run("verify", "8", "-l", "maxpool", "-k", "2", "--mode", "bilinear")
     assert code == 2 and "--mode is for upsample" in err
     code, _, err = run("verify", "8", "-l", "upsample", "--scale", "2", "--mode", "cubic")
-    assert code == 2 and "--mode must be one of" in err
+    assert code == 2 and "'cubic' is not one of 'nearest', 'bilinear'" in err
