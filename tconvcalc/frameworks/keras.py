@@ -18,7 +18,8 @@ import struct
 from ..arithmetic import (all_of, any_of, conv_out, conv_transpose_out, effective_kernel, floor_div, is_symbolic,
                           maximum, minimum, same_out, same_total_pad)
 from . import AxisOut, adaptive_outputs, call, not_available, per_axis, possible
-from .tf import (REFERENCE_DILATION, REFERENCE_DILATION_TRANSPOSE, REFERENCE_DILATION_TRANSPOSE_3D, same_pads,
+from .tf import (REFERENCE_DILATION, REFERENCE_DILATION_TRANSPOSE, REFERENCE_DILATION_TRANSPOSE_3D, REFERENCE_EQUAL_STRIDES,
+                 same_pads,
                  transpose_outputs, windowed_output)
 
 DEFAULT_PADDING = "valid"
@@ -453,9 +454,8 @@ def depthwise(layer, sizes, checks):
     _standardize_padding(layer, checks, allow_causal=False)
     if layer.backend == "tensorflow" and layer.rank == 2 and s[0] != s[1] and not (max(s) > 1 and max(d) > 1):
         # backend/tensorflow/nn.py calls tf.nn.depthwise_conv2d, whose CPU kernel takes one stride for H and W
-        # (a Model builds; calling it refuses).
-        checks.refuse("Current implementation only supports equal length strides in the row and column "
-                      "dimensions. [Op:DepthwiseConv2dNative] (keras on the jax and torch backends runs it)")
+        # (a Model builds; calling it refuses) -- on the reference kernel only: oneDNN runs it.
+        checks.warn(True, REFERENCE_EQUAL_STRIDES)
     if layer.padding == "same":
         rank = layer.rank if layer.backend == "tensorflow" else 2
         pairs = [same_pads(n, kj, sj, dj, rank) for n, kj, sj, dj in zip(sizes, k, s, d)]

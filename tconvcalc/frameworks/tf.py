@@ -27,6 +27,8 @@ _ONEDNN_EMPTY_MAXPOOL = ("with the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_
 _ONEDNN_NEGATIVE_PADS = ("TF's shape function, graph mode and the reference CPU kernels refuse negative pads; "
                          "the default oneDNN CPU kernels do not check them in eager mode and return a wrong "
                          "shape or AbortedError 'could not create a primitive descriptor'")
+_ONEDNN_UNCHECKED_PHASES = ("the reference CPU kernels refuse this; the default oneDNN CPU kernels do not check "
+                            "the space_to_batch phases and return a wrong non-empty shape")
 # Refusals keep TF's message verbatim; what oneDNN does instead is a warning issued just before.
 _ONEDNN_TRANSPOSE = ("with the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) this output_shape gives "
                      "AbortedError 'could not create a primitive descriptor' instead of TF's size message")
@@ -156,6 +158,9 @@ def _groups(layer, checks):
         checks.refuse("input and filter must have the same depth: C_in vs C_in/groups (tf.nn.conv3d has no groups)")
     checks.note(f"groups={layer.groups}: a filter of depth C_in/{layer.groups}; depthwise (groups = C_in): "
                 "tf.nn.depthwise_conv2d")
+    if layer.rank == 2:
+        checks.warn(layer.stride[0] != layer.stride[1], "as tf.nn.depthwise_conv2d (groups = C_in), "
+                    + REFERENCE_EQUAL_STRIDES)
 
 
 def conv_transpose(layer, sizes, checks):
@@ -345,6 +350,13 @@ def resize(layer, sizes, checks):
     return tuple(AxisOut(o) for o in layer.output_size)
 
 
+# oneDNN (the default x86 CPU kernels) runs unequal strides; only the reference kernel refuses them.
+REFERENCE_EQUAL_STRIDES = ("unequal strides: oneDNN (the default x86 CPU kernels) runs this, but the reference CPU "
+                           "kernel (TF_ENABLE_ONEDNN_OPTS=0, or a CPU where TF does not enable oneDNN) refuses it: "
+                           "\"Current implementation only supports equal length strides in the row and column "
+                           "dimensions. [Op:DepthwiseConv2dNative]\"")
+
+
 def depthwise(layer, sizes, checks):
     """tf.nn.depthwise_conv2d and separable_conv2d (its pointwise 1x1 conv keeps the size): 2-D only; the CPU
     kernel (DepthwiseConv2dNative) takes one stride for H and W; strides > 1 with dilations > 1 run (nn_impl
@@ -356,15 +368,16 @@ def depthwise(layer, sizes, checks):
     s, d = layer.stride, layer.dilation
     padding = _pad_pairs(layer, sizes, name, ranks=(2,))
     if not isinstance(padding, str):
-        checks.require(all_of(b >= 0 and a >= 0 for b, a in padding),
-                       "All elements of explicit_paddings must be nonnegative")
-    checks.require(s[0] == s[1], "Current implementation only supports equal length strides in the row and "
-                                 "column dimensions. [Op:DepthwiseConv2dNative]")
+        negative = not all_of(b >= 0 and a >= 0 for b, a in padding)
+        checks.warn(negative, _ONEDNN_NEGATIVE_PADS)
+        checks.require(not negative, "All elements of explicit_paddings must be nonnegative")
+    checks.warn(s[0] != s[1], REFERENCE_EQUAL_STRIDES)
     if max(d) > 1:
         return _space_to_batch(layer, sizes, checks, padding)
     outputs = _forward_sizes(layer, sizes, checks, padding, d)
     if padding != "same":
-        _warn_empty(layer, sizes, checks, outputs, padding, d, "")
+        _warn_empty(layer, sizes, checks, outputs, padding, d,
+                    _ONEDNN_EMPTY_CONV.replace("tf.nn.conv{r}d", f"tf.nn.{name}"))
     return tuple(AxisOut(o, _axis_pads(n, k, sj, dj, p, 2))
                  for o, n, k, sj, dj, p in zip(outputs, sizes, layer.kernel, s, d, _per_axis_padding(layer, padding)))
 
@@ -389,19 +402,22 @@ def _space_to_batch(layer, sizes, checks, padding):
         extra = (dj - full % dj) % dj
         m = floor_div(full + extra, dj)
         phase = trunc_div(m - k + sj, sj)
+        checks.warn(phase < 0, _ONEDNN_UNCHECKED_PHASES)
         checks.require(phase >= 0, f"Computed output size would be negative: {phase} [input_size: {m}, "
                                    f"effective_filter_size: {k}, stride: {sj}]")
         phases.append((phase, dj, extra))
         pairs.append((before, after))
     for axis, (phase, dj, extra) in enumerate(phases):
         out = phase * dj - extra
+        checks.warn(out < 0, _ONEDNN_UNCHECKED_PHASES)
         checks.require(out >= 0, f"cropped_shape[{axis}]={out} must be non-negative [Op:BatchToSpaceND]")
         outputs.append(out)
     checks.warn(max(layer.stride) > 1, "tf.nn warns (UserWarning): When dilation rate is greater than 1, then all "
                                        "values of strides must be 1 -- and runs it through space_to_batch: the "
                                        "size is this one, not a strided dilated conv's (keras DepthwiseConv2D "
                                        "runs that), and so are the values")
-    checks.warn(any_of(o < 1 for o in outputs), "output size 0: TF returns an empty tensor")
+    checks.warn(any_of(o < 1 for o in outputs), "output size 0: TF returns an empty tensor; "
+                + _ONEDNN_EMPTY_CONV.replace("tf.nn.conv{r}d", "the phase conv"))
     checks.note("dilations > 1: space_to_batch by d, a VALID conv of the undilated kernel, batch_to_space, crop")
     return tuple(AxisOut(o, pair) for o, pair in zip(outputs, pairs))
 
