@@ -18,9 +18,8 @@ import struct
 from ..arithmetic import (all_of, any_of, conv_out, conv_transpose_out, effective_kernel, floor_div, is_symbolic,
                           maximum, minimum, same_out, same_total_pad)
 from . import AxisOut, adaptive_outputs, call, not_available, per_axis, possible
-from .tf import (REFERENCE_DILATION, REFERENCE_DILATION_TRANSPOSE, REFERENCE_DILATION_TRANSPOSE_3D, REFERENCE_EQUAL_STRIDES,
-                 same_pads,
-                 transpose_outputs, windowed_output)
+from .tf import (REFERENCE_DILATION, REFERENCE_DILATION_TRANSPOSE, REFERENCE_DILATION_TRANSPOSE_3D,
+                 REFERENCE_EQUAL_STRIDES, same_pads, transpose_outputs, windowed_output)
 
 DEFAULT_PADDING = "valid"
 
