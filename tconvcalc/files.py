@@ -6,7 +6,7 @@ import os
 import re
 
 from .layer import MAX_INT
-from .network import SpecError, make_network
+from .network import SpecError, make_network, parse_inline
 
 
 MAX_SPEC_CHARS = 16_000_000  # a spec, a model's source or print(model) text: more is /dev/zero or a mistake
@@ -89,8 +89,8 @@ def _is_terminal(stream):
 
 
 def sniff(text, name="stdin"):
-    """The kind of a text without a file name: 'json' (a spec or Keras to_json), 'toml', 'yaml', or 'py'
-    (Python source and print(model) text, which the source reader tells apart)."""
+    """The kind of a text without a file name: 'json' (a spec or Keras to_json), 'toml', 'yaml', 'py'
+    (Python source and print(model) text, which the source reader tells apart) or 'inline' (one line)."""
     from .source.printed import looks_printed
 
     body = text.lstrip("\ufeff \t\r\n")
@@ -102,12 +102,16 @@ def sniff(text, name="stdin"):
         return "toml"
     if re.search(r"^\s*layers\s*:", text, re.M):
         return "yaml"
+    if body.strip() and "\n" not in body.strip():  # one line: the inline mini-language (conv k3 | maxpool k2)
+        return "inline"
     raise SpecError(f"{name}: not a spec (TOML, JSON, YAML), Keras to_json, print(model) text or Python source")
 
 
 def load_text(text, path, suffix=None, framework=None, backend=None, target=None):
     """A Network from TEXT read from PATH (a name for messages); SUFFIX is its kind, sniffed when None (stdin)."""
     suffix = sniff(text, path) if suffix is None else suffix
+    if suffix == "inline":
+        return parse_inline(text.strip(), framework or "torch", backend)
     if suffix == "py" or suffix == "txt":
         from .source import network_from_source
 
