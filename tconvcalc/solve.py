@@ -94,6 +94,9 @@ def solve(size, target, kinds=("convT",), frameworks=("torch",), bounds=Bounds()
     found = []
     searched = [(framework, kind) for framework, kind in product(frameworks, kinds)
                 if kind in module(framework).LAYERS]  # keras has no unpool, tf no upsample, ...
+    if not searched:
+        raise InputError(f"{' and '.join(frameworks)} {'has' if len(frameworks) == 1 else 'have'} no "
+                         f"{' or '.join(kinds)} layer")
     share = MAX_COMBINATIONS // len(searched) if searched else 0  # the multi-axis tuples tried, in all
     for framework, kind in searched:
         found += _solve_layer(size, target, framework, kind, bounds, fixed, backend, share, memo)
@@ -172,7 +175,7 @@ def _solve_layer(size, target, framework, kind, bounds, fixed, backend, combinat
         others = list(dict.fromkeys(_spelling(other) for other, _ in others if _spelling(other) != _spelling(layer)))
         if others:
             reasons += (f"the same layer as {' / '.join(others)} (the same pads, output padding and output)",)
-        ranked.append((layer_rank(layer, axes), layer, reasons))
+        ranked.append((solve_rank(layer, axes), layer, reasons))
     return ranked
 
 
@@ -602,7 +605,7 @@ def _resampling(size, target, framework, kind, backend):
         scale = tuple(t / n for n, t in zip(size, target))
     layer = Layer(kind, framework, len(size), scale=scale, backend=backend)
     axes = _strict(layer, size, target)
-    return [(layer_rank(layer, axes), layer, layer_reasons(layer, axes))] if axes else []
+    return [(solve_rank(layer, axes), layer, layer_reasons(layer, axes))] if axes else []
 
 
 # ---- ranking ----------------------------------------------------------------------------------
@@ -616,6 +619,53 @@ def layer_rank(layer, axes):
     pads = [ax.pads or (0, 0) for ax in axes]
     return (_uneven(layer), any(ax.output_padding for ax in axes), any(b != a for b, a in pads),
             max(layer.dilation) > 1, max(layer.kernel), max(layer.stride), sum(b + a for b, a in pads))
+
+
+def solve_rank(layer, axes):
+    """solve's order, best first: no checkerboard, no output_padding, symmetric pads (layer_rank's first three),
+    one config on every axis (not kernel 2x4), then the idioms -- the classic layers (idiom_rank 0 or 1: convT
+    k2 s2 and k4 s2 p1, conv k2 s2 and k3 s2 p1) before the parameter-free Upsample / PixelShuffle by a whole
+    factor, before every other layer (a conv whose outputs see only padding after those) -- and MaxUnpool last
+    of all: it needs a max pool's indices."""
+    rank = layer_rank(layer, axes)
+    if layer.kind in ("upsample", "pixelshuffle"):
+        whole = all(float(f).is_integer() and f >= 2 for f in layer.scale or ())
+        return (0, 0, 0, 0, 0, 1 if whole else 2, 0, 0, 0, 0)
+    tier = 0 if layer.kind != "unpool" and idiom_rank(layer, axes) <= 1 else 3 if _pad_only(layer, axes) else 2
+    mixed = len(set(zip(layer.kernel, layer.stride, layer.dilation, (ax.pads for ax in axes)))) > 1
+    return (layer.kind == "unpool", *rank[:3], mixed, tier, *rank[3:])
+
+
+def _pad_only(layer, axes):
+    """A conv padded by at least its window on a side: some outputs see nothing but padding (k1 s2 p4 on 3)."""
+    return layer.kind == "conv" and any(max(map(int, ax.pads or (0, 0))) >= (k - 1) * d + 1
+                                        for k, d, ax in zip(layer.kernel, layer.dilation, axes))
+
+
+IDIOMS = ("k=2s p=s/2 (k4 s2 p1; conv also k3/k5/k7 s2 p=(k-1)/2)", "k=s p0 (k2 s2)",
+          "k odd s2 p=(k-1)/2 op1 (k3 s2 p1 op1)")
+
+
+def idiom_rank(layer, axes):
+    """How common a conv/convT layer is, 0 best: the worst axis's IDIOMS index, len(IDIOMS) for any other layer.
+    Read from the pads the framework applies, so tf's 'same' k4 s2 is k4 s2 p1 too."""
+    if layer.kind not in ("conv", "convT") or max(layer.dilation) > 1:
+        return len(IDIOMS)
+    return max(_axis_idiom(layer.kind, k, s, ax) for k, s, ax in zip(layer.kernel, layer.stride, axes))
+
+
+def _axis_idiom(kind, k, s, ax):
+    b, a = map(int, ax.pads or (0, 0))
+    op = int(ax.output_padding or 0) if kind == "convT" else 0
+    if b != a or s < 2:
+        return len(IDIOMS)
+    if op == 0 and (k == 2 * s and 2 * b == s or kind == "conv" and s == 2 and k in (3, 5, 7) and 2 * b == k - 1):
+        return 0
+    if op == 0 and k == s and b == 0:
+        return 1
+    if kind == "convT" and s == 2 and k % 2 and 2 * b == k - 1 and op == 1:
+        return 2
+    return len(IDIOMS)
 
 
 def _uneven(layer):

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from tconvcalc.cli import cli
+from tconvcalc.frameworks import module
 from tconvcalc.layer import FRAMEWORKS, KINDS, OPTIONS, PADDING_WORDS
 
 SIZE = "8x8"
@@ -51,3 +52,12 @@ def test_a_padding_word_the_layer_lacks_is_exit_2(kind, framework, word):
     assert code in (0, 2), (code, err)
     if code == 2:
         assert err.startswith("tconvcalc: ") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("kind,framework", [(kind, framework) for kind, framework in itertools.product(KINDS, FRAMEWORKS)
+                                            if kind not in module(framework).LAYERS])
+def test_a_layer_the_framework_lacks_is_exit_2_in_forward_and_solve(kind, framework):
+    forward_code, forward_err = invoke(kind, framework)
+    solved = CliRunner().invoke(cli, ["solve", "8", "16", "-l", kind, "-f", framework])
+    for code, err in ((forward_code, forward_err), (solved.exit_code, solved.stderr)):
+        assert code == 2 and f"{framework} has no {kind}" in err and err.count("\n") == 1, (code, err)
