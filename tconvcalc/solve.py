@@ -715,8 +715,8 @@ def make_solution(layer, reasons, size):
 def mirror(layer, size):
     """The layer that restores ``size`` from ``layer``'s output -- a transposed conv for a conv or pool,
     a conv for a transposed conv or unpool -- with the same kernel, stride and dilation, its padding
-    (and output_padding) solved, the layer's own padding preferred (seed 004, pain point 9:
-    23 -> 12 -> 24 instead of 23)."""
+    (and output_padding) solved, the layer's own padding preferred (23 -> 12 -> 23,
+    not 24)."""
     if any(not isinstance(n, int) for n in size):
         raise InputError("--mirror solves for numbers: give a numeric size")
     if not layer.kernel:
@@ -765,7 +765,7 @@ class InputsResult:
 
 def inputs_for(layer, output):
     """Every input size from which ``layer`` gives ``output``, per axis: a strided conv folds s
-    inputs onto one output (seed 004), so each axis's answer is an interval, found by bisection
+    inputs onto one output, so each axis's answer is an interval, found by bisection
     (outputs never shrink as the input grows) on the framework's own rules.
 
     >>> from tconvcalc.layer import build_layer

@@ -12,7 +12,7 @@ from .progress import progress
 
 @size_command(short_help="Stacks of N layers from one size to another.")
 @click.argument("size", type=SIZE)
-@click.argument("target", type=SIZE)
+@click.argument("target", type=SIZE, metavar="TARGET")
 @click.option("-n", "--depth", type=Text("N"), help="How many layers the stack has (1..12).")
 @click.option("--layers", "depth_alias", type=Text("N"), hidden=True)  # the old name of --depth
 @click.option("-l", "--layer", "kind", default="convT", show_default=True, type=KIND,

@@ -14,7 +14,7 @@ from .progress import progress
 
 @size_command(short_help="Every layer that maps one size to another, best first.")
 @click.argument("size", type=SIZE)
-@click.argument("target", type=SIZE)
+@click.argument("target", type=SIZE, metavar="TARGET")
 @click.option("-l", "--layer", "kinds", default="convT", show_default=True, type=KINDS,
               help="convT, conv, upsample, pixelshuffle, unpool, a comma list, or 'any' (all of them).")
 @click.option("-f", "--framework", "frameworks", default="torch", show_default=True, type=FRAMEWORK_LIST,
