@@ -5,6 +5,8 @@ Pool.h, MaxPooling.h, UpSample.cpp and torch/nn/functional.py; checked against t
 in tests/frameworks/test_torch.py.
 """
 
+import re
+
 from ..arithmetic import (all_of, any_of, conv_out, conv_transpose_out, effective_kernel, equal, floor_div,
                           floor_scale, minimum, split_pad, where)
 from . import AxisOut, adaptive_outputs, call, consecutive_outputs, not_available, per_axis, possible
@@ -396,6 +398,31 @@ def _one_or_tuple(values):
 
 
 def stack(codes):
-    """One stack of constructors: an nn.Sequential, channels chained C0 -> C1 -> ... where unknown."""
-    lines = [code.replace("C_in, C_out", f"C{i}, C{i + 1}", 1) for i, code in enumerate(codes)]
+    """One stack of constructors: an nn.Sequential, channels chained C0 -> C1 -> ... where unknown. Only a conv
+    names new channels: a pool, upsample or pad keeps its input's name; PixelShuffle(r) divides it by r*r,
+    PixelUnshuffle(r) multiplies it (a number where the channels are known)."""
+    lines, current, count = [], "C0", 0
+    for code in codes:
+        code = code.replace("C_in", current)
+        if "C_out" in code:
+            count += 1
+            code = code.replace("C_out", f"C{count}")
+        outs = _CONV_OUT.findall(code)
+        shuffle = _SHUFFLE.match(code)
+        if outs:
+            current = outs[-1]
+        elif shuffle:
+            current = _scaled(current, int(shuffle[2]) ** 2, shuffle[1] == "Unshuffle")
+        lines.append(code)
     return "nn.Sequential(\n" + "".join(f"    {line},\n" for line in lines) + ")"
+
+
+_CONV_OUT = re.compile(r"nn\.(?:Conv|ConvTranspose)\dd\([^,()]+, ([^,()]+)[,)]")
+_SHUFFLE = re.compile(r"nn\.Pixel(Shuffle|Unshuffle)\((\d+)\)")
+
+
+def _scaled(channels, factor, up):
+    """Channels after a pixel (un)shuffle: the number where known, else C1*4 / C1//4."""
+    if channels.isdigit():
+        return str(int(channels) * factor if up else int(channels) // factor)
+    return f"{channels}*{factor}" if up else f"{channels}//{factor}"
