@@ -15,7 +15,8 @@ from .forward import evaluate, forward
 from .frameworks import module
 from .forward import symbolic as symbolic_sizes
 from .layer import GLOBAL_ALIASES, MAX_INT, build_layer, parse_kind
-from .validity import MAX_SCAN, REACH, ValidInputs, growth, period, reach, scan, scanned_warnings
+from .validity import (MAX_SCAN, REACH, ValidInputs, growth, least_valid, period, reach, scan,
+                       scanned_warnings)
 
 MERGES = {"concat": "concat", "cat": "concat", "add": "add", "sum": "add", "mul": "mul", "multiply": "mul"}
 # Nodes that are not one framework layer on the spatial axes: merges, and flatten/linear, which fold the spatial
@@ -820,12 +821,23 @@ MAX_SCAN_EVALUATIONS = 5_000_000  # layer evaluations a validity scan may take (
 
 
 def _valid_inputs(built, is_valid_at, symbol):
+    if _upward_closed(built):
+        return least_valid(is_valid_at, symbol)
     p, far = network_period(built), network_reach(built)
     if (8 * p + far) * len(built.layers) > MAX_SCAN_EVALUATIONS:
         far = MAX_SCAN  # scan() refuses such a span: "not described"
     return scan(is_valid_at, p, symbol, far) or ValidInputs(
         f"not described: the valid inputs repeat only every {p} sizes; list them with --valid-inputs LOW..HIGH",
         0, (), 0, ())
+
+
+def _upward_closed(built):
+    """Whether the valid inputs are every size past the least valid one: a chain of layers (no merge, flatten
+    or linear, whose sizes must meet exactly), each output growing with its input and each layer valid for
+    every input past its least one -- all but a block that must divide the size and a chosen output size."""
+    return all(layer is not None and node.like is None and layer.kind != "pixelunshuffle"
+               and not (layer.output_size is not None and layer.kind in ("convT", "unpool"))
+               for node, layer in zip(built.network.nodes, built.layers))
 
 
 def network_reach(built):

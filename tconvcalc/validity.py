@@ -113,6 +113,21 @@ def scan(is_valid, period, symbol="H", reach=REACH):
     return ValidInputs(_describe(symbol, modulus, residues, first, below), modulus, tuple(residues), bound, below)
 
 
+def least_valid(is_valid, symbol="H", limit=2**31 - 1):
+    """The valid sizes of an upward-closed ``is_valid`` (valid at n, valid past n): ``N <= H`` for the least
+    valid N, found by doubling then bisection -- no period to scan, however long."""
+    high = 1
+    while not is_valid(high):
+        if high >= limit:
+            return ValidInputs(_describe(symbol, 1, (), None, ()), 1, (), 1, ())
+        high = min(2 * high, limit)
+    low = high // 2  # invalid (or 0): the least valid size is in (low, high]
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if is_valid(middle) else (middle, high)
+    return ValidInputs(_describe(symbol, 1, (0,), high, ()), 1, (0,), high, ())
+
+
 def scanned_warnings(warnings_at, period, symbol="H", reach=REACH):
     """Each warning ``warnings_at(n)`` gives, with the sizes it applies to, read like the valid sizes (``at H
     = 1: ...``, ``when H ≡ 1 (mod 2), H ≥ 3, e.g. H = 3: ...``); a warning is known by its text with the numbers

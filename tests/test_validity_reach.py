@@ -79,3 +79,20 @@ def test_a_decoder_that_pads_to_its_skip_takes_every_size_in_h():
     result = chain(network, ("H",))
     assert result.condition == "2 <= H" and result.output == ("H",)
     assert described(valid_inputs(network), 512) == brute_force(network, 512)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(layer, min_size=1, max_size=14))
+def test_a_chain_without_merges_is_every_size_past_the_least_one(layers):
+    """No merge: valid past the least valid size, found without a period -- also where the strides multiply
+    past any scan (period 2^14 and more); brute force agrees."""
+    network = parse_inline(" | ".join(layers))
+    valid = valid_inputs(network)
+    assert valid.modulus == 1 and valid.below == ()
+    assert described(valid, 1024) == brute_force(network, 1024), " | ".join(layers)
+
+
+def test_a_deep_stack_with_a_period_of_2_to_the_20_is_described():
+    network = parse_inline(" | ".join(["conv k3 p1 | maxpool k2 | convT k2 s2"] * 20))
+    assert valid_inputs(network).description == "2 <= H"
+    assert chain(network, ("H",)).condition == "2 <= H"
