@@ -492,14 +492,18 @@ def _evaluated(built, node, layer, size):
     return outcome
 
 
-def network_period(built):
-    """The period of the network's validity in H: along each path the product of its strides (an upsampling
-    by p/q counts q), over parallel paths their lcm — a downsample branch beside a strided conv counts once."""
-    periods = {INPUT: 1}
+def network_period(built, constraints_only=False):
+    """The period in H of what each node does: along each path the product of its strides (an upsampling by
+    p/q counts q), over parallel paths their lcm — a downsample branch beside a strided conv counts once.
+    With ``constraints_only``, of the validity alone: only the nodes whose rule is not upward-closed (merges,
+    linears, blocks that divide, chosen outputs) count, since every other layer is valid past one size."""
+    periods, counted = {INPUT: 1}, [1]
     for node, layer in zip(built.network.nodes, built.layers):
         incoming = math.lcm(*(periods[name] for name in node.inputs))
         periods[node.name] = incoming * (period((layer,)) if layer is not None else 1)
-    return math.lcm(*periods.values())
+        if not constraints_only or not _closed(node, layer):
+            counted.append(periods[node.name])
+    return math.lcm(*counted)
 
 
 def _network_op(node, incoming, network):
@@ -821,9 +825,9 @@ MAX_SCAN_EVALUATIONS = 5_000_000  # layer evaluations a validity scan may take (
 
 
 def _valid_inputs(built, is_valid_at, symbol):
-    if _upward_closed(built):
+    if all(_closed(node, layer) for node, layer in zip(built.network.nodes, built.layers)):
         return least_valid(is_valid_at, symbol)
-    p, far = network_period(built), network_reach(built)
+    p, far = network_period(built, constraints_only=True), network_reach(built)
     if (8 * p + far) * len(built.layers) > MAX_SCAN_EVALUATIONS:
         far = MAX_SCAN  # scan() refuses such a span: "not described"
     return scan(is_valid_at, p, symbol, far) or ValidInputs(
@@ -831,13 +835,12 @@ def _valid_inputs(built, is_valid_at, symbol):
         0, (), 0, ())
 
 
-def _upward_closed(built):
-    """Whether the valid inputs are every size past the least valid one: a chain of layers (no merge, flatten
-    or linear, whose sizes must meet exactly), each output growing with its input and each layer valid for
-    every input past its least one -- all but a block that must divide the size and a chosen output size."""
-    return all(layer is not None and node.like is None and layer.kind != "pixelunshuffle"
-               and not (layer.output_size is not None and layer.kind in ("convT", "unpool"))
-               for node, layer in zip(built.network.nodes, built.layers))
+def _closed(node, layer):
+    """Whether a node is valid for every input past its least valid one, its output growing with its input:
+    every layer but a block that must divide the size and a chosen output size; not a merge, flatten or
+    linear, whose sizes must meet exactly."""
+    return (layer is not None and node.like is None and layer.kind != "pixelunshuffle"
+            and not (layer.output_size is not None and layer.kind in ("convT", "unpool")))
 
 
 def network_reach(built):

@@ -96,3 +96,23 @@ def test_a_deep_stack_with_a_period_of_2_to_the_20_is_described():
     network = parse_inline(" | ".join(["conv k3 p1 | maxpool k2 | convT k2 s2"] * 20))
     assert valid_inputs(network).description == "2 <= H"
     assert chain(network, ("H",)).condition == "2 <= H"
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(layer, min_size=1, max_size=3), st.lists(layer, min_size=1, max_size=6))
+def test_layers_past_the_last_merge_add_no_period(head, tail):
+    """Only merges and blocks that divide make the valid set periodic: a strided tail past the last merge
+    needs no period of its own, and the set still equals brute force."""
+    network = parse_inline(" | ".join(["a: conv k1", *head, "add a", *tail]))
+    valid = valid_inputs(network)
+    if valid.modulus == 0:
+        return
+    assert described(valid) == brute_force(network), " | ".join(["a: conv k1", *head, "add a", *tail])
+
+
+def test_a_skip_before_eleven_strided_convs_is_h_even():
+    """The strides multiply to 2^12, past any period scanned, but only the skip's 2 is a period of validity."""
+    network = parse_inline(" | ".join(["a: conv k1", "conv k3 s2 p1", "convT k4 s2 p1", "add a"] + ["conv k3 s2 p1"] * 11))
+    valid = valid_inputs(network)
+    assert valid.description == "H ≡ 0 (mod 2), H ≥ 2; also H ∈ {1}"
+    assert described(valid, 1024) == brute_force(network, 1024)
