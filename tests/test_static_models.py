@@ -362,14 +362,15 @@ def test_bombs_are_refused_in_one_line_quickly(tmp_path, name):
 
 
 def test_bombs_in_process_are_fast():
-    """The same bounds without a process start: each refusal within a second (most within 0.1 s)."""
+    """The same bounds without a process start: each refused promptly (most within 0.1 s), never a hang; the
+    bound is loose because the machine running the tests may be busy."""
     for name, text in BOMBS.items():
         if name == "literal.py":
             continue  # refused by its length before anything is parsed
         start = time.monotonic()
         with pytest.raises((SpecError, InputError)):
             (items_from_print if name.endswith(".txt") else items_from_python)(text, name)
-        assert time.monotonic() - start < 1.5, name
+        assert time.monotonic() - start < 5, name
 
 
 # ---- against torch ---------------------------------------------------------------------------------------------

@@ -11,17 +11,24 @@ interpreter over the syntax tree; Keras JSON is read with ``json``. One module p
   ``make_network`` items every reader builds.
 """
 
-from .keras_json import network_from_keras_json
-from .printed import looks_printed, network_from_print
-from .python import network_from_python
-
 __all__ = ["network_from_source", "network_from_keras_json"]
 
 
+# The readers load when one is used: an inline spec or a TOML file needs none of them.
 def network_from_source(text, path, framework=None, backend=None, target=None):
     """A Network from PyTorch source or ``print(model)`` text, read with ast; never executed. ``target``
     (a selection.Target) names the model of the file and its constructor arguments."""
+    from .printed import looks_printed, network_from_print
+    from .python import network_from_python
+
     source = str(path)
     if looks_printed(text):
         return network_from_print(text, source, framework, backend)
     return network_from_python(text, source, framework, backend, target)
+
+
+def network_from_keras_json(data, path, backend=None):
+    """A Network from a Keras ``model.to_json()`` document (see keras_json.py)."""
+    from .keras_json import network_from_keras_json as read
+
+    return read(data, path, backend)
