@@ -44,10 +44,11 @@ KERAS_APIS = ("layers", "ops")  # keras.layers.Conv2D(...) or keras.ops.conv(...
 
 # Which options each kind of layer takes (the CLI's option names, for messages).
 OPTIONS = {
-    "conv": {"kernel", "stride", "padding", "dilation", "padding_mode", "groups"},
-    "convT": {"kernel", "stride", "padding", "dilation", "output_padding", "output_size", "padding_mode", "groups"},
-    "maxpool": {"kernel", "stride", "padding", "dilation", "ceil_mode"},
-    "avgpool": {"kernel", "stride", "padding", "ceil_mode"},
+    "conv": {"kernel", "stride", "padding", "dilation", "padding_mode", "groups", "input_dilation"},
+    "convT": {"kernel", "stride", "padding", "dilation", "output_padding", "output_size", "padding_mode", "groups",
+              "consistent_padding"},
+    "maxpool": {"kernel", "stride", "padding", "dilation", "ceil_mode", "input_dilation"},
+    "avgpool": {"kernel", "stride", "padding", "dilation", "ceil_mode", "input_dilation"},
     "upsample": {"scale", "output_size"},
     "pixelshuffle": {"scale"},
     "unpool": {"kernel", "stride", "padding", "output_size"},
@@ -66,6 +67,16 @@ FLAG = {
     "dilation": "-d/--dilation", "output_padding": "--output-padding",
     "output_size": "--output-size", "ceil_mode": "--ceil-mode", "scale": "--scale",
     "padding_mode": "--padding-mode", "groups": "--groups",
+    "input_dilation": "--input-dilation", "consistent_padding": "--consistent-padding",
+}
+# Options only some frameworks have, per (option, kind): who has them, for the one-line refusal elsewhere.
+EXTRAS = {
+    ("input_dilation", "conv"): ("jax", "jax lax.conv_general_dilated(lhs_dilation=...)"),
+    ("input_dilation", "maxpool"): ("jax", "jax lax.reduce_window(base_dilation=...)"),
+    ("input_dilation", "avgpool"): ("jax", "jax lax.reduce_window(base_dilation=...)"),
+    ("consistent_padding", "convT"): ("jax", "jax lax.conv_transpose(use_consistent_padding=True)"),
+    ("dilation", "avgpool"): ("onnx jax", "onnx AveragePool(dilations=..., opset 19) and jax "
+                                          "lax.reduce_window(window_dilation=...)"),
 }
 MAX_INT = 2**31 - 1  # no framework indexes beyond this per axis in practice; larger is a typo
 _SYMBOL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -101,6 +112,8 @@ class Layer:
     padding_mode: str = "zeros"  # torch: what the pads hold (zeros, or the input reflected/replicated/wrapped)
     groups: int = 1  # conv/convT: channels split into groups (depthwise: groups == in channels)
     api: str = "layers"  # keras: "layers" (keras.layers.Conv2D) or "ops" (keras.ops.conv, run eagerly)
+    input_dilation: tuple | None = None  # jax: lhs_dilation (conv) / base_dilation (pools); None: 1 on every axis
+    consistent_padding: bool = False  # jax conv_transpose(use_consistent_padding=True): pads are the forward conv's
 
     @property
     def symmetric_pads(self):
@@ -280,7 +293,8 @@ def parse_scale(text, rank):
 
 def build_layer(kind, framework="torch", rank=1, *, kernel=None, stride=None, padding=None,
                 dilation=None, output_padding=None, output_size=None, ceil_mode=False, scale=None,
-                backend=None, padding_mode=None, groups=None, api=None):
+                backend=None, padding_mode=None, groups=None, api=None, input_dilation=None,
+                consistent_padding=False):
     """Parse and validate every option once; the result is the only thing the core sees."""
     from .frameworks import module
 
@@ -289,11 +303,13 @@ def build_layer(kind, framework="torch", rank=1, *, kernel=None, stride=None, pa
     kind, framework = parse_kind(kind), parse_framework(framework)
     given = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation,
              "output_padding": output_padding, "output_size": output_size,
-             "ceil_mode": ceil_mode or None, "scale": scale, "padding_mode": padding_mode, "groups": groups}
+             "ceil_mode": ceil_mode or None, "scale": scale, "padding_mode": padding_mode, "groups": groups,
+             "input_dilation": input_dilation, "consistent_padding": consistent_padding or None}
     for option, value in given.items():
         if value is not None and option not in OPTIONS[kind]:
             takers = [k for k in KINDS if option in OPTIONS[k]]
             raise InputError(f"{FLAG[option]} does not apply to {kind} (it applies to {', '.join(takers)})")
+        framework_has(option, kind, framework, value)
     if backend is not None and framework != "keras":
         raise InputError("--backend applies to -f keras only")
     backend = parse_backend(backend)
@@ -338,7 +354,23 @@ def build_layer(kind, framework="torch", rank=1, *, kernel=None, stride=None, pa
                 raise InputError(f"{kind} takes one integer {factor} factor, got {scale!r}")
     if padding_mode is not None:
         fields["padding_mode"] = parse_padding_mode(padding_mode, framework, kind)
-    return Layer(kind, framework, rank, ceil_mode=bool(ceil_mode), backend=backend, api=api, **fields)
+    if input_dilation is not None:
+        fields["input_dilation"] = parse_per_axis(input_dilation, rank, "input dilation")
+    return Layer(kind, framework, rank, ceil_mode=bool(ceil_mode), backend=backend, api=api,
+                 consistent_padding=bool(consistent_padding), **fields)
+
+
+def framework_has(option, kind, framework, value):
+    """An option only some frameworks have (EXTRAS) is exit 2 elsewhere, in one line naming who has it;
+    -d 1 on an average pool stays the no-op it always was."""
+    extra = EXTRAS.get((option, kind))
+    if value is None or extra is None or framework in extra[0].split():
+        return
+    if option == "dilation" and all(str(part).strip().lstrip("+0") in ("1",) for part in _axes(value, "dilation")):
+        return
+    aside = " (its padding already is the forward conv's)" if option == "consistent_padding" else ""
+    raise InputError(f"{FLAG[option]} on {kind}: {framework} has none{aside}; {extra[1]} ha"
+                     f"{'ve' if ' ' in extra[0] else 's'} it")
 
 
 def _global_output_size(kind, output_size):

@@ -24,7 +24,7 @@ MERGES = {"concat": "concat", "cat": "concat", "add": "add", "sum": "add", "mul"
 FEATURE_OPS = {"flatten": "flatten", "linear": "linear", "dense": "linear", "fc": "linear", "gemm": "linear"}
 NETWORK_OPS = frozenset(MERGES.values()) | frozenset(FEATURE_OPS.values())
 LAYER_FIELDS = ("kernel", "stride", "padding", "dilation", "output_padding", "output_size", "ceil_mode", "scale",
-                "padding_mode", "groups")
+                "padding_mode", "groups", "input_dilation", "consistent_padding")
 NODE_FIELDS = {"name", "layer", "channels", "input", "with", "inputs", "rank", "in_channels", "like"}
 LIKE_KINDS = ("upsample", "pad")  # layers that may take their output size from another node (like: NAME)
 INPUT = "input"  # the name of the network's input
@@ -223,7 +223,9 @@ _KEYS = {"k": "kernel", "kernel": "kernel", "s": "stride", "stride": "stride", "
          "scale": "scale", "x": "scale", "c": "channels", "ch": "channels", "channels": "channels",
          "filters": "channels", "ceil": "ceil_mode", "ceil_mode": "ceil_mode", "name": "name", "input": "input",
          "with": "with", "mode": "padding_mode", "padding_mode": "padding_mode", "g": "groups", "groups": "groups",
-         "in": "in_channels", "in_channels": "in_channels", "in_features": "in_channels", "like": "like"}
+         "in": "in_channels", "in_channels": "in_channels", "in_features": "in_channels", "like": "like",
+         "input_dilation": "input_dilation", "lhs_dilation": "input_dilation", "base_dilation": "input_dilation",
+         "consistent": "consistent_padding", "consistent_padding": "consistent_padding"}
 _TOKEN = re.compile(r"(?P<key>[a-z_]+?)=?(?P<value>[-+\d.][\w.:x×-]*)?\Z")
 
 
@@ -266,8 +268,9 @@ def _option(word, where):
     field = _KEYS.get(key.lower())
     if field is None:
         raise SpecError(f"{where}: unknown option {key!r} in {word!r}; expected one of: "
-                        "k, s, p, d, op, out, scale, c, ceil, mode, g, in, like, name, input, with")
-    if field == "ceil_mode":
+                        "k, s, p, d, op, out, scale, c, ceil, mode, g, in, like, name, input, with, "
+                        "input_dilation, consistent")
+    if field in ("ceil_mode", "consistent_padding"):
         return field, True
     if value in (None, ""):
         raise SpecError(f"{where}: option {key!r} needs a value, like {key}=3")
@@ -306,8 +309,9 @@ def build(network, rank):
                             "back to spatial axes")
         flat[node.name] = False
         options = dict(node.options)
-        if "ceil_mode" in options:
-            options["ceil_mode"] = bool(options["ceil_mode"])
+        for flag in ("ceil_mode", "consistent_padding"):
+            if flag in options:
+                options[flag] = bool(options[flag])
         if node.like is not None:  # a placeholder size: each input size fills in the size of node.like
             options.update({"output_size": 1} if node.op == "upsample" else {"padding": 0})
         try:
@@ -762,9 +766,10 @@ def _describe(node):
     if node.like is not None:
         return f"{node.op} like {node.like}"
     short = {"kernel": "k", "stride": "s", "padding": "p", "dilation": "d", "output_padding": "op",
-             "output_size": "out", "scale": "x", "ceil_mode": "ceil", "padding_mode": "mode", "groups": "g"}
+             "output_size": "out", "scale": "x", "ceil_mode": "ceil", "padding_mode": "mode", "groups": "g",
+             "input_dilation": "input_dilation", "consistent_padding": "consistent"}
     def option(field, value):
-        if field == "ceil_mode":
+        if field in ("ceil_mode", "consistent_padding"):
             return short[field]
         return f"{short[field]}={value}" if str(value)[:1].isalpha() else f"{short[field]}{value}"
 

@@ -24,7 +24,7 @@ from .checks import Checks
 from .errors import InputError, NoSolutionError, ShapeError, TconvError
 from .forward import evaluate, forward
 from .frameworks import module
-from .layer import MAX_INT, MAX_STRIDE, OPTIONS, PADDING_WORDS, Layer
+from .layer import EXTRAS, MAX_INT, MAX_STRIDE, OPTIONS, PADDING_WORDS, Layer
 
 SOLVABLE = ("conv", "convT", "upsample", "pixelshuffle", "unpool")
 MAX_WORK = 20_000_000  # (stride, dilation, kernel) triples x paddings: beyond this, bounds are a typo
@@ -394,18 +394,26 @@ def _plan(n, target, framework, kind, bounds, fixed):
     choices = _padding_choices(fixed, module(framework).DEFAULT_PADDING == "zeros")
     k_fixed = fixed.get("kernel")
     kernels = (1, bounds.kernel) if k_fixed is None else (k_fixed, k_fixed)
-    d_max = fixed.get("dilation") or (bounds.dilation if kind != "unpool" else 1)
+    d_max = fixed.get("dilation") or _max_dilation(framework, kind, bounds.dilation)
     s_lo, s_hi = _stride_hull(n, target, framework, kind, choices, kernels[1], d_max, fixed, bounds.padding)
     if fixed.get("stride") is not None:
         strides = (fixed["stride"],) if s_lo <= fixed["stride"] <= s_hi else ()
     else:
         strides = range(max(s_lo, 1), min(s_hi, bounds.stride) + 1)
     for s in strides:
-        for d in _range(fixed.get("dilation"), bounds.dilation if kind != "unpool" else 1):
+        for d in _range(fixed.get("dilation"), _max_dilation(framework, kind, bounds.dilation)):
+            if d > _max_dilation(framework, kind, d):  # a fixed -d the framework does not have
+                continue
             spans = tuple(span for span in (_span(n, target, framework, kind, s, d, choice, kernels, fixed,
                                                   bounds.padding) for choice in choices) if span)
             if spans:
                 yield s, d, spans
+
+
+def _max_dilation(framework, kind, bound):
+    """unpool has no dilation, nor has an average pool outside onnx and jax (layer.EXTRAS)."""
+    extra = EXTRAS.get(("dilation", kind))
+    return 1 if kind == "unpool" or extra and framework not in extra[0].split() else bound
 
 
 def _kernel_count(spans):
@@ -719,6 +727,9 @@ def mirror(layer, size):
     not 24)."""
     if any(not isinstance(n, int) for n in size):
         raise InputError("--mirror solves for numbers: give a numeric size")
+    if layer.input_dilation is not None or layer.consistent_padding:
+        raise InputError("--mirror does not solve with --input-dilation or --consistent-padding (solve does not search "
+                         "them)")
     if not layer.kernel:
         raise InputError(f"--mirror keeps the kernel and stride of the layer; {layer.kind} has none "
                          "(it applies to conv, convT, maxpool, avgpool, unpool)")
@@ -803,7 +814,7 @@ def _project(layer, axis):
     return replace(layer, rank=1, kernel=pick(layer.kernel) or (), stride=pick(layer.stride) or (),
                    dilation=pick(layer.dilation) or (), padding=padding or (),
                    output_padding=pick(layer.output_padding), output_size=pick(layer.output_size),
-                   scale=pick(layer.scale)), 0
+                   scale=pick(layer.scale), input_dilation=pick(layer.input_dilation)), 0
 
 
 def _gives(layer, size, output):

@@ -189,7 +189,12 @@ def layer_options(command=None, hidden=()):
         click.option("-p", "--padding", type=PADDING,
                      help="Integers (per axis 1x2, asymmetric BEFORE:AFTER), or valid, same, "
                           "same_upper, same_lower, causal."),
-        click.option("-d", "--dilation", type=Text("D"), help="Dilation (default 1)."),
+        click.option("-d", "--dilation", type=Text("D"),
+                     help="Dilation (default 1; avgpool: onnx AveragePool dilations, jax window_dilation)."),
+        click.option("--input-dilation", type=Text("D"),
+                     help="jax: lhs_dilation (conv) / base_dilation (pools): d-1 zeros between input values."),
+        click.option("--consistent-padding", is_flag=True, default=None,
+                     help="jax convT: use_consistent_padding=True (the pads are the forward conv's, as torch's)."),
         click.option("--output-padding", type=Text("OP"),
                      help="Transposed conv output_padding (default: the framework's)."),
         click.option("--output-size", type=SIZE,

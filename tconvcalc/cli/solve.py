@@ -4,12 +4,31 @@ import click
 
 from .. import render
 from ..errors import InputError, NoSolutionError
-from ..layer import FRAMEWORKS, parse_backend, parse_framework, parse_int, parse_kind, parse_padding, parse_per_axis, \
+from ..layer import FRAMEWORKS, framework_has, parse_backend, parse_framework, parse_int, parse_kind, parse_padding, parse_per_axis, \
     parse_size
 from .boundary import Written
 from .options import (FRAMEWORKS as FRAMEWORK_LIST, KINDS, PADDING, SIZE, Text, backend_option, emit_option,
                       one_output, reports, size_command)
 from .progress import progress
+
+
+def _not_searched(input_dilation, consistent_padding):
+    """jax's --input-dilation and --consistent-padding are forward's: solve does not search them, and says so
+    rather than answer for a layer without them."""
+    if input_dilation is not None:
+        raise InputError("solve does not search with --input-dilation (jax lhs_dilation / base_dilation): tconvcalc "
+                         "forward IN -f jax --input-dilation D gives a layer's size, tconvcalc inputs its inputs")
+    if consistent_padding:
+        raise InputError("solve does not search with --consistent-padding: jax conv_transpose(use_consistent_padding="
+                         "True) pads are torch's padding, so solve -f torch lists the same sizes")
+
+
+def _lacks(option, kind, framework, value):
+    try:
+        framework_has(option, kind, framework, value)
+    except InputError:
+        return True
+    return False
 
 
 @size_command(short_help="Every layer that maps one size to another, best first.")
@@ -29,6 +48,8 @@ from .progress import progress
               help="Fix the padding: an integer, BEFORE:AFTER, or a word (valid, same, ...).")
 @click.option("-d", "--dilation", type=Text("D"), help="Fix the dilation.")
 @click.option("--output-padding", type=Text("OP"), help="Fix the output_padding.")
+@click.option("--input-dilation", hidden=True, help="Not searched: solve says so.")
+@click.option("--consistent-padding", is_flag=True, default=None, hidden=True, help="Not searched: solve says so.")
 @backend_option()
 @click.option("--limit", default="10", show_default=True, type=Text("N"),
               help="How many solutions to list; 0 lists all.")
@@ -45,6 +66,8 @@ def solve(size, target, kinds, frameworks, as_json, emit, limit, backend, **opti
     one_output(emit=emit, as_json=as_json)
     from ..solve import SOLVABLE, Bounds, solve as solve_sizes
 
+    _not_searched(options.pop("input_dilation"), options.pop("consistent_padding"))
+
     sizes, targets = parse_size(size), parse_size(target)
     if any(isinstance(v, str) for v in sizes + targets):
         raise InputError("solve takes numeric sizes; use forward for symbolic ones")
@@ -60,6 +83,9 @@ def solve(size, target, kinds, frameworks, as_json, emit, limit, backend, **opti
     frameworks = FRAMEWORKS if frameworks.strip().lower() == "all" else tuple(
         parse_framework(f) for f in frameworks.split(","))
     limit = parse_int(limit, "--limit", minimum=0)
+    if options["dilation"] is not None and max(fixed["dilation"]) > 1:  # -d 2 -l avgpool -f torch: exit 2, as forward
+        if all(_lacks("dilation", kind, framework, options["dilation"]) for kind in kinds for framework in frameworks):
+            framework_has("dilation", kinds[0], frameworks[0], options["dilation"])
     if backend is not None and "keras" not in frameworks:
         raise InputError("--backend applies to -f keras only")
     with progress(f"solving {render.size_text(sizes)} -> {render.size_text(targets)}"):

@@ -89,12 +89,30 @@ def _window_outputs(layer, sizes, pads, checks, what):
     return _clamped(raw, checks, what)
 
 
+def _base_dilated(layer, sizes, checks, what):
+    """lhs_dilation / base_dilation: ld-1 zeros between input values, so n becomes (n-1)×ld + 1 (None: as given)."""
+    ld = layer.input_dilation
+    if ld is None or all(v == 1 for v in ld):
+        return None
+    checks.note(f"{what}: the input grows to (n-1)×ld + 1 (ld-1 zeros between its values) before the pads")
+    return [(n - 1) * v + 1 for n, v in zip(sizes, ld)]
+
+
 def conv(layer, sizes, checks):
+    dilated = _base_dilated(layer, sizes, checks, "lhs_dilation")
+    if dilated is not None and isinstance(layer.padding, str):  # jax's ValueError for the argument: exit 2
+        not_available(_STRING_TRANSPOSE, "with lhs_dilation give explicit (lo, hi) pads: -p B:A")
     pads = _window_pads(layer, sizes, checks)
-    checks.require(all_of(n + b + a >= 0 for n, (b, a) in zip(sizes, pads)),
+    shape = sizes if dilated is None else dilated  # conv_shape_tuple runs on the dilated input
+    checks.require(all_of(n + b + a >= 0 for n, (b, a) in zip(shape, pads)),
                    "Negative padding is larger than the size of the corresponding dimension: "
-                   f"got padding={_pairs(pads)} for lhs_shape[2:]={_shapes(sizes)}")
-    outputs = _window_outputs(layer, sizes, pads, checks, "lax.conv_general_dilated")
+                   f"got padding={_pairs(pads)} for lhs_shape[2:]={_shapes(shape)}")
+    if dilated is None:
+        outputs = _window_outputs(layer, sizes, pads, checks, "lax.conv_general_dilated")
+    else:
+        raw = [conv_out(n, kj, sj, dj, b, a)
+               for n, kj, sj, dj, (b, a) in zip(dilated, layer.kernel, layer.stride, layer.dilation, pads)]
+        outputs = _clamped(raw, checks, "lax.conv_general_dilated")
     return tuple(AxisOut(o, (b, a)) for o, (b, a) in zip(outputs, pads))
 
 
@@ -121,6 +139,9 @@ def conv_transpose(layer, sizes, checks):
                       "give explicit (lo, hi) pads; o = (i-1)*s + 1 + lo + hi - d*(k-1)")
     kernels = [effective_kernel(kj, dj) for kj, dj in zip(k, d)]
     word = _word(layer) if isinstance(layer.padding, str) else None
+    if layer.consistent_padding and word not in (None, "SAME", "VALID"):
+        not_available(f"Invalid padding mode: {word} (use_consistent_padding=True takes 'SAME', 'VALID' or "
+                      "(lo, hi) pairs)")  # _conv_transpose_padding's ValueError: exit 2
     if word in ("SAME", "VALID"):
         pads = [_transpose_pads(ek, sj, word) for ek, sj in zip(kernels, s)]
         checks.note(f"padding='{word}' is the forward conv's padding: conv_transpose pads the stride-dilated "
@@ -136,6 +157,10 @@ def conv_transpose(layer, sizes, checks):
         pads = _window_pads(layer, sizes, checks)  # SAME_LOWER, stride 1: a stride-1 forward conv
         checks.note("padding='SAME_LOWER' is not a conv_transpose mode: with stride 1 it is passed on as the "
                     "forward padding of a stride-1 conv, so o = i")
+    elif layer.consistent_padding:  # _conv_transpose_padding of a tuple: ek-1-p on each side, torch's padding
+        pads = [(ek - 1 - b, ek - 1 - a) for ek, (b, a) in zip(kernels, layer.padding)]
+        checks.note("use_consistent_padding=True: (lo, hi) is the forward conv's padding, so the stride-dilated "
+                    "input is padded by (ek-1-lo, ek-1-hi) and o = (i-1)×s + ek - lo - hi, torch's size")
     else:
         pads = list(layer.padding)
         checks.note("explicit pads are applied as given to the stride-dilated input (use_consistent_padding=False)")
@@ -156,9 +181,18 @@ def _pool(layer, sizes, checks, name):
     if layer.ceil_mode:
         not_available("lax.reduce_window has no ceil_mode",
                       "add the extra pixels to the 'after' pad explicitly (padding b:a)")
-    pads = _window_pads(layer, sizes, checks)
+    pads = _window_pads(layer, sizes, checks)  # a padding word's pads: for the undilated input (_reduce_window)
+    dilated = _base_dilated(layer, sizes, checks, "base_dilation")
     # reduce_window_shape_tuple has no negative-padding check: a negative padded size also clamps to 0.
-    outputs = _window_outputs(layer, sizes, pads, checks, f"lax.reduce_window ({name})")
+    if dilated is None:
+        outputs = _window_outputs(layer, sizes, pads, checks, f"lax.reduce_window ({name})")
+    else:
+        if isinstance(layer.padding, str) and layer.padding != "valid":
+            checks.warn(True, f"padding='{_word(layer)}' with base_dilation: jax computes the pads for the "
+                              "undilated input, then pools the dilated one, so the output is not ⌈n/s⌉")
+        raw = [conv_out(n, kj, sj, dj, b, a)
+               for n, kj, sj, dj, (b, a) in zip(dilated, layer.kernel, layer.stride, layer.dilation, pads)]
+        outputs = _clamped(raw, checks, f"lax.reduce_window ({name})")
     checks.warn(all_of([all(kj == 1 for kj in layer.kernel), any_of(p < 0 for pair in pads for p in pair)]),
                 "jax 0.10.2 aborts the whole process here (an XLA check failure in algebraic_simplifier for a "
                 "window of 1 on every axis with a negative pad): crop with lax.slice instead")
@@ -270,6 +304,11 @@ def _ints(values):
     return tuple(int(v) for v in values)
 
 
+def _input_dilation(layer):
+    ld = layer.input_dilation
+    return None if ld is None or set(ld) == {1} else _ints(ld)
+
+
 def _padding(layer):
     if isinstance(layer.padding, str):
         return _Quoted(_word(layer))
@@ -292,7 +331,8 @@ def code(layer, axes):
     k, s, d = _ints(layer.kernel), _ints(layer.stride), _ints(layer.dilation)
     padding = _padding(layer)
     if layer.kind == "conv":
-        return call("lax.conv_general_dilated", "x", "w", window_strides=s, padding=padding, rhs_dilation=d,
+        return call("lax.conv_general_dilated", "x", "w", window_strides=s, padding=padding,
+                    lhs_dilation=_input_dilation(layer), rhs_dilation=d,
                     feature_group_count=None if layer.groups == 1 else layer.groups)
     if layer.kind in ("depthwise", "separable"):
         text = call("lax.conv_general_dilated", "x", "w", window_strides=s, padding=padding, rhs_dilation=d)
@@ -305,13 +345,16 @@ def code(layer, axes):
         spatial = "DHW"[-r:] if r > 1 else "H"
         return call("lax.conv_transpose", "x", "w", strides=s, padding=padding,
                     rhs_dilation=None if set(d) == {1} else d,
-                    dimension_numbers=tuple(_Quoted(f"{io}{spatial}") for io in ("NC", "OI", "NC")))
+                    dimension_numbers=tuple(_Quoted(f"{io}{spatial}") for io in ("NC", "OI", "NC")),
+                    use_consistent_padding=True if layer.consistent_padding else None)
     if layer.kind in ("maxpool", "avgpool"):
         init, op = ("-jnp.inf", "lax.max") if layer.kind == "maxpool" else ("0.0", "lax.add")
+        ld = _input_dilation(layer)
         if not isinstance(padding, str):
             padding = ((0, 0), (0, 0)) + padding
         text = call("lax.reduce_window", "x", init, op, window_dimensions=(1, 1) + k, window_strides=(1, 1) + s,
-                    padding=padding, window_dilation=None if set(d) == {1} else (1, 1) + d)
+                    padding=padding, base_dilation=None if ld is None else (1, 1) + ld,
+                    window_dilation=None if set(d) == {1} else (1, 1) + d)
         if layer.kind == "avgpool":  # the sum over each window; divide for the mean (padding counted)
             size = 1
             for kj in k:

@@ -155,7 +155,7 @@ def _empty_axes_refused(sizes, checks):
 def _pool(layer, sizes, checks, name):
     _empty_axes_refused(sizes, checks)
     k, s = layer.kernel, layer.stride
-    d = layer.dilation if name in ("MaxPool", "LpPool") else (1,) * layer.rank
+    d = layer.dilation  # AveragePool's dilations (opset 19): ORT 1.32 dilates its windows as MaxPool's
     mode = _auto_pad(layer, checks)
     if mode == "NOTSET":
         checks.require(all(b < kj and a < kj for (b, a), kj in zip(layer.padding, k)),
@@ -425,7 +425,7 @@ def code(layer, axes):
         attrs["auto_pad"] = _AUTO_PAD.get(layer.padding, layer.padding)
     elif any(b or a for b, a in layer.padding) and not (layer.kind == "convT" and layer.output_size):
         attrs["pads"] = [int(b) for b, _ in layer.padding] + [int(a) for _, a in layer.padding]
-    if layer.kind in ("conv", "convT", "maxpool", "lppool") and any(v != 1 for v in layer.dilation):
+    if layer.kind in ("conv", "convT", "maxpool", "avgpool", "lppool") and any(v != 1 for v in layer.dilation):
         attrs["dilations"] = _ints(layer.dilation)
     if layer.kind in ("conv", "convT") and layer.groups != 1:
         attrs["group"] = layer.groups

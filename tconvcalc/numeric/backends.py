@@ -159,7 +159,7 @@ def _jax(layer, g, x, w, groups):
         # rhs[o, i] = w[i, o]: conv_transpose runs the kernel unflipped (the executor flips it, g.flip).
         out = lax.conv_transpose(xj, jnp.asarray(np.swapaxes(w, 0, 1), jnp.float32), strides=g.stride,
                                  padding=padding, rhs_dilation=g.dilation, dimension_numbers=numbers,
-                                 precision=precision)
+                                 precision=precision, use_consistent_padding=layer.consistent_padding)
     return np.asarray(out, dtype=np.float64)
 
 
@@ -443,7 +443,7 @@ def _onnx_layer(layer, p, x, mode):
     if p.kind in ("maxpool", "avgpool"):
         if layer.ceil_mode:
             attrs["ceil_mode"] = 1
-        if p.kind == "maxpool" and any(d != 1 for d in p.dilation):
+        if any(d != 1 for d in p.dilation):  # AveragePool's dilations: opset 19 on
             attrs["dilations"] = list(p.dilation)
         node = helper.make_node("MaxPool" if p.kind == "maxpool" else "AveragePool", ["X"], ["Y"], **attrs)
         return _onnx_session(node, [("X", x32)], p.kind)

@@ -69,6 +69,7 @@ def geometry(layer, size):
 
     if layer.kind not in ("conv", "convT"):
         raise InputError(f"the executor runs conv and convT layers, not {layer.kind}")
+    refuse_input_dilation(layer)
     result = forward(layer, tuple(size))
     chosen = False
     if result.output is None:  # tf conv_transpose: the caller chooses output_shape; take the smallest
@@ -89,6 +90,13 @@ def geometry(layer, size):
     return Geometry(layer.kind, k, s, d, before, tuple(int(n) for n in size),
                     tuple(int(o) for o in result.output), flip, chosen,
                     None if all(op is None for op in ops) else ops, layer, layer.padding_mode)
+
+
+def refuse_input_dilation(layer):
+    """The executor has no lhs/base dilation: say so rather than run the layer without it."""
+    if layer.input_dilation is not None and any(v != 1 for v in layer.input_dilation):
+        raise InputError("the numeric executor does not run --input-dilation (jax lhs_dilation / base_dilation); "
+                         "tconvcalc forward gives its size")
 
 
 def check_size(shape, what="array"):

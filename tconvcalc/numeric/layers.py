@@ -36,7 +36,7 @@ import numpy as np
 
 from ..arithmetic import conv_out
 from ..errors import InputError
-from .executor import _spans, check_size, window
+from .executor import _spans, check_size, refuse_input_dilation, window
 
 AVG_DIVISOR = {"torch": "padded", "tf": "input", "keras": "input", "onnx": "input", "jax": "window"}
 NEAREST = {"torch": "floor", "keras": "floor", "onnx": "half_pixel"}
@@ -73,6 +73,7 @@ def plan(layer, size):
 
     if layer.kind in ("conv", "convT"):
         raise InputError("conv and convT run through tconvcalc.numeric.executor.geometry")
+    refuse_input_dilation(layer)
     result = forward(layer, tuple(size))
     ints = lambda values: tuple(int(v) for v in values)  # noqa: E731
     pads = tuple((int(ax.pads[0]), int(ax.pads[1])) if ax.pads is not None else (0, 0) for ax in result.axes)
