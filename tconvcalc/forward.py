@@ -228,7 +228,7 @@ class _Axis:
 
     def _values(self):
         layer, i = self.layer, self.index
-        dilation = layer.dilation[i] if layer.dilation and layer.kind != "avgpool" else 1
+        dilation = layer.dilation[i] if layer.dilation else 1  # an avgpool's too (onnx, jax; elsewhere -d 1)
         return Traced(self.n), Traced(layer.kernel[i]), Traced(layer.stride[i]), Traced(dilation)
 
     def canonical(self, output, pads, output_padding):
@@ -236,6 +236,8 @@ class _Axis:
         layer = self.layer
         if layer.kind not in (*WINDOWS, "convT") or not layer.kernel or not all(isinstance(p, int) for p in pads):
             return []
+        if layer.input_dilation is not None and set(layer.input_dilation) != {1}:
+            return []  # jax's lhs/base dilation: the window runs over (n-1)×ld+1, which the framework's text shows
         n, k, s, d = self._values()
         before, after = Traced(pads[0]), Traced(pads[1])
         if layer.kind in WINDOWS:

@@ -161,3 +161,13 @@ def test_verify_says_it_does_not_run_input_dilation(run):
     pytest.importorskip("numpy")
     code, _, err = run("verify", 10, "-l", "conv", "-f", "jax", "-k", 3, "-p", 1, "--input-dilation", 2)
     assert code == 2 and "does not run --input-dilation" in err
+
+
+def test_formulas_show_the_dilations_that_applied(run_json):
+    """The formula column carries the avgpool's window dilation and the lhs-dilated input, never a d=1 or
+    undilated form that happens to give the same number."""
+    _, data, _ = run_json("forward", 3, "-l", "avgpool", "-f", "onnx", "-k", 3, "-d", 2)
+    assert "2×(3-1)" in data["axes"][0]["formula"]
+    _, data, _ = run_json("forward", 11, "-l", "maxpool", "-f", "jax", "-k", 3, "-s", 2, "-d", 2, "-p", "1:2",
+                          "--input-dilation", 3)
+    assert "(11-1)×3+1" in data["axes"][0]["formula"]
