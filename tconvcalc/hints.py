@@ -129,9 +129,9 @@ def _accepted(layer, size):
 
 def _other_padding(layer, size, target):
     """The best layer with the same kernel, stride and dilation that gives ``target``, as its arguments."""
-    from .solve import Bounds, solve
+    from .solve import Bounds, api_of, solve
 
-    fixed = {"kernel": layer.kernel, "stride": layer.stride, "dilation": layer.dilation}
+    fixed = {"kernel": layer.kernel, "stride": layer.stride, "dilation": layer.dilation, **api_of(layer)}
     widest = max(max(layer.kernel, default=1) * max(layer.dilation, default=1), 8)
     kind = layer.kind if layer.kind in ("conv", "convT", "unpool") else None
     if kind is None:
@@ -235,7 +235,8 @@ def _fixed_layer_hint(size, target, kinds, frameworks, fixed, backend):
     output_padding = fixed.get("output_padding")
     layer = Layer(kinds[0], frameworks[0], rank, kernel=axes(fixed["kernel"], 1), stride=axes(fixed["stride"], 1),
                   dilation=axes(fixed.get("dilation"), 1), padding=padding,
-                  output_padding=None if output_padding is None else axes(output_padding, 0), backend=backend)
+                  output_padding=None if output_padding is None else axes(output_padding, 0), backend=backend,
+                  api=fixed.get("api", "layers") if frameworks[0] == "keras" else "layers")
     try:
         return reach(layer, tuple(size), tuple(target))
     except TconvError:

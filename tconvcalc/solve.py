@@ -58,6 +58,7 @@ class Solution:
     checkerboard: bool
     reasons: tuple
     code: str
+    api: str | None = None  # keras: "layers" or "ops" (--api); None for the other frameworks
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def solve(size, target, kinds=("convT",), frameworks=("torch",), bounds=Bounds()
     _check_search(size, target, kinds, frameworks, bounds, fixed, memo)
     found = []
     searched = [(framework, kind) for framework, kind in product(frameworks, kinds)
-                if kind in module(framework).LAYERS]  # keras has no unpool, tf no upsample, ...
+                if _takes(framework, kind, fixed)]  # keras has no unpool, tf no upsample, ...
     if not searched:
         raise InputError(f"{' and '.join(frameworks)} {'has' if len(frameworks) == 1 else 'have'} no "
                          f"{' or '.join(kinds)} layer")
@@ -134,7 +135,7 @@ def _check_search(size, target, kinds, frameworks, bounds, fixed, memo):
                              f"(at most {MAX_PAIRS} pairs); narrow --max-stride/--max-dilation or fix -s/-d")
     trials = 0
     for framework, kind in product(frameworks, kinds):
-        if kind in ("upsample", "pixelshuffle") or kind not in module(framework).LAYERS:
+        if kind in ("upsample", "pixelshuffle") or not _takes(framework, kind, fixed):
             continue
         for axis, (n, t) in enumerate(zip(size, target)):
             key = _axis_key(framework, kind, n, t, _fixed_axis(fixed, axis))
@@ -149,6 +150,26 @@ def _check_search(size, target, kinds, frameworks, bounds, fixed, memo):
                                      "combinations to try; narrow --max-kernel/--max-stride/--max-dilation or "
                                      "fix -k/-s/-d")
             memo["plan", key] = tuple(plan)
+
+
+def _takes(framework, kind, fixed):
+    """Whether the framework has this kind of layer; keras --api ops (fixed["api"]) has only keras.ops' conv,
+    conv_transpose and pools."""
+    if framework == "keras" and fixed.get("api") == "ops":
+        from .frameworks.keras_ops import LAYERS as OPS
+
+        return kind in OPS
+    return kind in module(framework).LAYERS
+
+
+def api_of(layer):
+    """The fixed entry that keeps a keras.ops layer's API in a search about it (mirror, hints): none for layers."""
+    return {"api": layer.api} if layer.framework == "keras" and layer.api != "layers" else {}
+
+
+def _api(framework, fixed):
+    """The keras API the candidates are built with (fixed["api"], solve --api); every other framework has one."""
+    return fixed.get("api", "layers") if framework == "keras" else "layers"
 
 
 # ---- one framework, one kind ------------------------------------------------------------------
@@ -232,11 +253,12 @@ class _Axis:
     target: int
     compute: object  # the framework module's LAYERS[kind]
     read: dict = field(default_factory=dict, compare=False, repr=False)  # candidate -> (its axes or None, accepted)
+    api: str = "layers"  # keras: layers or ops (solve --api)
 
     def layer(self, candidate):
         k, s, d, padding, output_padding, output_size = candidate
         return Layer(self.kind, self.framework, 1, kernel=(k,), stride=(s,), dilation=(d,), padding=padding,
-                     output_padding=output_padding, output_size=output_size, backend=self.backend)
+                     output_padding=output_padding, output_size=output_size, backend=self.backend, api=self.api)
 
     def _evaluate(self, candidate):
         """Read once, leniently: with no rule broken the strict reading would accept the same axes (the framework
@@ -271,7 +293,7 @@ def _axis_layers(n, target, framework, kind, bounds, fixed, backend, memo=None):
     plan = memo.get(("plan", key)) if memo is not None else None
     if plan is None:
         plan = _plan(n, target, framework, kind, bounds, fixed)
-    axis = _Axis(framework, kind, backend, n, target, module(framework).LAYERS[kind])
+    axis = _Axis(framework, kind, backend, n, target, module(framework).LAYERS[kind], api=_api(framework, fixed))
     for s, d, spans in plan:
         spans = [span for span in spans if _usable(axis, span[0], span[1], s, d, fixed)]
         if not spans:
@@ -478,7 +500,8 @@ def _span(n, t, framework, kind, s, d, choice, kernels, fixed, max_padding):
             span = (a + low, a + high)  # the effective kernel is k
             return _clip(choice, span, kernels)
         m = max(s, d, (fixed.get("output_padding") or 0) + 1)  # output_padding < m
-        if choice in SAME_WORDS and 0 <= a <= s:  # n*s (or (n-1)*s + ek%2 + op, Keras): any kernel
+        if choice in SAME_WORDS and 0 <= a <= max(s, d):  # n*s (or (n-1)*s + ek%2 + op, Keras; keras.ops on
+            # jax/torch take op < max(s, d) too): any kernel
             span = every
         elif choice in ("valid", *SAME_WORDS):
             span = _kernels((a - m + 1, a), d)
@@ -596,7 +619,7 @@ def _combine(per_axis, size, target, combinations=MAX_COMBINATIONS):
                       padding=first.padding if words else tuple(c.padding[0] for c in choice),
                       output_padding=None if ops[0] is None else tuple(op[0] for op in ops),
                       output_size=None if first.output_size is None else tuple(c.output_size[0] for c in choice),
-                      backend=first.backend)
+                      backend=first.backend, api=first.api)
         axes = _strict(layer, size, target)
         if axes:
             yield layer, axes
@@ -717,7 +740,7 @@ def make_solution(layer, reasons, size):
                     optional(layer.dilation or None) if takes_dilation else None,
                     _scalar(ax.output_padding for ax in result.axes) if layer.kind == "convT" else None,
                     optional(layer.output_size), optional(layer.scale), pads, result.output, uneven,
-                    reasons, result.code)
+                    reasons, result.code, layer.api if layer.framework == "keras" else None)
 
 
 def mirror(layer, size):
@@ -739,7 +762,7 @@ def mirror(layer, size):
     down = forward(layer, size)
     if down.output is None:
         raise InputError("--mirror needs the layer's output: give --output-size (the caller chooses it here)")
-    fixed = {"kernel": layer.kernel, "stride": layer.stride, "dilation": layer.dilation}
+    fixed = {"kernel": layer.kernel, "stride": layer.stride, "dilation": layer.dilation, **api_of(layer)}
     widest = max([b + a for b, a in (ax.pads or (0, 0) for ax in down.axes)] + list(layer.kernel))
     partner = "conv" if layer.kind in ("convT", "unpool") else "convT"
     applied = tuple(ax.pads for ax in down.axes)
@@ -864,7 +887,7 @@ def _reachable(n, target, kinds, frameworks, bounds, fixed, backend, memo=None):
     """Whether some 1-D layer gives ``target`` from ``n``: the search's own candidates where it already ran
     (``memo``), else a search that stops at the first candidate."""
     for framework, kind in product(frameworks, kinds):
-        if kind not in module(framework).LAYERS:
+        if not _takes(framework, kind, fixed):
             continue
         if kind in ("upsample", "pixelshuffle"):
             if _resampling((n,), (target,), framework, kind, backend):

@@ -4,8 +4,8 @@ import click
 
 from ..errors import InputError
 from ..layer import parse_int, parse_size
-from .options import (FRAMEWORK, KIND, PADDING, PATH, SIZE, Text, backend_option, emit_option, layer_options,
-                      make_layer, one_output, reports, size_command)
+from .options import (FRAMEWORK, KIND, PADDING, PATH, SIZE, Text, api_option, backend_option, emit_option,
+                      layer_options, make_layer, one_output, reports, size_command)
 from .boundary import Written
 from .progress import progress
 
@@ -130,6 +130,7 @@ def _convert_options(command):
         click.option("--output-size", type=SIZE,
                      help="The output the caller asks for (torch output_size=, tf/onnx output_shape)."),
         backend_option("Keras backend (either side): tensorflow (default), jax or torch."),
+        api_option("Keras API of the -f/--from layer: layers (default) or ops (keras.ops.conv / conv_transpose)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -141,7 +142,7 @@ def _convert_options(command):
 @_convert_options
 @emit_option("the code in the target framework (and its extra pad or crop)")
 @reports
-def convert(size, kind, as_json, emit, source, target, old_size, backend, **options):
+def convert(size, kind, as_json, emit, source, target, old_size, backend, api, **options):
     """The same conv / convT in another framework for input SIZE, proved on numbers by the executor:
     exact, needs an extra pad/crop (emitted as code), or impossible (why).
 
@@ -161,7 +162,8 @@ def convert(size, kind, as_json, emit, source, target, old_size, backend, **opti
 
     sizes = _numeric_size(size, "convert")
     source, target = parse_framework(source), parse_framework(target)
-    layer = build_layer(kind, source, len(sizes), backend=backend if source == "keras" else None, **options)
+    layer = build_layer(kind, source, len(sizes), backend=backend if source == "keras" else None, api=api,
+                        **options)
     with progress(f"running the layer in {source} and {target}"):
         result = run_convert(layer, sizes, target, backend=backend or "tensorflow")
     if as_json:

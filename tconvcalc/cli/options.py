@@ -131,6 +131,14 @@ def backend_option(help="Keras backend: tensorflow (default), jax or torch."):
     return click.option("--backend", type=BACKEND, help=help)
 
 
+API = Words("API", lambda: layers.KERAS_APIS)
+
+
+def api_option(help="Keras API: layers (default: keras.layers.Conv2D) or ops (keras.ops.conv, called on a "
+                    "tensor; the backend's own rules: jax and torch run strides > 1 with dilation > 1)."):
+    return click.option("--api", type=API, help=help)
+
+
 # ---- output: --json, -q, --emit -------------------------------------------------------------------------
 
 def _remember_json(ctx, param, value):
@@ -204,6 +212,7 @@ def layer_options(command=None, hidden=()):
         click.option("--scale", type=Text("SCALE"),
                      help="Upsample scale factor (2, or per axis 2x1.5); pixelshuffle upscale factor."),
         backend_option(),
+        api_option(),
         click.option("--groups", type=Text("G"),
                      help="conv/convT: groups dividing both channel counts (depthwise: = in channels)."),
         click.option("--padding-mode", type=PADDING_MODE,

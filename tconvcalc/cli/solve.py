@@ -4,11 +4,11 @@ import click
 
 from .. import render
 from ..errors import InputError, NoSolutionError
-from ..layer import FRAMEWORKS, framework_has, parse_backend, parse_framework, parse_int, parse_kind, parse_padding, parse_per_axis, \
-    parse_size
+from ..layer import FRAMEWORKS, framework_has, parse_api, parse_backend, parse_framework, parse_int, parse_kind, \
+    parse_padding, parse_per_axis, parse_size
 from .boundary import Written
-from .options import (FRAMEWORKS as FRAMEWORK_LIST, KINDS, PADDING, SIZE, Text, backend_option, emit_option,
-                      one_output, reports, size_command)
+from .options import (FRAMEWORKS as FRAMEWORK_LIST, KINDS, PADDING, SIZE, Text, api_option, backend_option,
+                      emit_option, one_output, reports, size_command)
 from .progress import progress
 
 
@@ -51,11 +51,12 @@ def _lacks(option, kind, framework, value):
 @click.option("--input-dilation", hidden=True, help="Not searched: solve says so.")
 @click.option("--consistent-padding", is_flag=True, default=None, hidden=True, help="Not searched: solve says so.")
 @backend_option()
+@api_option()
 @click.option("--limit", default="10", show_default=True, type=Text("N"),
               help="How many solutions to list; 0 lists all.")
 @emit_option("the code of the best solution")
 @reports
-def solve(size, target, kinds, frameworks, as_json, emit, limit, backend, **options):
+def solve(size, target, kinds, frameworks, as_json, emit, limit, backend, api, **options):
     """Every layer that maps input SIZE to TARGET, best first, with its code.
 
     \b
@@ -88,6 +89,10 @@ def solve(size, target, kinds, frameworks, as_json, emit, limit, backend, **opti
             framework_has("dilation", kinds[0], frameworks[0], options["dilation"])
     if backend is not None and "keras" not in frameworks:
         raise InputError("--backend applies to -f keras only")
+    if api is not None:  # a fixed choice of the keras layer: solve reads it from fixed, as the other options
+        if "keras" not in frameworks:
+            raise InputError("--api applies to -f keras only")
+        fixed["api"] = parse_api(api)
     with progress(f"solving {render.size_text(sizes)} -> {render.size_text(targets)}"):
         result = solve_sizes(sizes, targets, kinds, frameworks, bounds, fixed, parse_backend(backend), limit)
     if not result.solutions:

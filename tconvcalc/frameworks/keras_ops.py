@@ -185,6 +185,10 @@ def conv_transpose(layer, sizes, checks):
     word = _word(layer)
     if word not in ("valid", "same"):
         not_available(f"The `padding` argument must be one of 'valid', 'same'. Received: padding={word}")
+    if layer.backend != "tensorflow":  # tf.nn.conv_transpose re-validates: there only op < s gives an accepted size
+        checks.note(f"the {layer.backend} backend runs any output_padding >= 0, each adding one to the output (checked "
+                    "to 7 in tests/frameworks/test_keras_ops_solve.py); accepted outputs lists those of the inferred "
+                    "None and output_padding < strides, whose forward conv gives the input back")
     return _eager(keras_conv_transpose, layer, sizes, word, checks)
 
 
@@ -257,4 +261,6 @@ def code(layer, axes):
     if layer.kind == "convT" and axes and axes[0].output_padding is not None:
         kwargs["output_padding"] = per_axis(ax.output_padding for ax in axes)
     kwargs["dilation_rate"] = None if d == 1 else d
-    return call(f"keras.ops.{_NAMES[layer.kind]}", "x", "kernel", **kwargs)
+    channels = ("C_out", "C_in") if layer.kind == "convT" else ("C_in", "C_out")
+    shape = ", ".join([*(str(int(kj)) for kj in layer.kernel), *channels])
+    return call(f"keras.ops.{_NAMES[layer.kind]}", "x", "kernel", **kwargs) + f"  # kernel: ({shape})"
