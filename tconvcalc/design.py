@@ -14,8 +14,11 @@ How (1-D; each axis of an HxW size is solved alone and the axes combined, one co
    from IN) the sets of sizes at each depth are computed group by group (plain sets), then the other
    direction is intersected with them (meet in the middle): a size survives at depth i only if IN
    reaches it in i layers and it reaches OUT in N-i.
-3. Ranking. Each layer has solve.py's rank (checkerboard, output_padding, asymmetric padding,
-   dilation, kernel, stride, pads); a stack's cost is their sum, compared component by component.
+3. Ranking. Each layer's rank is, in order: whether it keeps the size (k1 s1 p0, k3 s1 p1: a layer
+   wasted on the size), then solve.py's (checkerboard, output_padding, asymmetric padding), then
+   whether it is a common idiom and which (solve.idiom_rank: k4 s2 p1, then k2 s2, then k3 s2 p1
+   op1), then dilation, kernel, stride, pads; a stack's cost is their sum, compared component by
+   component.
    The cheapest cost-to-go of every surviving size is one more backward pass; the stacks are then
    listed best first by a lazy best-first search whose estimate is that exact cost-to-go.
 4. Soundness. Every transition a listed stack takes is re-checked strictly by the framework's
@@ -31,9 +34,9 @@ from itertools import product
 from .checks import Checks
 from .errors import InputError, TconvError
 from .forward import evaluate
-from .frameworks import module
+from .frameworks import AxisOut, module
 from .layer import FRAMEWORKS, MAX_INT, PADDING_WORDS, Layer
-from .solve import MAX_WORK, Bounds, layer_identity, layer_rank, layer_reasons, make_solution
+from .solve import IDIOMS, MAX_WORK, Bounds, idiom_rank, layer_identity, layer_rank, layer_reasons, make_solution
 
 MAX_LAYERS = 12
 KINDS = ("convT", "conv")
@@ -80,6 +83,7 @@ class _Entry:
     layer: Layer  # 1-D
     choose: bool  # the caller passes the output (tf output_shape)
     base_key: tuple  # (kernel, stride, dilation, padding): what --tied keeps equal
+    idiom: int = 0  # its idiom_rank in the cost (a convT's is read again on a 1-wide input: _at)
 
 
 def design(size_in, size_out, layers, framework="torch", kind="convT", bounds=Bounds(kernel=8, stride=4),
@@ -170,7 +174,8 @@ def _table(framework, kind, bounds, backend, strides, no_checkerboard):
                 order += 1
                 for residue, offsets, rank, identity, choose in _read(compute, layer, kind, s):
                     for e in offsets:
-                        found.append((rank, order, s, residue, e, identity, layer, choose, (k, s, d, padding)))
+                        found.append((_idiom((0, *rank), layer, e), order, s, residue, e, identity, layer, choose,
+                                      (k, s, d, padding)))  # 0: the place of _at's kept
     if not found:
         return {}, ()
     weights = _weights([item[0] for item in found], MAX_LAYERS)
@@ -181,7 +186,7 @@ def _table(framework, kind, bounds, backend, strides, no_checkerboard):
         seen.add((s, residue, e, identity))
         cost = sum(w * c for w, c in zip(weights, rank))
         table.setdefault(s, {}).setdefault(residue, {}).setdefault(e, []).append(
-            _Entry(cost, layer, choose, base_key))
+            _Entry(cost, layer, choose, base_key, rank[_IDIOM + 1] if not rank[_IDIOM] else len(IDIOMS)))
     return table, weights
 
 
@@ -203,13 +208,58 @@ def _read(compute, layer, kind, s):
         outputs = ax.accepted or () if choose else (ax.output,)
         offsets = frozenset(int(o) - _base(kind, a, s) for o in outputs)
         if rank is None:
-            rank = tuple(max(0, min(int(c), 10_000)) for c in layer_rank(layer, axes))
+            own = layer_rank(layer, axes)
+            idiom = _idiom_parts(idiom_rank(layer, axes, (a,)))
+            rank = tuple(max(0, min(int(c), 10_000)) for c in (*own[:3], *idiom, *own[3:]))
         reads.append((residue, offsets, bool(checks.broken), choose, axes))
     if all(broken for _, _, broken, _, _ in reads):
         return []
     second = reads.pop(0)[1]
     return [(r, offsets | second if r == 0 else offsets, rank, layer_identity(layer, axes)[2:], choose)
             for r, offsets, _, choose, axes in reads]
+
+
+_IDIOM = 4  # the idiom's place in the rank: (kept, checkerboard, output_padding, asymmetric, not an idiom, which)
+
+
+def _idiom_parts(rank):
+    """An idiom_rank as two rank components: not an idiom at all (counted first: one odd layer ranks a stack after
+    every stack of idioms), then which idiom (IDIOMS' order)."""
+    return (int(rank >= len(IDIOMS)), rank if rank < len(IDIOMS) else 0)
+
+
+def _idiom(rank, layer, e):
+    """A convT's idiom from its offset (its output at input 2 is s + e; the idiom's, 2s), so that each output
+    a caller may choose (tf output_shape) is ranked as the layer it is."""
+    if layer.kind != "convT":
+        return rank
+    idiom = idiom_rank(layer, (AxisOut(layer.stride[0] + e, None, _op(layer)),), (2,))
+    return (*rank[:_IDIOM], *_idiom_parts(idiom), *rank[_IDIOM + 2:])
+
+
+def _op(layer):
+    return None if layer.output_padding is None else layer.output_padding[0]
+
+
+def _at(weights, entries, a, b, kind):
+    """[(cost, entry)] of one transition group from size a to b, cheapest first: the table's cost and what depends
+    on the size -- a layer whose output is its input (k1 s1 p0, or k2 s2 p2 at 4) wasted on the size, the rank's
+    first component; on a 1-wide input a convT's idiom read again (DCGAN's k4 s1 p0 from 1 to 4)."""
+    kept = weights[0] if a == b else 0
+    if a != 1 or kind != "convT":
+        return [(entry.cost + kept, entry) for entry in entries]
+    costs = []
+    for entry in entries:
+        now = _idiom_parts(idiom_rank(entry.layer, (AxisOut(b, None, _op(entry.layer)),), (1,)))
+        was = _idiom_parts(entry.idiom)
+        costs.append((entry.cost + kept + sum(weights[_IDIOM + j] * (now[j] - was[j]) for j in (0, 1)), entry))
+    return sorted(costs, key=lambda pair: pair[0])
+
+
+def _cheapest(weights, entries, a, b, kind):
+    if a != 1 or kind != "convT":
+        return entries[0].cost + (weights[0] if a == b else 0)
+    return _at(weights, entries, a, b, kind)[0][0]
 
 
 def _weights(ranks, layers):
@@ -293,7 +343,7 @@ def _alive(n, target, layers, table, kind):
     return levels
 
 
-def _cost_to_go(levels, table, kind):
+def _cost_to_go(levels, table, kind, weights):
     """Per depth, the cheapest (lenient) cost from each surviving size to OUT: {size: cost}."""
     costs = [None] * len(levels)
     costs[-1] = dict.fromkeys(levels[-1], 0)
@@ -304,8 +354,9 @@ def _cost_to_go(levels, table, kind):
             for a in levels[i]:
                 if a % s == residue:
                     b = _base(kind, a, s) + e
-                    if b in there and cost + there[b] < best.get(a, cost + there[b] + 1):
-                        best[a] = cost + there[b]
+                    here = _cheapest(weights, entries, a, b, kind) if a == 1 or a == b else cost
+                    if b in there and here + there[b] < best.get(a, here + there[b] + 1):
+                        best[a] = here + there[b]
         costs[i] = best
     return costs
 
@@ -313,12 +364,12 @@ def _cost_to_go(levels, table, kind):
 def _search_1d(n, target, layers, options, want):
     """[(cost, [(1-D layer, a, b), ...])] for the best ``want`` stacks, best first."""
     framework, kind, bounds, backend, strides, no_checkerboard, tied = options
-    table, _ = _table(framework, kind, bounds, backend, strides, no_checkerboard)
+    table, weights = _table(framework, kind, bounds, backend, strides, no_checkerboard)
     if not tied:
-        return _best_paths(n, target, layers, table, kind, want)
+        return _best_paths(n, target, layers, table, kind, want, weights)
     found = []
     for base_key, sub in _split_by_base(table).items():
-        found += _best_paths(n, target, layers, sub, kind, want)
+        found += _best_paths(n, target, layers, sub, kind, want, weights)
     found.sort(key=lambda item: item[0])
     return found[:want]
 
@@ -333,17 +384,17 @@ def _split_by_base(table):
     return split
 
 
-def _best_paths(n, target, layers, table, kind, want):
+def _best_paths(n, target, layers, table, kind, want, weights):
     if not table:
         return []
     levels = _alive(n, target, layers, table, kind)
     if not all(len(level) for level in levels):
         return []
-    togo = _cost_to_go(levels, table, kind)
+    togo = _cost_to_go(levels, table, kind, weights)
     children = {}
 
     def successors(depth, a):
-        """The transition groups from (depth, a), cheapest first: [(group cost, b, entries)]."""
+        """The transition groups from (depth, a), cheapest first: [(group cost, b, [(cost, entry)])]."""
         key = (depth, a)
         if key not in children:
             groups = []
@@ -353,7 +404,8 @@ def _best_paths(n, target, layers, table, kind, want):
                 for e, entries in residues.get(a % s, {}).items():
                     b = base + e
                     if b in nxt:
-                        groups.append((entries[0].cost + nxt[b], b, entries))
+                        pairs = _at(weights, entries, a, b, kind)
+                        groups.append((pairs[0][0] + nxt[b], b, pairs))
             groups.sort(key=lambda g: g[0])
             children[key] = groups
         return children[key]
@@ -366,7 +418,7 @@ def _best_paths(n, target, layers, table, kind, want):
         groups = successors(depth, a)
         if gi < len(groups) and ei < len(groups[gi][2]):
             _, b, entries = groups[gi]
-            estimate = g + entries[ei].cost + togo[depth + 1][b]
+            estimate = g + entries[ei][0] + togo[depth + 1][b]
             tie += 1
             heapq.heappush(heap, (estimate, -depth, tie, path, depth, a, g, gi, ei))
 
@@ -379,15 +431,15 @@ def _best_paths(n, target, layers, table, kind, want):
         push_child(path, depth, a, g, gi, ei + 1)  # the next layer of the same group
         if ei == 0:
             push_child(path, depth, a, g, gi + 1, 0)  # the next group
-        entry = entries[ei]
+        cost, entry = entries[ei]
         layer = replace(entry.layer, output_size=(b,)) if entry.choose else entry.layer
         if not _strict(layer, a, b):
             continue
         step = (path, (layer, a, b))
         if depth + 1 == layers:
-            found.append((g + entry.cost, _unlink(step)))
+            found.append((g + cost, _unlink(step)))
         else:
-            push_child(step, depth + 1, b, g + entry.cost, 0, 0)
+            push_child(step, depth + 1, b, g + cost, 0, 0)
     return found
 
 
@@ -494,21 +546,47 @@ def _build(path, framework):
         solutions.append(solution)
         sizes.append(b)
     return Stack(tuple(sizes), tuple(solutions), any(s.checkerboard for s in solutions),
-                 _stack_reasons(solutions), module(framework).stack([s.code for s in solutions]))
+                 _stack_reasons(solutions, sizes, path), module(framework).stack([s.code for s in solutions]))
 
 
-def _stack_reasons(solutions):
+def _stack_reasons(solutions, sizes, path):
+    kept = [i for i, (a, b) in enumerate(zip(sizes, sizes[1:]), 1) if a == b]
+    reasons = [f"layer {', '.join(map(str, kept))} keeps the size: ranked after every stack that changes it at "
+               "each layer" if kept else "every layer changes the size"]
     uneven = [i for i, s in enumerate(solutions, 1) if s.checkerboard]
-    reasons = [f"checkerboard risk in layer {', '.join(map(str, uneven))} (kernel not a multiple of stride)"
-               if uneven else "no checkerboard: every kernel a multiple of its stride"]
+    reasons.append(f"checkerboard risk in layer {', '.join(map(str, uneven))} (kernel not a multiple of stride)"
+                   if uneven else "no checkerboard: every kernel a multiple of its stride")
     with_op = [i for i, s in enumerate(solutions, 1) if _nonzero(s.output_padding)]
     reasons.append(f"output_padding in layer {', '.join(map(str, with_op))}" if with_op else "no output_padding")
     asymmetric = [i for i, s in enumerate(solutions, 1) if any(b != a for b, a in s.pads)]
     reasons.append(f"asymmetric padding in layer {', '.join(map(str, asymmetric))}" if asymmetric
                    else "symmetric padding")
+    reasons.append(_idioms(solutions, path))
     reasons.append("kernels " + ", ".join(_text(s.kernel if isinstance(s.kernel, tuple) else (s.kernel,))
                                           for s in solutions))
     return tuple(reasons)
+
+
+def _idioms(solutions, path):
+    """Which layers are common idioms (solve.IDIOMS, preferred in that order among stacks alike so far)."""
+    ranks = [idiom_rank(layer, evaluate(layer, a)[0], a) for layer, a, _ in path]
+    groups = {}
+    for i, (r, s) in enumerate(zip(ranks, solutions), 1):
+        if r < len(IDIOMS):
+            op = f" op{_text(_axes(s.output_padding))}" if _nonzero(s.output_padding) else ""
+            padding = s.padding if isinstance(s.padding, str) else f"p{_text(_axes(s.padding))}"
+            shown = f"k{_text(_axes(s.kernel))} s{_text(_axes(s.stride))} {padding}{op}"
+            groups.setdefault((r, shown), []).append(str(i))
+    if not groups:
+        return "no common idiom (k=2s p=s/2 as k4 s2 p1, k=s as k2 s2, k3 s2 p1 op1)"
+    if len(groups) == 1 and len(next(iter(groups.values()))) == len(ranks):
+        return f"every layer {next(iter(groups))[1]}, a common idiom"
+    return "idioms (k=2s p=s/2 first, then k=s, then k3 s2 p1 op1): " + "; ".join(
+        f"{shown} in layer {', '.join(where)}" for (_, shown), where in sorted(groups.items()))
+
+
+def _axes(value):
+    return value if isinstance(value, tuple) else (value,)
 
 
 def _nonzero(value):

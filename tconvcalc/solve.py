@@ -196,7 +196,7 @@ def _solve_layer(size, target, framework, kind, bounds, fixed, backend, combinat
         others = list(dict.fromkeys(_spelling(other) for other, _ in others if _spelling(other) != _spelling(layer)))
         if others:
             reasons += (f"the same layer as {' / '.join(others)} (the same pads, output padding and output)",)
-        ranked.append((solve_rank(layer, axes), layer, reasons))
+        ranked.append((solve_rank(layer, axes, size), layer, reasons))
     return ranked
 
 
@@ -636,7 +636,7 @@ def _resampling(size, target, framework, kind, backend):
         scale = tuple(t / n for n, t in zip(size, target))
     layer = Layer(kind, framework, len(size), scale=scale, backend=backend)
     axes = _strict(layer, size, target)
-    return [(solve_rank(layer, axes), layer, layer_reasons(layer, axes))] if axes else []
+    return [(solve_rank(layer, axes, size), layer, layer_reasons(layer, axes))] if axes else []
 
 
 # ---- ranking ----------------------------------------------------------------------------------
@@ -652,7 +652,7 @@ def layer_rank(layer, axes):
             max(layer.dilation) > 1, max(layer.kernel), max(layer.stride), sum(b + a for b, a in pads))
 
 
-def solve_rank(layer, axes):
+def solve_rank(layer, axes, size):
     """solve's order, best first: no checkerboard, no output_padding, symmetric pads (layer_rank's first three),
     one config on every axis (not kernel 2x4), then the idioms -- the classic layers (idiom_rank 0 or 1: convT
     k2 s2 and k4 s2 p1, conv k2 s2 and k3 s2 p1) before the parameter-free Upsample / PixelShuffle by a whole
@@ -662,7 +662,7 @@ def solve_rank(layer, axes):
     if layer.kind in ("upsample", "pixelshuffle"):
         whole = all(float(f).is_integer() and f >= 2 for f in layer.scale or ())
         return (0, 0, 0, 0, 0, 1 if whole else 2, 0, 0, 0, 0)
-    tier = 0 if layer.kind != "unpool" and idiom_rank(layer, axes) <= 1 else 3 if _pad_only(layer, axes) else 2
+    tier = 0 if layer.kind != "unpool" and idiom_rank(layer, axes, size) <= 1 else 3 if _pad_only(layer, axes) else 2
     mixed = len(set(zip(layer.kernel, layer.stride, layer.dilation, (ax.pads for ax in axes)))) > 1
     return (layer.kind == "unpool", *rank[:3], mixed, tier, *rank[3:])
 
@@ -673,30 +673,39 @@ def _pad_only(layer, axes):
                                         for k, d, ax in zip(layer.kernel, layer.dilation, axes))
 
 
-IDIOMS = ("k=2s p=s/2 (k4 s2 p1; conv also k3/k5/k7 s2 p=(k-1)/2)", "k=s p0 (k2 s2)",
-          "k odd s2 p=(k-1)/2 op1 (k3 s2 p1 op1)")
+IDIOMS = ("k=2s p=s/2 (k4 s2 p1; convT also k p0 on a 1-wide input; conv also k3/k5/k7 s2 p=(k-1)/2)",
+          "k=s p0 (k2 s2)", "k odd s2 p=(k-1)/2 op1 (k3 s2 p1 op1)")
 
 
-def idiom_rank(layer, axes):
-    """How common a conv/convT layer is, 0 best: the worst axis's IDIOMS index, len(IDIOMS) for any other layer.
-    Read from the pads the framework applies, so tf's 'same' k4 s2 is k4 s2 p1 too."""
+def idiom_rank(layer, axes, size):
+    """How common a conv/convT layer on input ``size`` is, 0 best: the worst axis's IDIOMS index, len(IDIOMS) for
+    any other layer. A convT is read from its output (exactly size x stride) and kernel -- each framework writes
+    its pads its own way (tf's are the caller's output_shape, jax's on the dilated input) --, a conv from the pads
+    it applies, so 'same' k4 s2 is k4 s2 p1 too."""
     if layer.kind not in ("conv", "convT") or max(layer.dilation) > 1:
         return len(IDIOMS)
-    return max(_axis_idiom(layer.kind, k, s, ax) for k, s, ax in zip(layer.kernel, layer.stride, axes))
+    return max(_axis_idiom(layer.kind, k, s, ax, n) for k, s, ax, n in zip(layer.kernel, layer.stride, axes, size))
 
 
-def _axis_idiom(kind, k, s, ax):
+def _axis_idiom(kind, k, s, ax, n):
     b, a = map(int, ax.pads or (0, 0))
-    op = int(ax.output_padding or 0) if kind == "convT" else 0
-    if b != a or s < 2:
+    if kind == "conv" and (s < 2 or b != a):
         return len(IDIOMS)
-    if op == 0 and (k == 2 * s and 2 * b == s or kind == "conv" and s == 2 and k in (3, 5, 7) and 2 * b == k - 1):
+    if kind == "convT":
+        output = ax.output if ax.output is not None else layer_output_shape(ax)
+        if n == 1 and output == k and not ax.output_padding:  # DCGAN's first layer: k4 s1 p0 from 1x1 to 4x4
+            return 0
+        if s < 2 or output != n * s or int(ax.output_padding or 0) and k % s == 0:  # k8 s4 p3 op2: not it
+            return len(IDIOMS)
+        return 0 if k == 2 * s else 1 if k == s else 2 if s == 2 and k % 2 else len(IDIOMS)
+    if k == 2 * s and 2 * b == s or s == 2 and k in (3, 5, 7) and 2 * b == k - 1:
         return 0
-    if op == 0 and k == s and b == 0:
-        return 1
-    if kind == "convT" and s == 2 and k % 2 and 2 * b == k - 1 and op == 1:
-        return 2
-    return len(IDIOMS)
+    return 1 if k == s and b == 0 else len(IDIOMS)
+
+
+def layer_output_shape(ax):
+    """A tf convT's output where the caller passes output_shape: its one accepted size, else None."""
+    return ax.accepted[0] if ax.accepted and len(ax.accepted) == 1 else None
 
 
 def _uneven(layer):

@@ -90,3 +90,47 @@ def test_solve_any_conv_down_prefers_the_idioms(run_json):
     assert code == 0
     assert [(s["kernel"], s["stride"], s["padding"]) for s in data["solutions"]] == [(2, 2, 0), (3, 2, 1),
                                                                                     (4, 2, 1), (5, 2, 2)]
+
+
+# ---- design's order -----------------------------------------------------------------------------------
+
+
+def _layers(stack):
+    return [(s["kernel"], s["stride"], s["padding"], s["output_padding"]) for s in stack["layers"]]
+
+
+def test_design_ranks_the_dcgan_stack_first_and_identity_layers_after_every_size_changing_stack(run_json):
+    code, data, _ = run_json("design", 4, 64, "-n", 4, "--limit", 0)
+    assert code == 0
+    stacks = data["stacks"]
+    assert _layers(stacks[0]) == [(4, 2, 1, 0)] * 4  # DCGAN
+    assert stacks[0]["reasons"][0] == "every layer changes the size"
+    assert "every layer k4 s2 p1, a common idiom" in stacks[0]["reasons"]
+    assert [(2, 2, 0, 0)] * 4 in [_layers(stack) for stack in stacks[:16]]  # k=s: the next idiom
+    assert all(stack["reasons"][0] == "every layer changes the size" for stack in stacks)  # 2000 before any k1 s1
+    code, data, _ = run_json("design", 4, 16, "-n", 3, "--max-kernel", 4, "--max-stride", 2, "--max-padding", 1,
+                             "--limit", 0)
+    assert code == 0 and not data["more"]
+    stacks = data["stacks"]
+    kept = [any(a == b for a, b in zip(stack["sizes"], stack["sizes"][1:])) for stack in stacks]
+    assert any(kept) and kept == sorted(kept)  # every stack with a layer wasted on the size comes last
+    first_kept = stacks[kept.index(True)]
+    assert first_kept["reasons"][0].endswith("keeps the size: ranked after every stack that changes it at each layer")
+
+
+def test_design_from_1x1_starts_with_dcgan_k4_s1_p0(run_json):
+    code, data, _ = run_json("design", 1, 64, "-n", 5, "--limit", 1)
+    assert code == 0 and [s[0] for s in data["stacks"][0]["sizes"]] == [1, 4, 8, 16, 32, 64]
+    assert _layers(data["stacks"][0]) == [(4, 1, 0, 0)] + [(4, 2, 1, 0)] * 4
+
+
+@pytest.mark.parametrize("framework, padding", [("keras", "same"), ("tf", "same"), ("jax", "same"), ("onnx", 1)])
+def test_design_dcgan_first_in_every_framework(run_json, framework, padding):
+    code, data, _ = run_json("design", 4, 64, "-n", 4, "-f", framework, "--limit", 1)
+    assert code == 0
+    assert [(s["kernel"], s["stride"], s["padding"]) for s in data["stacks"][0]["layers"]] == [(4, 2, padding)] * 4
+
+
+def test_design_conv_down_prefers_k3_s2_p1(run_json):
+    code, data, _ = run_json("design", 64, 4, "-n", 4, "-l", "conv", "--limit", 1)
+    assert code == 0 and _layers(data["stacks"][0]) == [(3, 2, 1, None)] * 4

@@ -69,8 +69,10 @@ def test_3_to_6_and_2_to_4():
     three = design((3,), (6,), 1, limit=0).stacks
     assert any((s.layers[0].kernel, s.layers[0].stride, s.layers[0].padding, s.layers[0].output_padding)
                == (3, 2, 1, 1) for s in three)
-    best = design((2,), (4,), 1, strides=2).stacks[0].layers[0]
-    assert (best.kernel, best.stride, best.padding, best.output_padding, best.checkerboard) == (2, 2, 0, 0, False)
+    best, second = (stack.layers[0] for stack in design((2,), (4,), 1, strides=2).stacks[:2])
+    # the idioms in their order (solve.IDIOMS): k=2s p=s/2 (DCGAN's k4 s2 p1), then k=s (k2 s2)
+    assert (best.kernel, best.stride, best.padding, best.output_padding, best.checkerboard) == (4, 2, 1, 0, False)
+    assert (second.kernel, second.stride, second.padding, second.output_padding) == (2, 2, 0, 0)
 
 
 def test_ranking_no_checkerboard_then_no_output_padding():
