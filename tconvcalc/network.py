@@ -24,7 +24,7 @@ MERGES = {"concat": "concat", "cat": "concat", "add": "add", "sum": "add", "mul"
 FEATURE_OPS = {"flatten": "flatten", "linear": "linear", "dense": "linear", "fc": "linear", "gemm": "linear"}
 NETWORK_OPS = frozenset(MERGES.values()) | frozenset(FEATURE_OPS.values())
 LAYER_FIELDS = ("kernel", "stride", "padding", "dilation", "output_padding", "output_size", "ceil_mode", "scale",
-                "padding_mode", "groups", "input_dilation", "consistent_padding")
+                "padding_mode", "groups", "input_dilation", "consistent_padding", "api")  # api: keras layers/ops
 NODE_FIELDS = {"name", "layer", "channels", "input", "with", "inputs", "rank", "in_channels", "like"}
 LIKE_KINDS = ("upsample", "pad")  # layers that may take their output size from another node (like: NAME)
 INPUT = "input"  # the name of the network's input
@@ -767,7 +767,7 @@ def _describe(node):
         return f"{node.op} like {node.like}"
     short = {"kernel": "k", "stride": "s", "padding": "p", "dilation": "d", "output_padding": "op",
              "output_size": "out", "scale": "x", "ceil_mode": "ceil", "padding_mode": "mode", "groups": "g",
-             "input_dilation": "input_dilation", "consistent_padding": "consistent"}
+             "input_dilation": "input_dilation", "consistent_padding": "consistent", "api": "api"}
     def option(field, value):
         if field in ("ceil_mode", "consistent_padding"):
             return short[field]

@@ -112,3 +112,33 @@ def test_inputs_follow_the_api(run_json):
 def test_convert_takes_the_source_api(run):
     code, _, err = run("convert", "10", "-l", "conv", "-f", "torch", "--to", "keras", "-k", "3", "--api", "ops")
     assert code == 2 and err.strip() == "tconvcalc: --api applies to -f keras only"
+
+
+SPEC = """framework = "keras"
+backend = "{backend}"
+[[layers]]
+layer = "conv"
+kernel = 3
+stride = 2
+dilation = 2
+{api}
+[[layers]]
+layer = "conv"
+kernel = 3
+padding = "same"
+"""
+
+
+def test_chain_takes_a_per_layer_api_field(run_json, tmp_path):
+    spec = tmp_path / "ops.toml"
+    spec.write_text(SPEC.format(backend="jax", api='api = "ops"'))
+    code, data, _ = run_json("chain", "32x32", spec)
+    assert code == 0 and data["output"] == [14, 14]
+    assert data["steps"][0]["code"].startswith("keras.ops.conv(x, kernel, strides=2")
+    assert data["code"].splitlines()[1] == 'x = layers.Conv2D(filters, 3, padding="same")(x)'
+    spec.write_text(SPEC.format(backend="jax", api=""))  # the layers api: Conv2D refuses strides with dilation
+    assert run_json("chain", "32x32", spec)[0] == 1
+    spec.write_text(SPEC.format(backend="jax", api='api = "ops"').replace('framework = "keras"', 'framework = "torch"')
+                    .replace('backend = "jax"\n', ""))
+    code, _, err = run_json("chain", "32x32", spec)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "keras only" in err
