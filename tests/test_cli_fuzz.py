@@ -243,7 +243,7 @@ def test_fixes_give_the_right_answers():
         == [[5], [5]]
     assert json.loads(invoke(["inputs", "5", "-l", "upsample", "--scale", "0.5", "--json"])[1])["inputs"] == [[10, 11]]
     code, out, _ = invoke(["inputs", "255", "-l", "convT", "-f", "tf", "-k", "4", "-s", "2", "-p", "same"])
-    assert code == 0 and "output_shape=[N, 255, C]" in out
+    assert code == 0 and "output_shape=[N, 255, C_out]" in out
     code, out, _ = invoke(["forward", "H", "-l", "unpool", "-k", "3"])
     assert code == 0 and "3*H - 2, 3*H - 1, 3*H, 3*H + 1, 3*H + 2" in out
 

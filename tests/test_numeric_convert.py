@@ -74,7 +74,7 @@ def check_numbers(result, size, seed=0):
     # k=4 s=2 p=1 (DCGAN): SAME's total pad 2 splits 1/1 -- exact everywhere
     ("convT", "torch", dict(kernel=4, stride=2, padding=1), (8, 8), "keras", "exact", 'padding="same"', None),
     ("convT", "torch", dict(kernel=4, stride=2, padding=1), (8, 8), "tf", "exact",
-     "output_shape=[N, 16, 16, C]", None),
+     "output_shape=[N, 16, 16, C_out]", None),
     ("convT", "torch", dict(kernel=4, stride=2, padding=1), (8, 8), "onnx", "exact", "pads=[1, 1, 1, 1]", None),
     ("convT", "torch", dict(kernel=4, stride=2, padding=1), (8, 8), "jax", "exact", "np.flip(w, axis=(2, 3))", None),
     # jax SAME k=3 s=2: crop 0 at the start, 2n out; torch's p=0 gives 2n+1: crop one at the end

@@ -251,7 +251,8 @@ def test_negative_output_is_refused_not_warned():
 
 def test_code():
     assert run("convT", (126, 126), kernel=4, stride=2, output_size=255).code == (
-        'tf.nn.conv2d_transpose(x, w, output_shape=[N, 255, 255, C], strides=[1, 2, 2, 1], padding="VALID")')
+        'tf.nn.conv2d_transpose(x, w, output_shape=[N, 255, 255, C_out], strides=[1, 2, 2, 1], padding="VALID")'
+        '  # w: (4, 4, C_out, C_in)')
     assert "padding=[[0, 0], [1, 2], [1, 2], [0, 0]]" in run("conv", (4, 4), kernel=3, padding="1:2").code
     assert run("maxpool", (8, 8), kernel=2).code == 'tf.nn.max_pool2d(x, ksize=2, strides=2, padding="VALID")'
     assert run("pixelshuffle", (3, 5), scale=2).code == "tf.nn.depth_to_space(x, 2)"

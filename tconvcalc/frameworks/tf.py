@@ -474,7 +474,7 @@ def code(layer, axes):
             return (f"tf.nn.conv3d(x, w, strides=[1, {', '.join(str(int(v)) for v in layer.stride)}, 1], "
                     f"padding={padding}"
                     + ("" if d == 1 else f", dilations=[1, {', '.join(str(int(v)) for v in layer.dilation)}, 1]")
-                    + ")")
+                    + ")" + _filter(layer, "C_in, C_out"))
         if layer.groups != 1:  # the filter's depth groups the channels
             depth = f"C_in/{layer.groups}"
             return (f"tf.nn.conv{r}d(x, w, {'stride' if r == 1 else 'strides'}={per_axis(layer.stride)}, "
@@ -484,11 +484,12 @@ def code(layer, axes):
         stride_name = "stride" if r == 1 else "strides"
         return (f"tf.nn.conv{r}d(x, w, {stride_name}={list(map(int, layer.stride)) if r == 2 and isinstance(s, tuple) else s}, "
                 f"padding={padding}" + ("" if d == 1 else f", dilations={list(d) if isinstance(d, tuple) else d}")
-                + ")")
+                + ")" + _filter(layer, "C_in, C_out"))
     if layer.kind == "convT":
         shape = ", ".join(str(_chosen_output(layer, ax)) for ax in axes)
         strides = "[1, " + ", ".join(str(int(v)) for v in layer.stride) + ", 1]"
-        return f"tf.nn.conv{r}d_transpose(x, w, output_shape=[N, {shape}, C], strides={strides}, padding={padding})"
+        return (f"tf.nn.conv{r}d_transpose(x, w, output_shape=[N, {shape}, C_out], strides={strides}, "
+                f"padding={padding})" + _filter(layer, "C_out, C_in"))
     if layer.kind in ("maxpool", "avgpool"):
         name = "max" if layer.kind == "maxpool" else "avg"
         as_arg = lambda v: list(v) if isinstance(v, tuple) else v  # noqa: E731
@@ -506,6 +507,12 @@ def code(layer, axes):
     not_available(f"tf.nn has no {layer.kind} layer")
 
 
+def _filter(layer, channels):
+    """The filter's shape as TF takes it (tf.nn.conv2d: (kh, kw, in, out); conv2d_transpose: (kh, kw, out, in)):
+    the kernel lives in w, so k4 and k5 differ only here."""
+    return f"  # w: ({', '.join(str(int(k)) for k in layer.kernel)}, {channels})"
+
+
 def depthwise_code(layer, c_in, c_out):
     """groups = in channels in 2-D: tf.nn.depthwise_conv2d, a filter (kh, kw, C_in, multiplier)."""
     if layer.rank != 2:
@@ -519,4 +526,5 @@ def depthwise_code(layer, c_in, c_out):
 
 def stack(codes):
     """One stack of calls, each on the previous result, each with its own weights."""
-    return "\n".join("x = " + code.replace("(x, w,", f"(x, w{i},", 1) for i, code in enumerate(codes, 1))
+    return "\n".join("x = " + code.replace("(x, w,", f"(x, w{i},", 1).replace("# w:", f"# w{i}:", 1)
+                     for i, code in enumerate(codes, 1))
