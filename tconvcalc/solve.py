@@ -97,7 +97,8 @@ def solve(size, target, kinds=("convT",), frameworks=("torch",), bounds=Bounds()
                 if _takes(framework, kind, fixed)]  # keras has no unpool, tf no upsample, ...
     if not searched:
         raise InputError(f"{' and '.join(frameworks)} {'has' if len(frameworks) == 1 else 'have'} no "
-                         f"{' or '.join(kinds)} layer")
+                         f"{' or '.join(kinds)} layer" + (" in keras.ops (--api ops)" if fixed.get("api") == "ops"
+                                                          else ""))
     share = MAX_COMBINATIONS // len(searched) if searched else 0  # the multi-axis tuples tried, in all
     for framework, kind in searched:
         found += _solve_layer(size, target, framework, kind, bounds, fixed, backend, share, memo)
