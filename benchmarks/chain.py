@@ -66,11 +66,13 @@ def resnet(layers=350):
 def best_seconds(network, runs):
     from sympy.core.cache import clear_cache
 
-    from tconvcalc.symbolic import simplify
+    from tconvcalc.forward import symbolic
+    from tconvcalc.symbolic import display, simplify
 
     times = []
     for _ in range(runs):
-        simplify.cache_clear()  # every run starts cold, as a command does
+        for cached in (simplify, display, symbolic):  # every run starts cold, as a command does
+            cached.cache_clear()
         clear_cache()
         start = time.process_time()
         result = chain(network, ("H",))

@@ -1,5 +1,6 @@
 """forward(): the output size of one layer in one framework, or the framework's refusal."""
 
+import functools
 from dataclasses import dataclass, replace
 
 from .arithmetic import Traced, conv_out, conv_transpose_out, effective_kernel, is_symbolic, same_out
@@ -93,6 +94,7 @@ def forward(layer, size):
     )
 
 
+@functools.lru_cache(maxsize=1024)  # a network repeats its blocks: the same layer on the same size
 def symbolic(layer, size):
     """(sympy output per axis -- None where the caller chooses --, warnings, code) for sizes that are
     sympy expressions: what a chain passes from layer to layer, in one pass."""

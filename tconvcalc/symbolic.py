@@ -147,6 +147,7 @@ def describe_condition(conditions):
 # ---- display: the same value, written the way a person would ------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)  # a node's input is the output shown before it; stages repeat sizes
 def display(expr):
     """A size expression as text, simplified for reading only (the value computed with is left as it is):
     ``floor(H/2 - 1/2) + 1`` reads ``ceil(H/2)``, ``2*floor(H/2 - 5/2) + 3`` reads ``2*ceil(H/2) - 3``.
