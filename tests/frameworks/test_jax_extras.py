@@ -14,11 +14,12 @@ from tconvcalc.layer import build_layer
 
 jax = pytest.importorskip("jax")
 import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402
 
-N = int(os.environ.get("TCONVCALC_DIFF_N", "150"))
+N = int(os.environ.get("TCONVCALC_DIFF_N", "200"))
 C = 2
-RUN_EVERY = 8
+RUN_EVERY = 6
 WORDS = ["valid", "same", "same_lower"]
 
 
@@ -52,14 +53,16 @@ def _ours(kind, rank, options, size):
 _CALLS = [0]
 
 
-def _theirs(op, *args, **kwargs):
-    """The op's output shape on zeros: run for real every RUN_EVERY-th call, else traced with jax.eval_shape
-    (the same Python argument checks and shape rules, without compiling: a compile per shape is 0.1 s here)."""
+def _theirs(op, *shapes, **kwargs):
+    """The op's output shape for arrays of these shapes: run on zeros every RUN_EVERY-th call, else traced with
+    jax.eval_shape (the same Python argument checks and shape rules, without compiling: a compile per shape is
+    0.1-0.2 s here)."""
     _CALLS[0] += 1
     try:
         if _CALLS[0] % RUN_EVERY == 0:
-            return tuple(op(*args, **kwargs).shape[2:])
-        return tuple(jax.eval_shape(lambda *arrays: op(*arrays, **kwargs), *args).shape[2:])
+            return tuple(op(*(np.zeros(shape, np.float32) for shape in shapes), **kwargs).shape[2:])
+        structs = [jax.ShapeDtypeStruct(shape, jnp.float32) for shape in shapes]
+        return tuple(jax.eval_shape(lambda *arrays: op(*arrays, **kwargs), *structs).shape[2:])
     except (TypeError, ValueError, NotImplementedError):  # jax's refusals of the arguments or the shapes
         return "refused"
 
@@ -80,7 +83,7 @@ def test_conv_general_dilated_lhs_dilation_matches_jax():
         size = tuple(_axes(rng, rank, 1, 7))
         k, s, d, ld = _axes(rng, rank, 1, 4), _axes(rng, rank, 1, 3), _axes(rng, rank, 1, 2), _axes(rng, rank, 1, 3)
         ours_padding, padding = _padding(rng, rank, low=-3, high=2)
-        expected = _theirs(lax.conv_general_dilated, jnp.zeros((1, C, *size)), jnp.ones((1, C, *k)),
+        expected = _theirs(lax.conv_general_dilated, (1, C, *size), (1, C, *k),
                            window_strides=s, padding=padding, lhs_dilation=ld, rhs_dilation=d,
                            dimension_numbers=_numbers(rank))
         options = {"kernel": _text(k), "stride": _text(s), "dilation": _text(d), "padding": ours_padding,
@@ -105,7 +108,7 @@ def test_reduce_window_base_and_window_dilation_match_jax(kind):
         init, op = (-jnp.inf, lax.max) if kind == "maxpool" else (0.0, lax.add)
         expected = _theirs(lambda x: lax.reduce_window(x, init, op, (1, 1, *k), (1, 1, *s), jax_padding,
                                                        base_dilation=(1, 1, *ld), window_dilation=(1, 1, *d)),
-                           jnp.zeros((1, C, *size)))
+                           (1, C, *size))
         options = {"kernel": _text(k), "stride": _text(s), "dilation": _text(d), "padding": ours_padding,
                    "input_dilation": _text(ld)}
         got = _ours(kind, rank, options, size)
@@ -124,7 +127,7 @@ def test_conv_transpose_consistent_padding_matches_jax():
         ours_padding, padding = _padding(rng, rank, low=-1, high=4, words=["valid", "same", "same_lower", "same_upper"])
         if not isinstance(padding, str):
             padding = [tuple(pair) for pair in padding]  # _conv_transpose_padding takes (lo, hi) tuples
-        expected = _theirs(lax.conv_transpose, jnp.zeros((1, C, *size)), jnp.ones((1, C, *k)), strides=s,
+        expected = _theirs(lax.conv_transpose, (1, C, *size), (1, C, *k), strides=s,
                            padding=padding, rhs_dilation=d, dimension_numbers=_numbers(rank),
                            use_consistent_padding=True)
         options = {"kernel": _text(k), "stride": _text(s), "dilation": _text(d), "padding": ours_padding,
@@ -153,7 +156,7 @@ def test_verify_values_match_jax():
 
     rng = random.Random(65)
     checked = 0
-    for _ in range(20):
+    for _ in range(14):
         rank = rng.randint(1, 2)
         size = tuple(_axes(rng, rank, 3, 8))
         kind = rng.choice(["maxpool", "avgpool", "convT"])
@@ -171,4 +174,4 @@ def test_verify_values_match_jax():
         checked += 1
         result = verify(layer, size)
         assert result.ok and result.framework_max_abs_diff is not None, (kind, size, options, result.failures)
-    assert checked >= 10
+    assert checked >= 7
