@@ -91,16 +91,33 @@ def framework_kind(text):
     return kind, rank, name in GLOBAL
 
 
-def help_lines(kinds):
-    """Per kind one line: ``convT: torch ConvTranspose1d/2d/3d; keras Conv1D/2D/3DTranspose; ...``."""
+def help_lines(kinds, width=76, label=16):
+    """Per kind a block: the kind in a column of ``label``, then each framework's names, every rank spelled out
+    (``torch ConvTranspose1d, ConvTranspose2d, ...; keras Conv1DTranspose, ...``), wrapped at ``width`` between
+    names, never inside one, so a search of the help finds each name whole."""
     lines = []
     for kind in kinds:
-        parts = []
+        tokens = []
         for framework, names in NAMES.get(kind, {}).items():
-            shown = [_ranked(name, framework, kind) for name in names]
-            if shown:
-                parts.append(f"{framework} {', '.join(shown)}")
-        lines.append(f"{kind}: {'; '.join(parts)}" if parts else kind)
+            shown = [ranked for name in names
+                     for ranked in (_ranked(name, framework, kind).split("/") if "{r}" in name else [name])]
+            shown = [f"{name}," for name in shown[:-1]] + [f"{shown[-1]};"]
+            tokens += [f"{framework} {shown[0]}", *shown[1:]]
+        if tokens:
+            tokens[-1] = tokens[-1][:-1]
+        lines += _wrap(kind.ljust(label - 1), tokens, width, label)
+    return lines
+
+
+def _wrap(head, tokens, width, indent):
+    """Greedy wrap of whole tokens after ``head``; continuation lines indented to the names' column."""
+    lines, line = [], head
+    for token in tokens:
+        if len(line) + 1 + len(token) > width and line.strip():
+            lines.append(line)
+            line = " " * (indent - 1)
+        line += " " + token
+    lines.append(line)
     return lines
 
 

@@ -4,12 +4,18 @@ import click
 
 from .. import render
 from ..errors import InputError, NoSolutionError
-from ..layer import parse_size
+from ..layer import KINDS, parse_size
+from ..names import help_lines
 from .options import (SIZE, emit_option, layer_options, make_layer, one_output, plain_warnings, quiet_option,
                       reports, size_command)
 
 
-@size_command(short_help="The output size of one layer (or a symbolic one).")
+# Every layer of the five frameworks' docs under its own name (-l takes each); \b keeps click from rewrapping.
+LAYERS_EPILOG = ("\b\nLayers (-l takes a kind or a framework's name; 1d/2d/3d is its rank):\n"
+                 + "\n".join(help_lines(KINDS)))
+
+
+@size_command(short_help="The output size of one layer (or a symbolic one).", epilog=LAYERS_EPILOG)
 @click.argument("size", type=SIZE)
 @layer_options
 @click.option("--explain", is_flag=True, help="Show the derivation and the framework rules that applied.")
@@ -24,8 +30,8 @@ def forward(size, as_json, explain, emit, quiet, mirror, **options):
 
     \b
     tconvcalc forward 126 -l convT -k 4 -s 2 -p 1           # torch: 252
-    tconvcalc forward 126 -l convT -f tf -k 4 -s 2 -p same  # the output_shape values tf takes
-    tconvcalc forward H -l conv -k 3 -s 2 -q                # symbolic: floor(H/2 - 3/2) + 1
+    tconvcalc forward 126 -l convT -f tf -k 4 -s 2 -p same  # tf's output_shapes
+    tconvcalc forward H -l conv -k 3 -s 2 -q                # floor(H/2 - 3/2) + 1
     """
     one_output(quiet=quiet, emit=emit, as_json=as_json)
     from ..forward import forward as forward_size
