@@ -105,8 +105,10 @@ def pad_code(framework, pads, name):
         ends = [0, 0] + [a for _, a in pads]
         return (f'helper.make_node("Pad", ["{name}", "pads"], ["{name}_padded"], mode="constant")  '
                 f"# pads = {begins + ends} (int64 initializer; negative = crop)")
-    # tf / keras: channels last; their pad ops take no negative pads -> pad, then slice
-    fn = "tf.pad" if framework == "tf" else "keras.ops.pad"
+    if framework == "keras":
+        return _keras_pad_code(pads, name)
+    # tf: channels last; tf.pad takes no negative pads -> pad, then slice
+    fn = "tf.pad"
     lines = []
     if any(b > 0 or a > 0 for b, a in pads):
         widths = ", ".join(["[0, 0]"] + [f"[{max(b, 0)}, {max(a, 0)}]" for b, a in pads] + ["[0, 0]"])
@@ -114,6 +116,18 @@ def pad_code(framework, pads, name):
     if any(b < 0 or a < 0 for b, a in pads):
         cuts = ", ".join([":"] + [f"{-b if b < 0 else ''}:{a if a < 0 else ''}" for b, a in pads] + [":"])
         lines.append(f"{name} = {name}[{cuts}]")
+    return "\n".join(lines)
+
+
+def _keras_pad_code(pads, name):
+    """Keras layers: ZeroPadding{r}D for the pads (zeros, non-negative), then Cropping{r}D for the crops (non-negative)
+    -- an axis may need both, a pad before and a crop after."""
+    r, lines = len(pads), []
+    for layer, keyword, amounts in (("ZeroPadding", "padding", [(max(b, 0), max(a, 0)) for b, a in pads]),
+                                    ("Cropping", "cropping", [(max(-b, 0), max(-a, 0)) for b, a in pads])):
+        if any(b or a for b, a in amounts):
+            value = amounts[0] if r == 1 else tuple(amounts)
+            lines.append(f"{name} = layers.{layer}{r}D({keyword}={value})({name})")
     return "\n".join(lines)
 
 
