@@ -512,7 +512,7 @@ def _span(n, t, framework, kind, s, d, choice, kernels, fixed, max_padding):
             span = _kernels((a + low - m + 1, a + high), d)
         return _clip(choice, span, kernels)
     if choice in SAME_WORDS:
-        if framework == "onnx" and kind == "maxpool" and d > 1:
+        if framework == "onnx" and kind in ("maxpool", "avgpool") and d > 1:  # ORT pads for the undilated kernel
             return _clip(choice, _onnx_dilated_same(n, t, s, d), kernels)
         return _clip(choice, every, kernels) if _ceil(n, s) == t else None
     # floor((n + T - ek)/s) + 1 = t: (t-1)*s <= n + T - ek <= t*s - 1
@@ -520,22 +520,12 @@ def _span(n, t, framework, kind, s, d, choice, kernels, fixed, max_padding):
     if t == 1 and framework == "onnx" and kind in ("maxpool", "avgpool"):
         effective = (effective[0], effective[1] + s - 1)  # ORT's pools divide toward zero: -s < x < 0 gives 1 too
     span = _kernels(effective, d)
-    if kind == "avgpool":  # torch and ORT average pools ignore the dilation: the span of d = 1 too
-        span = _hull(span, _kernels(effective, 1))
     return _clip(choice, span, kernels)
 
 
 def _kernels(effective, d):
     """The kernels k whose effective kernel d*(k-1) + 1 lies in the interval ``effective``."""
     return 1 + _ceil(effective[0] - 1, d), 1 + (effective[1] - 1) // d
-
-
-def _hull(one, other):
-    if one[0] > one[1]:
-        return other
-    if other[0] > other[1]:
-        return one
-    return min(one[0], other[0]), max(one[1], other[1])
 
 
 def _clip(choice, span, kernels):
@@ -563,9 +553,8 @@ def _pad_window(axis, k, s, d, max_padding):
     elif axis.kind == "unpool":
         twice = ((n - 1) * s + k - t,) * 2
     else:  # floor((n + 2p - ek)/s) + 1 = t (or trunc, which also gives 1 for -s < n + 2p - ek < 0)
-        least = min(d * (k - 1) + 1, k)  # an average pool may ignore the dilation
-        most = d * (k - 1) + 1
-        twice = ((t - 1) * s - n + least - (s - 1 if t == 1 else 0), t * s - 1 - n + most)
+        ek = d * (k - 1) + 1
+        twice = ((t - 1) * s - n + ek - (s - 1 if t == 1 else 0), t * s - 1 - n + ek)
     return range(max(0, _ceil(twice[0], 2) - 1), min(max_padding, twice[1] // 2 + 1) + 1)
 
 
@@ -972,7 +961,7 @@ def brute_force(n, target, framework, kind, bounds, backend="tensorflow"):
     found = set()
     paddings = [((p, p),) for p in range(bounds.padding + 1)] + list(PADDING_WORDS)
     for k, s, d, padding in product(range(1, bounds.kernel + 1), range(1, bounds.stride + 1),
-                                    range(1, bounds.dilation + 1), paddings):
+                                    range(1, _max_dilation(framework, kind, bounds.dilation) + 1), paddings):
         for op in [None] + ([(op,) for op in range(max(s, d))] if kind == "convT" else []):
             layer = Layer(kind, framework, 1, kernel=(k,), stride=(s,), dilation=(d,), padding=padding,
                           output_padding=op, backend=backend)
