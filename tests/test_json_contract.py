@@ -6,7 +6,7 @@ import pytest
 pytest.importorskip("numpy")  # verify, matrix and convert run the executor
 
 SOLUTION = ["framework", "layer", "kernel", "stride", "padding", "dilation", "output_padding", "output_size",
-            "scale", "pads", "output", "checkerboard", "reasons", "code"]
+            "scale", "pads", "output", "checkerboard", "reasons", "code", "api"]
 CASES = [
     (["forward", "126", "-k", "4", "-s", "2"], ["framework", "layer", "input", "output", "axes", "accepted_outputs",
                                                 "condition", "warnings", "notes", "code"]),
