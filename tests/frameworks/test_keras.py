@@ -342,16 +342,10 @@ def test_accepted_outputs_are_the_projection():
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_other_backend(workers, backend):
+    from tests.frameworks.workers import finished_output  # the pytest side only: the workers run as scripts
+
     proc, configs, stdout, stderr = workers[backend]
-    code = proc.wait()
-    stdout.seek(0)
-    stderr.seek(0)
-    out, err = stdout.read(), stderr.read()
-    if code != 0:
-        if "No module named" in err:
-            pytest.skip(f"keras {backend} backend unavailable: {err.strip().splitlines()[-1]}")
-        pytest.fail(f"keras {backend} worker failed:\n{err[-3000:]}")
-    results = json.loads(out.strip().splitlines()[-1])
+    results = json.loads(finished_output(proc, stdout, stderr, backend)[-1])
     mismatches, checked = compare(configs, results, backend)
     assert not mismatches, _report(mismatches, len(configs), backend)
     assert checked >= len(configs) // 10  # refusals whose message was compared

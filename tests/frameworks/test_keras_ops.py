@@ -238,18 +238,10 @@ def _start(backend, onednn=None):
 
 
 def _finish(worker, label):
-    import pytest
+    from tests.frameworks.workers import finished_output  # the pytest side only: the workers run as scripts
 
     proc, configs, stdout, stderr = worker
-    code = proc.wait()
-    stdout.seek(0)
-    stderr.seek(0)
-    out, err = stdout.read(), stderr.read()
-    if code != 0:
-        if "No module named" in err:
-            pytest.skip(f"keras {label} backend unavailable: {err.strip().splitlines()[-1]}")
-        pytest.fail(f"keras.ops {label} worker failed:\n{err[-3000:]}")
-    lines = out.strip().splitlines()
+    lines = finished_output(proc, stdout, stderr, label)
     onednn = lines[-2] == "onednn"
     return configs, json.loads(lines[-1]), onednn
 

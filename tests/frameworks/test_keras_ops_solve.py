@@ -234,18 +234,9 @@ def _start(backend):
 
 
 def _finish(worker, backend):
-    import pytest
+    from tests.frameworks.workers import finished_output  # the pytest side only: the workers run as scripts
 
-    proc, stdout, stderr = worker
-    code = proc.wait()
-    stdout.seek(0)
-    stderr.seek(0)
-    out, err = stdout.read(), stderr.read()
-    if code != 0:
-        if "No module named" in err:
-            pytest.skip(f"keras {backend} backend unavailable: {err.strip().splitlines()[-1]}")
-        pytest.fail(f"keras.ops {backend} worker failed:\n{err[-3000:]}")
-    return json.loads(out.strip().splitlines()[-1])
+    return json.loads(finished_output(*worker, backend)[-1])
 
 
 def _report(mismatches, backend):
