@@ -32,6 +32,38 @@ def main():
           f"{result.total} solutions, best: {result.solutions[0].code}")
     print("brute force over that domain would evaluate ~1024*256*(9 pads + 5 words)*256 output_paddings "
           "= 9.4e8 layers")
+    goals()
+
+
+GOALS = [  # issue 12's targets, CPU seconds in-process (the start-up is benchmarks/startup.py's)
+    ("solve 16000 256 -l conv --max-kernel 1024 --max-stride 256", 0.5,
+     ((16000,), (256,), ("conv",), ("torch",), Bounds(kernel=1024, stride=256))),
+    ("solve 224x224 7x7 -l conv -f all --max-dilation 4", 0.5,
+     ((224, 224), (7, 7), ("conv",), ("torch", "keras", "tf", "jax", "onnx"), Bounds(dilation=4))),
+    ("solve 16000 4096000 --max-kernel 1024 --max-stride 512", 0.4,
+     ((16000,), (4096000,), ("convT",), ("torch",), Bounds(kernel=1024, stride=512))),
+]
+# a search with no solution against a solved one of the same bounds: at most 1.5x
+NO_SOLUTION = (((100,), (7,), ("convT",), ("torch",), Bounds()), ((100,), (200,), ("convT",), ("torch",), Bounds()))
+
+
+def cpu_seconds(*args, runs=3):
+    times = []
+    for _ in range(runs):
+        start = time.process_time()
+        solve(*args)
+        times.append(time.process_time() - start)
+    return min(times)
+
+
+def goals():
+    print(f"\n{'goal':60} {'CPU':>8} {'target':>7}")
+    for label, target, args in GOALS:
+        spent = cpu_seconds(*args)
+        print(f"{label:60} {spent:7.2f}s {target:6.1f}s {'met' if spent <= target else 'MISSED'}")
+    failed, solved = (cpu_seconds(*args) for args in NO_SOLUTION)
+    print(f"{'no solution (100 -> 7 convT) / solved (100 -> 200)':60} {failed / solved:7.2f}x {1.5:6.1f}x "
+          f"{'met' if failed <= 1.5 * solved else 'MISSED'}")
 
 
 if __name__ == "__main__":
