@@ -298,16 +298,23 @@ def _pool(layer, sizes, checks):
                            f"{', '.join(str(same_out(n, sj)) for n, sj in zip(sizes, s))})")
         return tuple(AxisOut(same_out(n, sj), p) for n, sj, p in zip(sizes, s, pairs))
     outputs = [conv_out(n, kj, sj, 1, 0, 0) for n, kj, sj in zip(sizes, k, s)]
+    # Measured in tests/frameworks/test_tf_pool_modes.py: eager and a Model of None dims run tf.nn's pool.
     eager = {"tensorflow": "a 0-size tensor (or tf.nn's 'Computed output size would be negative' error"
-                           + ("; max pooling on the default oneDNN CPU kernels can kill the process with a "
-                              "floating point exception)" if layer.kind == "maxpool" else ")"),
+                           + ("; max pooling on the default oneDNN CPU kernels raises AbortedError 'could not create "
+                              "a descriptor for a pooling forward propagation primitive' where an empty axis has "
+                              "n - k + s > 0, else kills the process with a floating point exception where the last "
+                              "axis is empty)"
+                              if layer.kind == "maxpool" else ")"),
              "jax": "a 0-size tensor", "torch": "torch's own pooling error"}[layer.backend]
     checks.require(
         all_of(o >= 1 for o in outputs),
         "Computed output size would be zero or negative. Received: "
         f"`inputs.shape={_array(['None', *sizes, 'C'])}`, `pool_size={_array(int(kj) for kj in k)}`, "
         f"`strides={_tuple(s)}`, `padding=valid`. (In a Model; called eagerly on a tensor, the "
-        f"{layer.backend} backend gives {eager} instead.)")
+        f"{layer.backend} backend gives {eager} instead"
+        + (", and so does a Model whose Input has None dims; a tf.function of this static shape refuses it in shape "
+           "inference.)"
+           if layer.backend == "tensorflow" else ".)"))
     return tuple(AxisOut(o, (0, 0)) for o in outputs)
 
 

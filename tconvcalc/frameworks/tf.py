@@ -22,8 +22,20 @@ DEFAULT_PADDING = "valid"
 # What the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) do differently, run on TF 2.21.
 _ONEDNN_EMPTY_CONV = ("with the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) tf.nn.conv{r}d returns "
                       "a wrong non-empty shape here instead (e.g. input 4, kernel 5 -> 4)")
-_ONEDNN_EMPTY_MAXPOOL = ("with the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) an empty VALID "
-                         "max_pool can kill the process with a floating point exception (SIGFPE)")
+# An empty VALID max_pool on oneDNN (eager, or a tf.function of unknown shape), measured on TF 2.21 in
+# tests/frameworks/test_tf_pool_modes.py: an empty axis whose n - k + s > 0 makes it abort; else an empty last
+# axis (W) kills the process; else (only D/H empty) it returns the empty tensor. Explicit pads: the reference kernel.
+_ONEDNN_EMPTY_MAXPOOL_ABORT = ("with the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) this VALID max_pool "
+                               "raises AbortedError 'could not create a descriptor for a pooling forward propagation "
+                               "primitive' instead (an empty axis with n - k + s > 0), eagerly and in a tf.function of "
+                               "unknown shape")
+_ONEDNN_EMPTY_MAXPOOL = ("with the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) this VALID max_pool "
+                         "kills the process with a floating point exception (SIGFPE) instead (its last axis, W, "
+                         "is empty), eagerly and in a tf.function of unknown shape")
+_ONEDNN_EMPTY_MAXPOOL_SYMBOLIC = ("with the default oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS unset) an empty VALID "
+                                  "max_pool raises AbortedError 'could not create a descriptor for a pooling forward "
+                                  "propagation primitive' where an empty axis has n - k + s > 0, else kills the "
+                                  "process with a floating point exception (SIGFPE) where the last axis (W) is empty")
 _ONEDNN_NEGATIVE_PADS = ("TF's shape function, graph mode and the reference CPU kernels refuse negative pads; "
                          "the default oneDNN CPU kernels do not check them in eager mode and return a wrong "
                          "shape or AbortedError 'could not create a primitive descriptor'")
@@ -141,15 +153,30 @@ def conv(layer, sizes, checks):
                                                  _per_axis_padding(layer, padding)))
 
 
-def _warn_empty(layer, sizes, checks, outputs, padding, dilation, onednn):
-    """o = 0: eager returns an empty tensor; graph shape inference subtracts first and refuses."""
+def _warn_empty(layer, sizes, checks, outputs, padding, dilation, onednn, pool=False):
+    """o = 0: eager returns an empty tensor; graph shape inference subtracts first and refuses (a pool's shape
+    function only where the shape is static: a tf.function of unknown (None) dims runs it as eager does)."""
     pads = _per_axis_padding(layer, padding)
+    where = ("in eager mode and in a tf.function of unknown (None) dims, but in one traced with this static "
+             "shape," if pool else "in eager mode, but in a tf.function/graph")
     for n, k, dj, p, o in zip(sizes, layer.kernel, dilation, pads, outputs):
         before, after = (0, 0) if p == "valid" else p
         checks.warn(o < 1,
-                    f"output size 0: TF returns an empty tensor in eager mode, but in a tf.function/graph shape "
-                    f"inference refuses it: \"Negative dimension size caused by subtracting "
-                    f"{effective_kernel(k, dj)} from {n + before + after}\"" + (f"; {onednn}" if onednn else ""))
+                    f"output size 0: TF returns an empty tensor {where} shape inference refuses it: \"Negative "
+                    f"dimension size caused by subtracting {effective_kernel(k, dj)} from {n + before + after}\""
+                    + (f"; {onednn}" if onednn else ""))
+
+
+def _onednn_empty_maxpool(sizes, kernel, stride, outputs, padding):
+    """What oneDNN's max_pool does with an empty VALID output, by the rule measured (see _ONEDNN_EMPTY_MAXPOOL)."""
+    if padding != "valid":
+        return ""  # explicit pads run the reference kernel, oneDNN on or not
+    if any(is_symbolic(v) for v in (*sizes, *outputs)):
+        return _ONEDNN_EMPTY_MAXPOOL_SYMBOLIC
+    empty = [o == 0 for o in outputs]
+    if any(e and n - k + s > 0 for e, n, k, s in zip(empty, sizes, kernel, stride)):
+        return _ONEDNN_EMPTY_MAXPOOL_ABORT
+    return _ONEDNN_EMPTY_MAXPOOL if empty[-1] else ""
 
 
 def _groups(layer, checks):
@@ -267,7 +294,8 @@ def _pool(layer, sizes, checks, name):
     # Pooling3DOp::Compute checks x, y, z: W first, D last.
     outputs = _forward_sizes(layer, sizes, checks, padding, ones, reverse=r == 3)
     if padding != "same":
-        _warn_empty(layer, sizes, checks, outputs, padding, ones, _ONEDNN_EMPTY_MAXPOOL if name == "max" else "")
+        onednn = _onednn_empty_maxpool(sizes, layer.kernel, layer.stride, outputs, padding) if name == "max" else ""
+        _warn_empty(layer, sizes, checks, outputs, padding, ones, onednn, pool=True)
     return tuple(AxisOut(o, _axis_pads(n, k, s, 1, p, r))
                  for o, n, k, s, p in zip(outputs, sizes, layer.kernel, layer.stride,
                                          _per_axis_padding(layer, padding)))

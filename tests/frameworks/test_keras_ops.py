@@ -172,7 +172,10 @@ def compare(configs, results, backend, onednn=True):
     for c, (eager, symbolic) in zip(configs, results):
         mine = as_run(ours(c, backend), onednn)
         if eager == SIGFPE:
-            if mine[0] != "ok" or 0 not in mine[1] or not any("floating point exception" in w for w in mine[2]):
+            # not run: our warning names what oneDNN does (SIGFPE, or AbortedError where n - k + s > 0)
+            if mine[0] != "ok" or 0 not in mine[1] or not any("floating point exception" in w or
+                                                              "pooling forward propagation primitive" in w
+                                                              for w in mine[2]):
                 mismatches.append((c, mine, "oneDNN's max_pool kills the process here, and we do not warn"))
             continue
         if onednn and mine[0] == "refuse" and any(ONEDNN_WRONG in w for w in mine[2]) and not isinstance(eager, str):

@@ -235,6 +235,8 @@ def expected(cfg, mine, onednn):
         return ("refused", warned.split('refuses it: "')[1].split('"')[0])
     if onednn and "returns a wrong non-empty shape" in warned:
         return ("ok", None)
+    if onednn and "max_pool raises AbortedError 'could not create a descriptor for a pooling" in warned:
+        return ("refused", "could not create a descriptor for a pooling forward propagation primitive")  # oneDNN's empty max_pool, warned
     if onednn and "floating point exception" in warned:
         return ("skip", "oneDNN's empty max_pool kills the process (test_onednn_sample_matches_the_warnings)")
     return ("ok", None if mine[1] is None else tuple(mine[1]))
