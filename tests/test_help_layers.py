@@ -19,8 +19,9 @@ def _spelled(kind, framework, name):
     return _ranked(name, framework, kind).split("/") if "{r}" in name else [name]
 
 
-EVERY_NAME = [(kind, framework, spelled) for kind, frameworks in NAMES.items() for framework, names in frameworks.items()
-              for name in names for spelled in _spelled(kind, framework, name)]
+EVERY_NAME = [(kind, framework, spelled) for kind, frameworks in NAMES.items()
+              for framework, names in frameworks.items() for name in names
+              for spelled in _spelled(kind, framework, name)]
 
 
 def _layers_section():
