@@ -172,11 +172,11 @@ def compare(configs, results, backend, onednn=True):
     for c, (eager, symbolic) in zip(configs, results):
         mine = as_run(ours(c, backend), onednn)
         if eager == SIGFPE:
-            # not run: our warning names what oneDNN does (SIGFPE, or AbortedError where n - k + s > 0)
-            if mine[0] != "ok" or 0 not in mine[1] or not any("floating point exception" in w or
-                                                              "pooling forward propagation primitive" in w
-                                                              for w in mine[2]):
-                mismatches.append((c, mine, "oneDNN's max_pool kills the process here, and we do not warn"))
+            # not run here (it can kill the worker): the answer is the empty output, and which warning oneDNN's
+            # outcome gets (SIGFPE, AbortedError, or none where it returns the empty tensor) is measured per
+            # case against real TF in tests/frameworks/test_tf_pool_modes.py
+            if mine[0] != "ok" or 0 not in mine[1]:
+                mismatches.append((c, mine, "an empty max_pool output not answered as 0"))
             continue
         if onednn and mine[0] == "refuse" and any(ONEDNN_WRONG in w for w in mine[2]) and not isinstance(eager, str):
             continue  # the default kernel's wrong shape, which our warning names; the answer is TF's shape function
