@@ -48,11 +48,13 @@ def random_data(rng, shape):
 
 
 def adjoint_error(g, x, w, out, rng, groups=1):
-    """|<op(x), y> - <x, op*(y)>| / max(|<op(x), y>|, |<x, op*(y)>|, tiny) for a random y."""
+    """|<op(x), y> - <x, op*(y)>| / max(|op(x)|·|y|, |x|·|op*(y)|, tiny) for a random y: relative to the norms,
+    which bound the inner products, so that products that nearly cancel do not inflate rounding."""
     y = random_data(rng, out.shape)
     back = run(y, w, g.adjoint, groups)
     left, right = float(np.vdot(out, y)), float(np.vdot(x, back))
-    scale = max(abs(left), abs(right), np.finfo(float).tiny)
+    norm = np.linalg.norm
+    scale = max(float(norm(out) * norm(y)), float(norm(x) * norm(back)), np.finfo(float).tiny)
     return abs(left - right) / scale
 
 
